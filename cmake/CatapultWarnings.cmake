@@ -1,0 +1,21 @@
+# Warning and sanitizer flags are attached to targets (PRIVATE), never to CMAKE_CXX_FLAGS.
+add_library(catapult_warnings INTERFACE)
+target_compile_options(catapult_warnings INTERFACE -Wall -Wextra -Wpedantic -Wshadow -Wconversion
+                                                   -Wno-sign-conversion)
+if(CATAPULT_WARNINGS_AS_ERRORS)
+  target_compile_options(catapult_warnings INTERFACE -Werror)
+endif()
+
+add_library(catapult_codegen INTERFACE)
+if(CATAPULT_NATIVE)
+  target_compile_options(catapult_codegen INTERFACE -march=native)
+endif()
+if(CATAPULT_SANITIZE)
+  target_compile_options(catapult_codegen INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer
+                                                    -fno-sanitize-recover=undefined)
+  target_link_options(catapult_codegen INTERFACE -fsanitize=address,undefined)
+endif()
+if(CATAPULT_TSAN)
+  target_compile_options(catapult_codegen INTERFACE -fsanitize=thread -fno-omit-frame-pointer)
+  target_link_options(catapult_codegen INTERFACE -fsanitize=thread)
+endif()

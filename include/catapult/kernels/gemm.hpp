@@ -1,0 +1,57 @@
+#pragma once
+/// @file General matrix multiply with fused epilogues:
+///   C = act(alpha · op(A) · op(B) + beta · C + bias)
+/// for float and double on strided row-major views.
+
+#include <cstddef>
+
+#include "catapult/core/matrix.hpp"
+
+namespace catapult::kernels {
+
+/// op(X) = X (N) or Xᵀ (T).
+enum class Trans : unsigned char { N, T };
+
+/// Implementation selected at run time (for comparisons and benchmarks). All variants compute
+/// the same product; they differ in speed and in the order of floating-point sums.
+enum class GemmVariant : unsigned char {
+  Naive,          ///< triple loop, the reference
+  BlockedScalar,  ///< packed, cache-blocked, scalar micro-kernel
+  Simd,           ///< packed, cache-blocked, xsimd micro-kernel, one thread
+  SimdParallel,   ///< Simd with oneTBB over the macro-loop (default)
+};
+
+/// Elementwise activation applied by epilogues and by kernels::apply_activation.
+enum class Activation : unsigned char {
+  Identity,  ///< z
+  Relu,      ///< max(z, 0); derivative 1 for z > 0, else 0
+  Tanh,      ///< tanh z;    derivative 1 − tanh² z
+};
+
+/// What the GEMM applies to C while it is still in cache. Defaults: nothing.
+template <class T>
+struct GemmEpilogue {
+  /// Length N, added to every row of C before the activation; null for none.
+  const T* bias = nullptr;
+  Activation activation = Activation::Identity;
+  /// If non-empty (M × N, any ld ≥ N): receives act'(z) at the pre-activation z, which the
+  /// backward pass multiplies into the incoming gradient.
+  MatrixView<T> derivative{};
+};
+
+/// C = act(alpha · op(A) · op(B) + beta · C + bias).
+/// Shapes: op(A) is M × K, op(B) is K × N, C is M × N. Any sizes, 0 included; with K = 0 the
+/// product is zero. With beta = 0, C is never read (NaNs in C are ignored).
+/// Results do not depend on the thread count: K is never split across threads.
+/// Throws InvalidArgument on mismatched shapes or if C aliases A or B.
+template <class T>
+void gemm(Trans trans_a, Trans trans_b, T alpha, MatrixView<const T> a, MatrixView<const T> b,
+          T beta, MatrixView<T> c, const GemmEpilogue<T>& epilogue = {},
+          GemmVariant variant = GemmVariant::SimdParallel);
+
+/// Returns the name of a variant ("naive", "blocked_scalar", "simd", "simd_parallel").
+[[nodiscard]] const char* to_string(GemmVariant variant) noexcept;
+/// Returns the name of an activation ("identity", "relu", "tanh").
+[[nodiscard]] const char* to_string(Activation activation) noexcept;
+
+}  // namespace catapult::kernels

@@ -1,0 +1,1 @@
+list(APPEND CATAPULT_SOURCES core/rng.cpp core/threading.cpp)

@@ -1,0 +1,122 @@
+#include "catapult/kernels/gemm.hpp"
+
+#include <cmath>
+
+#include "catapult/core/error.hpp"
+
+namespace catapult::kernels {
+namespace {
+
+template <class T>
+std::size_t op_rows(Trans t, const MatrixView<const T>& x) {
+  return t == Trans::N ? x.rows() : x.cols();
+}
+template <class T>
+std::size_t op_cols(Trans t, const MatrixView<const T>& x) {
+  return t == Trans::N ? x.cols() : x.rows();
+}
+
+template <class T>
+bool overlaps(const MatrixView<const T>& x, const MatrixView<T>& c) {
+  if (x.empty() || c.empty()) return false;
+  const T* x0 = x.data();
+  const T* x1 = x.row(x.rows() - 1) + x.cols();
+  const T* c0 = c.data();
+  const T* c1 = c.row(c.rows() - 1) + c.cols();
+  return x0 < c1 && c0 < x1;
+}
+
+template <class T>
+T activate(Activation act, T z, T& derivative) noexcept {
+  switch (act) {
+    case Activation::Relu:
+      derivative = z > T(0) ? T(1) : T(0);
+      return z > T(0) ? z : T(0);
+    case Activation::Tanh: {
+      const T t = std::tanh(z);
+      derivative = T(1) - t * t;
+      return t;
+    }
+    case Activation::Identity:
+      break;
+  }
+  derivative = T(1);
+  return z;
+}
+
+// Reference: one dot product per element of C, accumulated in T.
+template <class T>
+void gemm_naive(Trans ta, Trans tb, T alpha, const MatrixView<const T>& a,
+                const MatrixView<const T>& b, T beta, const MatrixView<T>& c, std::size_t k,
+                const GemmEpilogue<T>& ep) noexcept {
+  const bool want_d = !ep.derivative.empty();
+  for (std::size_t i = 0; i < c.rows(); ++i) {
+    for (std::size_t j = 0; j < c.cols(); ++j) {
+      T acc = T(0);
+      for (std::size_t p = 0; p < k; ++p) {
+        const T av = ta == Trans::N ? a(i, p) : a(p, i);
+        const T bv = tb == Trans::N ? b(p, j) : b(j, p);
+        acc += av * bv;
+      }
+      T z = alpha * acc;
+      if (beta != T(0)) z += beta * c(i, j);
+      if (ep.bias != nullptr) z += ep.bias[j];
+      T d;
+      c(i, j) = activate(ep.activation, z, d);
+      if (want_d) ep.derivative(i, j) = d;
+    }
+  }
+}
+
+}  // namespace
+
+template <class T>
+void gemm(Trans trans_a, Trans trans_b, T alpha, MatrixView<const T> a, MatrixView<const T> b,
+          T beta, MatrixView<T> c, const GemmEpilogue<T>& epilogue, GemmVariant variant) {
+  const std::size_t m = op_rows(trans_a, a);
+  const std::size_t k = op_cols(trans_a, a);
+  const std::size_t n = op_cols(trans_b, b);
+  if (op_rows(trans_b, b) != k || c.rows() != m || c.cols() != n)
+    throw InvalidArgument(str_cat("gemm: op(A) is ", m, "x", k, ", op(B) is ", op_rows(trans_b, b),
+                                  "x", n, ", C is ", c.rows(), "x", c.cols()));
+  if (overlaps(a, c) || overlaps(b, c)) throw InvalidArgument("gemm: C overlaps A or B");
+  if (!epilogue.derivative.empty() &&
+      (epilogue.derivative.rows() != m || epilogue.derivative.cols() != n))
+    throw InvalidArgument(str_cat("gemm: epilogue derivative is ", epilogue.derivative.rows(), "x",
+                                  epilogue.derivative.cols(), ", C is ", m, "x", n));
+  (void)variant;  // every variant currently runs the reference loop
+  gemm_naive(trans_a, trans_b, alpha, a, b, beta, c, k, epilogue);
+}
+
+const char* to_string(GemmVariant variant) noexcept {
+  switch (variant) {
+    case GemmVariant::Naive:
+      return "naive";
+    case GemmVariant::BlockedScalar:
+      return "blocked_scalar";
+    case GemmVariant::Simd:
+      return "simd";
+    case GemmVariant::SimdParallel:
+      return "simd_parallel";
+  }
+  return "unknown";
+}
+
+const char* to_string(Activation activation) noexcept {
+  switch (activation) {
+    case Activation::Identity:
+      return "identity";
+    case Activation::Relu:
+      return "relu";
+    case Activation::Tanh:
+      return "tanh";
+  }
+  return "unknown";
+}
+
+template void gemm<float>(Trans, Trans, float, MatrixView<const float>, MatrixView<const float>,
+                          float, MatrixView<float>, const GemmEpilogue<float>&, GemmVariant);
+template void gemm<double>(Trans, Trans, double, MatrixView<const double>, MatrixView<const double>,
+                           double, MatrixView<double>, const GemmEpilogue<double>&, GemmVariant);
+
+}  // namespace catapult::kernels

@@ -1,0 +1,1 @@
+list(APPEND CATAPULT_SOURCES kernels/gemm.cpp kernels/elementwise.cpp)
