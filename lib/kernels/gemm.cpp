@@ -129,8 +129,8 @@ void gemm_sequential(const Problem<T>& g) {
   Driver::region(g, 0, g.m, 0, g.n, ap, ap == nullptr ? nullptr : ap + a_size);
 }
 
-// 2D partition of C into tiles of mt × nt (multiples of MR × NR, at most MC × NC) with enough
-// tiles to keep every thread busy. Only the tiling depends on the thread count; the arithmetic on
+// 2D partition of C into tiles of mt × nt (multiples of MR × NR) with enough tiles to keep every
+// thread busy. Only the tiling depends on the thread count; the arithmetic on
 // each element of C does not (K is never split), so results are bitwise independent of it.
 template <class Driver, class T>
 void gemm_parallel(const Problem<T>& g, std::size_t threads) {
@@ -138,9 +138,12 @@ void gemm_parallel(const Problem<T>& g, std::size_t threads) {
   using detail::round_up;
   const std::size_t max_row_tiles = ceil_div(g.m, Driver::MR);
   const std::size_t max_col_tiles = ceil_div(g.n, Driver::NR);
-  std::size_t row_tiles = ceil_div(g.m, Driver::MC);
-  std::size_t col_tiles = ceil_div(g.n, Driver::NC);
-  const std::size_t target = 4 * threads;
+  // Each tile packs its own panels (A once per column of tiles, B once per row of tiles), so
+  // more tiles cost more packing; two per thread leave room for dynamic balance when a core is
+  // busy with something else. Tiles larger than MC × NC are blocked inside the region.
+  std::size_t row_tiles = 1;
+  std::size_t col_tiles = 1;
+  const std::size_t target = 2 * threads;
   while (row_tiles * col_tiles < target) {
     const bool can_rows = row_tiles < max_row_tiles;
     const bool can_cols = col_tiles < max_col_tiles;

@@ -142,11 +142,6 @@ struct SimdKernel {
   static constexpr std::size_t NC = 4096;
 
   static void run(std::size_t kc, const T* ap, const T* bp, const TileArgs<T>& t) noexcept {
-    // Start fetching the C tile now; it is needed only after the k loop.
-    for (std::size_t r = 0; r < t.m; ++r) {
-      __builtin_prefetch(t.c + r * t.ldc, 1);
-      __builtin_prefetch(t.c + r * t.ldc + t.n - 1, 1);
-    }
     B acc[MR][NV];
 #pragma GCC unroll 16
     for (std::size_t r = 0; r < MR; ++r)
@@ -353,7 +348,7 @@ void gemm_region(const GemmProblem<T>& g, std::size_t i0, std::size_t i1, std::s
 /// The packed BLIS-style path: Kernel's blocking, packing buffers per region.
 template <class Kernel>
 struct PackedDriver {
-  static constexpr std::size_t MR = Kernel::MR, NR = Kernel::NR, MC = Kernel::MC, NC = Kernel::NC;
+  static constexpr std::size_t MR = Kernel::MR, NR = Kernel::NR;
   static constexpr std::size_t a_size(std::size_t rows) noexcept {
     return a_buffer_size<Kernel>(rows);
   }
@@ -383,7 +378,6 @@ struct DotDriver {
   static constexpr std::size_t NR = 4;
   // Columns of C (rows of B) per block: the block of B rows, NC·K·sizeof(T), should stay in L2
   // (sized for K ≈ 1000 floats: 256 rows = 1 MiB); the MR rows of A stay in L1 while it streams.
-  static constexpr std::size_t MC = MR * 64;
   static constexpr std::size_t NC = 256;
   static constexpr std::size_t a_size(std::size_t /*rows*/) noexcept { return 0; }
   static constexpr std::size_t b_size(std::size_t /*cols*/) noexcept { return 0; }
