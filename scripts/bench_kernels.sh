@@ -14,5 +14,8 @@ lscpu > docs/data/kernels_lscpu.txt
 "$build/bench/kernels_bench" --benchmark_repetitions="$reps" --benchmark_min_time="$min_time" \
   --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true \
   --benchmark_out=docs/data/kernels_bench.json --benchmark_out_format=json
+# Compact the JSON (Google Benchmark indents it) before keeping it in the repository.
+python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); json.dump(d, open(sys.argv[1], "w"), separators=(",", ":"))' \
+  docs/data/kernels_bench.json
 python3 scripts/bench_table.py docs/data/kernels_bench.json --lscpu docs/data/kernels_lscpu.txt \
   --update docs/benchmarks.md

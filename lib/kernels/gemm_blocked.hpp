@@ -133,8 +133,9 @@ struct SimdKernel {
   // L3 shared and large):
   //   KC: the kc × NR B micro-panel stays in L1 while A micro-panels stream past it:
   //       KC·NR·sizeof(T) = 32 KiB (KC = 256 for float and for double), two thirds of L1d,
-  //       the A micro-panel adding MR·sizeof(T) = 56 B per k step. (24 and 16 KiB measured no
-  //       better; the K loop is split into equal blocks of at most KC, see balanced_kc.)
+  //       the A micro-panel adding MR·sizeof(T) = 56 B per k step. (24 and 16 KiB showed no
+  //       difference beyond the noise of the shared build machine.) The K loop is split into
+  //       equal blocks of at most KC, see balanced_kc.
   //   MC: the MC × KC A block stays in L2: 336 · 256 · 4 B = 336 KiB (672 KiB for double),
   //       at most a third of L2, leaving room for the streaming B block and C.
   //   NC: the KC × NC B block lives in L3 (4 MiB for float).
