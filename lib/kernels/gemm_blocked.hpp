@@ -120,14 +120,16 @@ struct ScalarKernel {
 // xsimd micro-kernel: an MR × NR block of C held in MR·NV registers (NV = NR / W vectors per row).
 // AVX-512 (32 zmm registers): MR = 14, NR = 2 vectors (32 floats / 16 doubles): 28 accumulators,
 // 2 B vectors and 1 broadcast A value. 16-register ISAs (AVX2, SSE): MR = 6, NR = 2 vectors.
+// A second shape, MR = 8 × 3 vectors (24 accumulators), serves problems whose row count fills
+// 8-row tiles better than 14-row ones (M = 32, 128: see SmallMKernel).
 // Assumes: packed panels as above, bp 64-byte aligned; C, bias, d unaligned with any ld.
 
-template <class T>
+template <class T, std::size_t MR_ = (sizeof(Batch<T>) >= 64 ? 14 : 6), std::size_t NV_ = 2>
 struct SimdKernel {
   using B = Batch<T>;
   static constexpr std::size_t W = B::size;
-  static constexpr std::size_t NV = 2;
-  static constexpr std::size_t MR = sizeof(B) >= 64 ? 14 : 6;
+  static constexpr std::size_t NV = NV_;
+  static constexpr std::size_t MR = MR_;
   static constexpr std::size_t NR = NV * W;
   // Cache blocking, from the sizes of this machine (Xeon, per core: L1d 48 KiB, L2 2 MiB,
   // L3 shared and large):
@@ -237,6 +239,10 @@ struct SimdKernel {
     }
   }
 };
+
+/// 8 × 3 vectors on AVX-512 (4 × 3 on 16-register ISAs): 24 (12) accumulators, 3 B vectors, 1 A.
+template <class T>
+using SmallMKernel = SimdKernel<T, (sizeof(Batch<T>) >= 64 ? 8 : 4), 3>;
 
 // ---------------------------------------------------------------------------------------------
 // Packing. op(A)(i, p) is a(i, p) for N and a(p, i) for T; likewise for B.
