@@ -26,6 +26,9 @@ std::size_t op_cols(Trans t, const MatrixView<const T>& x) {
   return t == Trans::N ? x.cols() : x.rows();
 }
 
+// Whether two views share an element. Views with the same leading dimension (blocks of one
+// matrix, e.g. side-by-side column blocks) are compared exactly as rectangles on that row grid;
+// otherwise the address ranges they span are compared (conservative).
 template <class T>
 bool overlaps(const MatrixView<const T>& x, const MatrixView<const T>& c) {
   if (x.empty() || c.empty()) return false;
@@ -33,7 +36,26 @@ bool overlaps(const MatrixView<const T>& x, const MatrixView<const T>& c) {
   const T* x1 = x.row(x.rows() - 1) + x.cols();
   const T* c0 = c.data();
   const T* c1 = c.row(c.rows() - 1) + c.cols();
-  return x0 < c1 && c0 < x1;
+  if (!(x0 < c1 && c0 < x1)) return false;
+  if (x.ld() != c.ld()) return true;
+  // Same ld: place c on x's grid. c(i, j) sits at x's (i + q, j + r) for j + r < ld, else at
+  // (i + q + 1, j + r − ld), where c0 − x0 = q·ld + r with 0 ≤ r < ld.
+  const auto ld = static_cast<std::ptrdiff_t>(x.ld());
+  const std::ptrdiff_t offset = c0 - x0;
+  std::ptrdiff_t q = offset / ld;
+  std::ptrdiff_t r = offset % ld;
+  if (r < 0) {
+    r += ld;
+    --q;
+  }
+  const auto mx = static_cast<std::ptrdiff_t>(x.rows()), nx = static_cast<std::ptrdiff_t>(x.cols());
+  const auto mc = static_cast<std::ptrdiff_t>(c.rows()), nc = static_cast<std::ptrdiff_t>(c.cols());
+  // Rectangle [row0, row0 + rows) × [col0, col1) against x's [0, mx) × [0, nx).
+  const auto hits = [&](std::ptrdiff_t row0, std::ptrdiff_t col0, std::ptrdiff_t col1) {
+    return col0 < col1 && row0 < mx && row0 + mc > 0 && col0 < nx && col1 > 0;
+  };
+  const std::ptrdiff_t first_part = std::min(nc, ld - r);  // columns that stay on row i + q
+  return hits(q, r, r + first_part) || hits(q + 1, 0, nc - first_part);
 }
 
 // Elements of T in whole cache lines covering n elements (keeps every buffer 64-byte aligned).

@@ -267,6 +267,32 @@ TEST(Gemm, RejectsBadShapesAndAliasing) {
                InvalidArgument);
 }
 
+// Blocks of one matrix that share no element are legal operands: here A is the left 6 columns
+// and C the right 5 columns of the same 6 x 11 buffer (their address ranges interleave).
+TEST(Gemm, AcceptsDisjointBlocksOfOneMatrixAndRejectsOverlappingOnes) {
+  Matrix<double> big(6, 11);
+  Rng rng(5);
+  test::fill_small_integers(big.view(), rng);
+  Matrix<double> b(6, 5);
+  test::fill_small_integers(b.view(), rng);
+  const MatrixView<const double> a = big.cview().block(0, 0, 6, 6);
+  const MatrixView<double> c = big.view().block(0, 6, 6, 5);
+  const Matrix<double> expected =
+      test::naive_gemm<double>(false, false, 1.0, a, b.cview(), 0.0, MatrixView<const double>(c));
+  gemm<double>(Trans::N, Trans::N, 1.0, a, b.cview(), 0.0, c);
+  for (std::size_t i = 0; i < 6; ++i)
+    for (std::size_t j = 0; j < 5; ++j) ASSERT_EQ(c(i, j), expected(i, j)) << i << "," << j;
+  // Column 5 belongs to both [0, 6) and [5, 10): rejected.
+  const MatrixView<double> c_overlap = big.view().block(0, 5, 6, 5);
+  EXPECT_THROW(gemm<double>(Trans::N, Trans::N, 1.0, a, b.cview(), 0.0, c_overlap),
+               InvalidArgument);
+  // A block that wraps onto the next row: rows 1.. of columns 0..4 against row 0's tail.
+  const MatrixView<const double> a_low = big.cview().block(1, 0, 5, 6);
+  const MatrixView<double> c_high = big.view().block(0, 6, 5, 5);
+  Matrix<double> b6(6, 5);
+  EXPECT_NO_THROW(gemm<double>(Trans::N, Trans::N, 1.0, a_low, b6.cview(), 0.0, c_high));
+}
+
 TEST(Gemm, VariantNames) {
   EXPECT_STREQ(to_string(GemmVariant::SimdParallel), "simd_parallel");
   EXPECT_STREQ(to_string(GemmVariant::BlockedScalar), "blocked_scalar");
