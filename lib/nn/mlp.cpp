@@ -195,14 +195,16 @@ void Mlp<T>::backward(const ForwardCache<T>& cache, MatrixView<const T> d_out, T
                   "Mlp::backward (cache)");
   }
   const bool want_dx = d_x.data() != nullptr;
-  Matrix<T> dz_buf, da_buf;  // dZ_l and the next dA, swapped each layer
+  // dZ_l and the next dA, swapped each layer; held by the cache so steps do not allocate.
+  Matrix<T>* dz_buf = &cache.scratch[0];
+  Matrix<T>* da_buf = &cache.scratch[1];
   // dZ_{L-1} = d_out ⊙ act'(z_{L-1}); with an identity output d_out is dZ itself.
   MatrixView<const T> dz = d_out;
   if (layer_activation(layers - 1) != Activation::Identity) {
-    ensure_shape(dz_buf, batch, output_dim());
-    copy_rows(d_out, dz_buf.view());
-    multiply_rows(dz_buf.view(), cache.derivatives[layers - 1].cview());
-    dz = dz_buf.cview();
+    ensure_shape(*dz_buf, batch, output_dim());
+    copy_rows(d_out, dz_buf->view());
+    multiply_rows(dz_buf->view(), cache.derivatives[layers - 1].cview());
+    dz = dz_buf->cview();
   }
   for (std::size_t l = layers; l-- > 0;) {
     const LayerView<const T> lv = layer(l);
@@ -217,14 +219,14 @@ void Mlp<T>::backward(const ForwardCache<T>& cache, MatrixView<const T> d_out, T
     if (l == 0) {
       d_a = d_x;
     } else {
-      ensure_shape(da_buf, batch, lv.d_in);
-      d_a = da_buf.view();
+      ensure_shape(*da_buf, batch, lv.d_in);
+      d_a = da_buf->view();
     }
     gemm(Trans::N, Trans::N, lv.scale, dz, lv.weight, T(0), d_a);
     if (l == 0) break;
     multiply_rows(d_a, cache.derivatives[l - 1].cview());
     std::swap(dz_buf, da_buf);
-    dz = dz_buf.cview();
+    dz = dz_buf->cview();
   }
 }
 

@@ -61,6 +61,9 @@ template <class T>
 struct ForwardCache {
   std::vector<Matrix<T>> inputs;       ///< inputs[l] = a_l, [B, d_l], l = 0..L−1 (a_0 = x copy)
   std::vector<Matrix<T>> derivatives;  ///< derivatives[l] = act_l'(z_l), [B, d_{l+1}]
+  /// Scratch of backward (dZ and dA of one layer), kept so that repeated steps allocate nothing.
+  /// Mutable: backward takes the cache const; one backward per cache at a time.
+  mutable Matrix<T> scratch[2];
 };
 
 /// A multilayer perceptron over T ∈ {float, double}.
