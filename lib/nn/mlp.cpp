@@ -276,6 +276,42 @@ void Mlp<T>::jvp(MatrixView<const T> x, const T* v, MatrixView<T> tangent,
   }
 }
 
+template <class T>
+void Mlp<T>::jvp(const ForwardCache<T>& cache, const T* v, MatrixView<T> tangent) const {
+  const std::size_t layers = num_layers();
+  if (cache.inputs.size() != layers || cache.derivatives.size() != layers)
+    throw InvalidArgument(str_cat("Mlp::jvp: the cache holds ", cache.inputs.size(),
+                                  " layers, the network has ", layers,
+                                  " (run forward with a cache first)"));
+  const std::size_t batch = cache.inputs[0].rows();
+  require_shape(tangent, batch, output_dim(), "Mlp::jvp (tangent)");
+  if (v == nullptr && num_params() > 0) throw InvalidArgument("Mlp::jvp: v is null");
+  for (std::size_t l = 0; l < layers; ++l) {
+    require_shape(cache.inputs[l].cview(), batch, config_.widths[l], "Mlp::jvp (cache)");
+    require_shape(cache.derivatives[l].cview(), batch, config_.widths[l + 1], "Mlp::jvp (cache)");
+  }
+  Matrix<T> t_buf[2];
+  MatrixView<const T> t;  // da_l; zero for l = 0
+  for (std::size_t l = 0; l < layers; ++l) {
+    const LayerView<const T> lv = layer(l);
+    MatrixView<T> t_next;
+    if (l + 1 == layers) {
+      t_next = tangent;
+    } else {
+      ensure_shape(t_buf[l % 2], batch, lv.d_out);
+      t_next = t_buf[l % 2].view();
+    }
+    // dz [B, d_out] = s · (a · Vᵀ + da · Wᵀ) + v_b, then ⊙ act'(z)
+    const MatrixView<const T> v_w(v + offsets_[l], lv.d_out, lv.d_in);
+    GemmEpilogue<T> tep;
+    tep.bias = config_.bias ? v + offsets_[l] + lv.d_out * lv.d_in : nullptr;
+    gemm(Trans::N, Trans::T, lv.scale, cache.inputs[l].cview(), v_w, T(0), t_next, tep);
+    if (!t.empty()) gemm(Trans::N, Trans::T, lv.scale, t, lv.weight, T(1), t_next);
+    if (lv.activation != Activation::Identity) multiply_rows(t_next, cache.derivatives[l].cview());
+    t = t_next;
+  }
+}
+
 template class Mlp<float>;
 template class Mlp<double>;
 

@@ -103,6 +103,11 @@ class Mlp {
   /// direction v (P entries); out [B, d_L] receives f(x) when non-empty.
   void jvp(MatrixView<const T> x, const T* v, MatrixView<T> tangent, MatrixView<T> out = {}) const;
 
+  /// The same tangent J_θ(x)·v from the cache of a forward pass on x (its inputs and act'), so
+  /// repeated products on one batch (matrix-free NTK) skip the forward GEMMs: 2 GEMMs per layer
+  /// instead of 3. Throws InvalidArgument if the cache does not match the network.
+  void jvp(const ForwardCache<T>& cache, const T* v, MatrixView<T> tangent) const;
+
  private:
   [[nodiscard]] T layer_scale(std::size_t l) const noexcept;
   [[nodiscard]] Activation layer_activation(std::size_t l) const noexcept;
