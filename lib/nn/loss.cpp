@@ -47,6 +47,16 @@ double mse_scale(MseReduction reduction, std::size_t n, std::size_t k) noexcept 
   return 1.0;
 }
 
+double mse_critical_learning_rate(double lambda_max_ntk, MseReduction reduction, std::size_t n,
+                                  std::size_t k) {
+  if (!std::isfinite(lambda_max_ntk) || lambda_max_ntk <= 0)
+    throw InvalidArgument(
+        str_cat("mse_critical_learning_rate: lambda_max ", lambda_max_ntk, " is not > 0"));
+  if (n == 0 || k == 0)
+    throw InvalidArgument(str_cat("mse_critical_learning_rate: n = ", n, ", k = ", k));
+  return 1.0 / (mse_scale(reduction, n, k) * lambda_max_ntk);
+}
+
 template <class T>
 double mse_loss(MatrixView<const T> out, MatrixView<const T> target, MatrixView<T> d_out,
                 MseReduction reduction) {
