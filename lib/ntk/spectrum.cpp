@@ -48,7 +48,7 @@ class SpectraAdapter {
 };
 
 std::size_t resolve_ncv(std::size_t n, const EigenOptions& o) {
-  return o.ncv != 0 ? o.ncv : std::min(n, std::max<std::size_t>(2 * o.nev + 1, 20));
+  return o.ncv != 0 ? o.ncv : std::min(n, std::max<std::size_t>(2 * o.nev + 1, o.nev + 7));
 }
 
 void validate(const char* where, std::size_t n, const EigenOptions& o) {
