@@ -68,11 +68,59 @@ void accumulate_layer(MatrixView<const T> dv, std::size_t rps, MatrixView<const 
               dv.rows_range(j0 * rps, bj * rps), T(0), g.view());
       gemm<T>(Trans::N, Trans::T, s2, a.rows_range(i0, bi), a.rows_range(j0, bj), T(0),
               gram_a.view());
-      for (std::size_t r = 0; r < bi * rps; ++r) {
-        T* krow = k.row(i0 * rps + r) + j0 * rps;
-        const T* grow = g.row(r);
-        const T* arow = gram_a.row(r / rps);
-        for (std::size_t q = 0; q < bj * rps; ++q) krow[q] += grow[q] * (arow[q / rps] + beta);
+      for (std::size_t il = 0; il < bi; ++il) {
+        const T* arow = gram_a.row(il);
+        for (std::size_t rr = 0; rr < rps; ++rr) {
+          T* krow = k.row((i0 + il) * rps + rr) + j0 * rps;
+          const T* grow = g.row(il * rps + rr);
+          if (rps == 1) {
+            for (std::size_t jl = 0; jl < bj; ++jl) krow[jl] += grow[jl] * (arow[jl] + beta);
+          } else {
+            for (std::size_t jl = 0; jl < bj; ++jl) {
+              const T av = arow[jl] + beta;
+              for (std::size_t qq = 0; qq < rps; ++qq)
+                krow[jl * rps + qq] += grow[jl * rps + qq] * av;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// The last layer without a Gram product: δ_{L−1,i,c} = ψ'_ic·e_c, so its signal Gram is
+// δ_cc'·ψ'_ic·ψ'_jc (Full) or Σ_c ψ'_ic·ψ'_jc over the selected outputs (Traced/Output).
+template <class T>
+void accumulate_last_layer(MatrixView<const T> psi, std::size_t c0, std::size_t kk, std::size_t rps,
+                           MatrixView<const T> a, T scale, T beta, std::size_t bs,
+                           MatrixView<T> k) {
+  const std::size_t n = a.rows();
+  Matrix<T> gram_a;
+  for (std::size_t i0 = 0; i0 < n; i0 += bs) {
+    const std::size_t bi = std::min(bs, n - i0);
+    for (std::size_t j0 = i0; j0 < n; j0 += bs) {
+      const std::size_t bj = std::min(bs, n - j0);
+      gram_a.resize(bi, bj);
+      gemm<T>(Trans::N, Trans::T, scale * scale, a.rows_range(i0, bi), a.rows_range(j0, bj), T(0),
+              gram_a.view());
+      for (std::size_t il = 0; il < bi; ++il) {
+        const T* pi = psi.row(i0 + il) + c0;
+        const T* arow = gram_a.row(il);
+        if (rps == 1) {
+          T* krow = k.row(i0 + il) + j0;
+          for (std::size_t jl = 0; jl < bj; ++jl) {
+            const T* pj = psi.row(j0 + jl) + c0;
+            T g = 0;
+            for (std::size_t c = 0; c < kk; ++c) g += pi[c] * pj[c];
+            krow[jl] += g * (arow[jl] + beta);
+          }
+        } else {
+          for (std::size_t c = 0; c < kk; ++c) {
+            T* krow = k.row((i0 + il) * rps + c) + j0 * rps + c;
+            for (std::size_t jl = 0; jl < bj; ++jl)
+              krow[jl * rps] += pi[c] * psi(j0 + jl, c0 + c) * (arow[jl] + beta);
+          }
+        }
       }
     }
   }
@@ -128,8 +176,14 @@ Matrix<T> empirical_ntk(const nn::Mlp<T>& model, MatrixView<const T> x, const Nt
 
   const std::size_t side = ntk_size(o.mode, n, k);
   Matrix<T> kernel(side, side, T(0));
-  Matrix<T> d = last_signals<T>(cache.derivatives[layers - 1].cview(), c0, kk);
-  for (std::size_t l = layers; l-- > 0;) {
+  const MatrixView<const T> psi = cache.derivatives[layers - 1].cview();
+  accumulate_last_layer<T>(psi, c0, kk, rps, cache.inputs[layers - 1].cview(),
+                           model.layer(layers - 1).scale, beta, bs, kernel.view());
+  Matrix<T> d;  // D_l, the signals of the layer being added
+  if (layers >= 2)
+    d = signals_below<T>(last_signals<T>(psi, c0, kk), model.layer(layers - 1),
+                         cache.derivatives[layers - 2].cview(), kk);
+  for (std::size_t l = layers - 1; l-- > 0;) {
     const nn::LayerView<const T> lv = model.layer(l);
     // Full: rows (i, c) of width d_{l+1}; Traced/Output: rows i of width kk·d_{l+1}.
     const MatrixView<const T> dv(d.data(), n * rps, kk * lv.d_out / rps);
@@ -137,8 +191,12 @@ Matrix<T> empirical_ntk(const nn::Mlp<T>& model, MatrixView<const T> x, const Nt
                         kernel.view());
     if (l > 0) d = signals_below<T>(d, lv, cache.derivatives[l - 1].cview(), kk);
   }
-  for (std::size_t r = 1; r < side; ++r)
-    for (std::size_t q = 0; q < r; ++q) kernel(r, q) = kernel(q, r);
+  // Mirror the upper triangle, tile by tile (a plain column walk thrashes the cache).
+  constexpr std::size_t kTile = 64;
+  for (std::size_t r0 = 0; r0 < side; r0 += kTile)
+    for (std::size_t q0 = 0; q0 <= r0; q0 += kTile)
+      for (std::size_t r = r0; r < std::min(side, r0 + kTile); ++r)
+        for (std::size_t q = q0; q < std::min(r, q0 + kTile); ++q) kernel(r, q) = kernel(q, r);
   return kernel;
 }
 
