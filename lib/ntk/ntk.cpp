@@ -437,7 +437,7 @@ NtkOperator<T>::NtkOperator(const nn::Mlp<T>& model, MatrixView<const T> x,
   m.n = x.rows();
   m.k = model.output_dim();
   m.layers = model.num_layers();
-  m.bs = options.batch_size != 0 ? options.batch_size : 1024;
+  m.bs = options.batch_size != 0 ? options.batch_size : 4096;
   m.outputs.resize(m.n, m.k);
   for (std::size_t s = 0; s < m.n; s += m.bs) {
     const std::size_t nb = std::min(m.bs, m.n - s);

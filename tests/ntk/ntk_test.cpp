@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "catapult/core/rng.hpp"
+#include "catapult/core/threading.hpp"
 #include "catapult/ntk/spectrum.hpp"
 #include "support/reference.hpp"
 
@@ -188,6 +189,34 @@ TEST(Ntk, SpectraOnMatrixFreeEqualsDenseEigenvalues) {
     const EigenResult r = largest_eigenpairs(op, {.nev = 3});
     ASSERT_TRUE(r.ok());
     for (std::size_t i = 0; i < 3; ++i) EXPECT_NEAR(r.eigenvalues[i], ref[i], 1e-9 * ref[0]);
+  }
+}
+
+TEST(Ntk, ResultsDoNotDependOnTheThreadCount) {
+  const MlpConfig config{{20, 300, 4}, Activation::Relu, Activation::Identity, true,
+                         Parameterization::Standard};
+  Mlp<float> model(config);
+  Rng rng(51);
+  model.init(rng);
+  const Matrix<float> x = random_x<float>(150, 20, 52);
+  for (const NtkMode mode : {NtkMode::Full, NtkMode::Traced}) {
+    const NtkOptions o{.mode = mode, .batch_size = 64};
+    Matrix<float> k1;
+    std::vector<double> y1;
+    const NtkOperator<float> op(model, x.cview(), o);
+    std::vector<double> v(op.size(), 0.0);
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = std::sin(static_cast<double>(i));
+    {
+      const ThreadLimit one(1);
+      k1 = empirical_ntk(model, x.cview(), o);
+      y1.resize(op.size());
+      op.apply(v.data(), y1.data());
+    }
+    const Matrix<float> kn = empirical_ntk(model, x.cview(), o);
+    std::vector<double> yn(op.size());
+    op.apply(v.data(), yn.data());
+    for (std::size_t i = 0; i < kn.size(); ++i) ASSERT_EQ(k1.data()[i], kn.data()[i]) << i;
+    EXPECT_EQ(y1, yn);
   }
 }
 

@@ -49,7 +49,7 @@ struct NtkOptions {
   /// The output c for NtkMode::Output (< k).
   std::size_t output = 0;
   /// Samples per block (dense) or per batch (matrix-free); bounds the temporary memory.
-  /// 0 picks a default (dense: about 2048 kernel rows per block; matrix-free: 1024).
+  /// 0 picks a default (dense: about 2048 kernel rows per block; matrix-free: 4096 samples).
   std::size_t batch_size = 0;
 };
 
