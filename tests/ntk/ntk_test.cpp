@@ -193,8 +193,8 @@ TEST(Ntk, SpectraOnMatrixFreeEqualsDenseEigenvalues) {
 }
 
 TEST(Ntk, ResultsDoNotDependOnTheThreadCount) {
-  const MlpConfig config{{20, 300, 4}, Activation::Relu, Activation::Identity, true,
-                         Parameterization::Standard};
+  const MlpConfig config{
+      {20, 300, 4}, Activation::Relu, Activation::Identity, true, Parameterization::Standard};
   Mlp<float> model(config);
   Rng rng(51);
   model.init(rng);
