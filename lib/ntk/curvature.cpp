@@ -215,7 +215,7 @@ template <class T>
 std::vector<double> adagrad_preconditioner(std::span<const T> accumulator, double eps) {
   std::vector<double> p(accumulator.size());
   for (std::size_t i = 0; i < accumulator.size(); ++i) {
-    const double s = static_cast<double>(accumulator[i]);
+    const auto s = static_cast<double>(accumulator[i]);
     if (!(s >= 0))
       throw InvalidArgument(str_cat("adagrad_preconditioner: accumulator[", i, "] = ", s, " < 0"));
     p[i] = std::sqrt(s) + eps;
@@ -233,12 +233,12 @@ std::vector<double> adam_preconditioner(std::span<const T> second_moment, std::s
   if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1))
     throw InvalidArgument(
         str_cat("adam_preconditioner: beta1 ", beta1, ", beta2 ", beta2, " outside [0, 1)"));
-  const double t = static_cast<double>(step);
+  const auto t = static_cast<double>(step);
   const double bc1 = 1.0 - std::pow(beta1, t);
   const double bc2 = std::sqrt(1.0 - std::pow(beta2, t));
   std::vector<double> p(second_moment.size());
   for (std::size_t i = 0; i < p.size(); ++i) {
-    const double v = static_cast<double>(second_moment[i]);
+    const auto v = static_cast<double>(second_moment[i]);
     if (!(v >= 0))
       throw InvalidArgument(str_cat("adam_preconditioner: second_moment[", i, "] = ", v, " < 0"));
     p[i] = (std::sqrt(v) / bc2 + eps) * bc1;

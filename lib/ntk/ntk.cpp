@@ -202,14 +202,14 @@ Matrix<T> empirical_ntk(const nn::Mlp<T>& model, MatrixView<const T> x, const Nt
 
 double dense_ntk_flops(const nn::MlpConfig& config, std::size_t n, const NtkOptions& o) {
   const std::size_t layers = config.widths.size() - 1;
-  const double k = static_cast<double>(config.widths.back());
+  const auto k = static_cast<double>(config.widths.back());
   const double kk = o.mode == NtkMode::Output ? 1.0 : k;
-  const double nn_ = static_cast<double>(n);
+  const auto nn_ = static_cast<double>(n);
   const double side = o.mode == NtkMode::Full ? nn_ * k : nn_;
   double flops = 0;
   for (std::size_t l = 0; l < layers; ++l) {
-    const double d_in = static_cast<double>(config.widths[l]);
-    const double d_out = static_cast<double>(config.widths[l + 1]);
+    const auto d_in = static_cast<double>(config.widths[l]);
+    const auto d_out = static_cast<double>(config.widths[l + 1]);
     // Gram of the signals (width kk·d_out/(side/n)), halved by symmetry: side²·width.
     flops += side * side * (kk * d_out * nn_ / side);
     flops += nn_ * nn_ * d_in;                          // Gram of the inputs, halved
@@ -493,12 +493,12 @@ Matrix<T> NtkOperator<T>::outputs() const {
 template <class T>
 double NtkOperator<T>::flops_per_apply() const noexcept {
   const Impl& m = *impl_;
-  const double n = static_cast<double>(m.n);
-  const double k = static_cast<double>(m.k);
+  const auto n = static_cast<double>(m.n);
+  const auto k = static_cast<double>(m.k);
   double flops = 0;
   for (std::size_t l = 0; l < m.layers; ++l) {
-    const double d_in = static_cast<double>(m.model->layer(l).d_in);
-    const double d_out = static_cast<double>(m.model->layer(l).d_out);
+    const auto d_in = static_cast<double>(m.model->layer(l).d_in);
+    const auto d_out = static_cast<double>(m.model->layer(l).d_out);
     if (m.options.mode != NtkMode::Traced) {
       flops += 4.0 * n * d_in * d_out;             // weight gradient + weight tangent
       if (l > 0) flops += 4.0 * n * d_in * d_out;  // input gradient + input tangent
