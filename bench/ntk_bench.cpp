@@ -6,7 +6,8 @@
 // Families (float; every benchmark uses real time and all threads):
 //   BM_Ntk_DenseBuild/n/width/k/mode   empirical_ntk + Lanczos λmax; mode 0 full, 1 traced.
 //       Counters: build_flops (FLOP/s of the build, dense_ntk_flops / build time), build_s, eig_s,
-//       peak_MiB (VmHWM, reset before each benchmark), lambda_max.
+//       peak_MiB (VmHWM after resetting it to the current RSS at the benchmark's start: an upper
+//       bound, since the allocator may still hold memory of earlier benchmarks), lambda_max.
 //   BM_Ntk_GramGemm/rows/depth   C[rows, rows] = A[rows, depth]·Aᵀ through kernels::gemm: the
 //       full-mode signal Gram of n = 1000, k = 10 is rows = 10000 in blocks of 2048, depth = width.
 //   BM_Ntk_MatrixFreeLambdaMax/n/width   traced NtkOperator + Lanczos λmax (k = 10).

@@ -18,6 +18,14 @@ def grab(pattern):
     return m.group(1) if m else "?"
 
 
+wall = grab(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)")
+user = grab(r"User time \(seconds\): (\S+)")
+system = grab(r"System time \(seconds\): (\S+)")
+rss_kb = grab(r"Maximum resident set size \(kbytes\): (\d+)")
+rss = f"{int(rss_kb) / 1024:.0f} MiB" if rss_kb != "?" else "?"
+load_before = grab(r"load before: (\S+)")
+load_after = grab(r"load after: (\S+)")
+eta = run.get("eta_crit_gd_mean_mse", float("nan"))
 lines += [
     "### λmax of the traced NTK, all 60000 MNIST training images, 784-1024-10",
     "",
@@ -25,17 +33,15 @@ lines += [
     "|---|---|",
     f"| λmax(K_traced) | {run['lambda_max']:.7g} |",
     f"| status, matvecs | {run['status']}, {run['matvecs']} |",
-    f"| η_crit (GD, mean MSE, λmax/k) | {run.get('eta_crit_gd_mean_mse', float('nan')):.5g} |",
+    f"| η_crit (GD, mean MSE, λmax/k) | {eta:.5g} |",
     f"| threads | {run['threads']} |",
-    f"| wall time of the process | {grab(r'Elapsed \\(wall clock\\) time[^:]*: (\\S+)')} |",
-    f"| CPU time (user + sys) | {grab(r'User time \\(seconds\\): (\\S+)')} s + "
-    f"{grab(r'System time \\(seconds\\): (\\S+)')} s |",
-    f"| setup (forward cache) / eigensolve | {run['setup_seconds']:.1f} s / "
-    f"{run['solve_seconds']:.1f} s |",
+    f"| wall time of the process | {wall} |",
+    f"| CPU time (user + sys) | {user} s + {system} s |",
+    f"| setup (forward cache) / eigensolve | {run['setup_seconds']:.1f} s / {run['solve_seconds']:.1f} s |",
     f"| seconds per matvec | {run['seconds_per_matvec']:.2f} |",
     f"| GFLOP per matvec | {run['flops_per_matvec'] / 1e9:.0f} |",
-    f"| peak memory (max RSS) | {int(grab(r'Maximum resident set size \\(kbytes\\): (\\d+)')) / 1024:.0f} MiB |",
-    f"| load average before / after | {grab(r'load before: (\\S+)')} / {grab(r'load after: (\\S+)')} |",
+    f"| peak memory (max RSS) | {rss} |",
+    f"| load average before / after | {load_before} / {load_after} |",
     "",
 ]
 
@@ -50,6 +56,13 @@ if bench_file.exists():
                           ("build_s", "eig_s", "s_per_matvec", "matvecs", "peak_MiB", "lambda_max")
                           if k in b)
         lines.append(f"| {b['name']} | {b['real_time']:.0f} {b['time_unit']} | {gflops:.1f} | {other} |")
+    by_name = {b["name"]: b for b in bench["benchmarks"]}
+    full = by_name.get("BM_Ntk_DenseBuild/n:1000/width:1024/k:10/mode:0/iterations:2/real_time")
+    gemm = by_name.get("BM_Ntk_GramGemm/rows:2048/depth:1024/real_time")
+    if full and gemm:
+        ratio = full["build_flops"] / gemm["flops"]
+        lines += ["", f"Dense full-mode NTK, n = 1000, k = 10, width 1024: build at {ratio:.0%} of "
+                  "the GEMM speed of the same run (BM_Ntk_GramGemm, depth 1024; target ≥ 50%)."]
     ctx = bench.get("context", {})
     lines += ["", f"Machine: {ctx.get('num_cpus', '?')} CPUs at {ctx.get('mhz_per_cpu', '?')} MHz, "
               f"load average {ctx.get('load_avg', '?')} during the run.", ""]
