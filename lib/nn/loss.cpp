@@ -30,7 +30,8 @@ void check_labels(const MatrixView<const T>& out, std::span<const std::uint8_t> 
 }  // namespace
 
 double mse_scale(MseReduction reduction, std::size_t n, std::size_t k) noexcept {
-  const double nd = static_cast<double>(n), kd = static_cast<double>(k);
+  const auto nd = static_cast<double>(n);
+  const auto kd = static_cast<double>(k);
   switch (reduction) {
     case MseReduction::Mean:
       return 1.0 / (nd * kd);
@@ -61,7 +62,7 @@ double mse_loss(MatrixView<const T> out, MatrixView<const T> target, MatrixView<
     const T* y = target.row(i);
     double row = 0.0;
     for (std::size_t j = 0; j < k; ++j) {
-      const double e = static_cast<double>(f[j]) - static_cast<double>(y[j]);
+      const auto e = static_cast<double>(f[j]) - static_cast<double>(y[j]);
       row += e * e;
     }
     total += row;
@@ -89,7 +90,7 @@ double mse_loss_labels(MatrixView<const T> out, std::span<const std::uint8_t> la
     double row = 0.0;
     for (std::size_t j = 0; j < k; ++j) {
       const double y = j == labels[i] ? on : off;
-      const double e = static_cast<double>(f[j]) - y;
+      const auto e = static_cast<double>(f[j]) - y;
       row += e * e;
     }
     total += row;
