@@ -19,6 +19,8 @@
 #include "catapult/ntk/curvature.hpp"
 #include "catapult/ntk/ntk.hpp"
 #include "catapult/ntk/spectrum.hpp"
+#include "catapult/train/config.hpp"
+#include "catapult/train/npz.hpp"
 #include "command.hpp"
 
 namespace catapult::app {
@@ -46,6 +48,8 @@ struct NtkArgs {
   bool condition = false;
   bool split_residual = false;
   std::string out;
+  std::string model;   // weights .npz (train::export_weights_npz)
+  std::string config;  // run configuration JSON whose "model" describes the weights
 };
 
 // Peak resident memory of this process in MiB (VmHWM), 0 where /proc is unavailable.
@@ -71,6 +75,41 @@ std::vector<std::size_t> parse_widths(const std::string& s) {
   return w;
 }
 
+// The architecture: from --config (a run configuration), else inferred from the --model weights
+// (widths, biases present, scales 1 → standard, else NTK) with --activation, else the flags.
+nn::MlpConfig model_config(const NtkArgs& a) {
+  nn::MlpConfig config;
+  config.widths = parse_widths(a.widths);
+  config.hidden_activation = nn::parse_activation(a.activation);
+  config.parameterization = nn::parse_parameterization(a.parameterization);
+  config.bias = !a.no_bias;
+  if (!a.config.empty()) {
+    std::ifstream in(a.config);
+    if (!in) throw IoError(str_cat("ntk: cannot read --config ", a.config));
+    std::stringstream text;
+    text << in.rdbuf();
+    train::RunConfig run;
+    train::apply_json(run, text.str());
+    return run.model;
+  }
+  if (!a.model.empty()) {
+    const std::vector<train::LoadedArray> arrays = train::read_npz(a.model);
+    config.bias = false;
+    for (const auto& arr : arrays) {
+      if (arr.name == "widths") {
+        config.widths.clear();
+        for (const double w : arr.values) config.widths.push_back(static_cast<std::size_t>(w));
+      } else if (arr.name == "scales" && !arr.values.empty()) {
+        config.parameterization =
+            arr.values.front() == 1.0 ? nn::Parameterization::Standard : nn::Parameterization::Ntk;
+      } else if (arr.name == "b0") {
+        config.bias = true;
+      }
+    }
+  }
+  return config;
+}
+
 // An operator wrapper counting applications and their time.
 class TimedOperator final : public ntk::LinearOperator {
  public:
@@ -94,16 +133,17 @@ class TimedOperator final : public ntk::LinearOperator {
 template <class T>
 nlohmann::json run_typed(const NtkArgs& a, const data::Dataset& set) {
   using clock = std::chrono::steady_clock;
-  nn::MlpConfig config;
-  config.widths = parse_widths(a.widths);
-  config.hidden_activation = nn::parse_activation(a.activation);
-  config.parameterization = nn::parse_parameterization(a.parameterization);
-  config.bias = !a.no_bias;
+  const nn::MlpConfig config = model_config(a);
   if (config.widths.empty() || config.widths.front() != set.dim())
-    throw InvalidArgument(str_cat("ntk: --widths must start with the input size ", set.dim()));
+    throw InvalidArgument(str_cat("ntk: the network takes ", config.widths.front(),
+                                  " inputs, the samples have ", set.dim()));
   nn::Mlp<T> model(config);
-  Rng rng(a.seed);
-  model.init(rng);
+  if (a.model.empty()) {
+    Rng rng(a.seed);
+    model.init(rng);
+  } else {
+    train::import_weights_npz(model, a.model);
+  }
 
   const std::size_t n = set.size();
   const std::size_t k = model.output_dim();
@@ -135,6 +175,7 @@ nlohmann::json run_typed(const NtkArgs& a, const data::Dataset& set) {
   j["precision"] = sizeof(T) == 4 ? "float" : "double";
   j["threads"] = max_threads();
   j["dataset"] = set.name;
+  j["model"] = a.model.empty() ? "init" : a.model;
 
   const auto t0 = clock::now();
   Matrix<T> dense;
@@ -279,6 +320,11 @@ const CommandRegistrar kNtk{
       cmd->add_flag("--condition", a->condition, "Also λmin (spectral shift) and κ = λmax/λmin");
       cmd->add_flag("--split-residual", a->split_residual,
                     "Split the one-hot MSE residual onto the top eigenvectors (full/output modes)");
+      cmd->add_option("--model", a->model,
+                      "Weights .npz written by the trainer (default: a fresh initialisation)");
+      cmd->add_option("--config", a->config,
+                      "Run configuration JSON describing --model's architecture (else inferred "
+                      "from the .npz and --activation)");
       cmd->add_option("--out", a->out, "Output file: .json or .csv (default: JSON to stdout)");
       cmd->callback([a] { run_ntk(*a); });
     }};
