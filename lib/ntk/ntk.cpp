@@ -211,7 +211,8 @@ double dense_ntk_flops(const nn::MlpConfig& config, std::size_t n, const NtkOpti
     const auto d_in = static_cast<double>(config.widths[l]);
     const auto d_out = static_cast<double>(config.widths[l + 1]);
     // Gram of the signals (width kk·d_out/(side/n)), halved by symmetry: side²·width.
-    flops += side * side * (kk * d_out * nn_ / side);
+    // The last layer's signal Gram is diagonal in the outputs and computed without a product.
+    if (l + 1 < layers) flops += side * side * (kk * d_out * nn_ / side);
     flops += nn_ * nn_ * d_in;                          // Gram of the inputs, halved
     if (l > 0) flops += 2.0 * nn_ * kk * d_out * d_in;  // back-propagation of the signals
   }

@@ -69,8 +69,9 @@ template <class T>
 /// The nominal floating-point operations of empirical_ntk (a multiply-add counts 2; the two Gram
 /// products of each layer count only their symmetric half): per layer, the signal Gram
 /// N²·w_l (N the kernel side, w_l the signal width per kernel row: d_{l+1} for Full, k'·d_{l+1}
-/// otherwise), the input Gram n²·d_l and the signal back-propagation 2·n·k'·d_{l+1}·d_l (l > 0).
-/// What the benchmarks turn into GFLOP/s.
+/// otherwise; not for the last layer, whose signal Gram needs no product), the input Gram n²·d_l
+/// and the signal back-propagation 2·n·k'·d_{l+1}·d_l (l > 0). What the benchmarks turn into
+/// GFLOP/s.
 [[nodiscard]] double dense_ntk_flops(const nn::MlpConfig& config, std::size_t n,
                                      const NtkOptions& options = {});
 
