@@ -48,6 +48,7 @@ struct NtkArgs {
   bool condition = false;
   bool split_residual = false;
   std::string out;
+  bool no_verify = false;
   std::string model;   // weights .npz (train::export_weights_npz)
   std::string config;  // run configuration JSON whose "model" describes the weights
 };
@@ -260,7 +261,9 @@ void run_ntk(const NtkArgs& a) {
   std::unique_ptr<ThreadLimit> limit;
   if (a.threads > 0) limit = std::make_unique<ThreadLimit>(a.threads);
   const auto dir = a.dir.empty() ? data::default_mnist_dir() : std::filesystem::path(a.dir);
-  data::Splits splits = data::load_mnist(dir);
+  data::LoadOptions load;
+  load.verify_checksums = !a.no_verify;
+  data::Splits splits = data::load_mnist(dir, load);
   data::Dataset& all = a.split == "test" ? splits.test : splits.train;
   data::Dataset set;
   if (a.samples == 0 || a.samples >= all.size()) {
@@ -295,6 +298,7 @@ const CommandRegistrar kNtk{
       auto* cmd = program.add_subcommand(
           "ntk", "Empirical NTK spectrum (λmax, top-k, λmin, κ, η_crit) on MNIST samples");
       cmd->add_option("--dir", a->dir, "MNIST directory (default: the fetch-data cache)");
+      cmd->add_flag("--no-verify", a->no_verify, "Skip the SHA-256 check of the MNIST files");
       cmd->add_option("--split", a->split, "train or test")
           ->check(CLI::IsMember({"train", "test"}));
       cmd->add_option("--samples", a->samples,
