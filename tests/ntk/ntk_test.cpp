@@ -192,6 +192,29 @@ TEST(Ntk, SpectraOnMatrixFreeEqualsDenseEigenvalues) {
   }
 }
 
+TEST(Ntk, FloatMatrixFreeTracedIsCloseToDoubleDense) {
+  // The 60000-image path: float operator, collapsed traced form, several batches.
+  const MlpConfig config{
+      {30, 64, 10}, Activation::Relu, Activation::Identity, true, Parameterization::Standard};
+  Mlp<double> md(config);
+  Rng rng(61);
+  md.init(rng);
+  Mlp<float> mf(config);
+  for (std::size_t p = 0; p < md.num_params(); ++p)
+    mf.params()[p] = static_cast<float>(md.params()[p]);
+  const Matrix<double> xd = random_x<double>(200, 30, 62);
+  Matrix<float> xf(200, 30);
+  for (std::size_t i = 0; i < 200; ++i)
+    for (std::size_t j = 0; j < 30; ++j) xf(i, j) = static_cast<float>(xd(i, j));
+  const Matrix<double> dense = empirical_ntk(md, xd.cview(), {.mode = NtkMode::Traced});
+  const std::vector<double> ref = dense_eigenvalues(dense.cview());
+  const NtkOperator<float> op(mf, xf.cview(), {.mode = NtkMode::Traced, .batch_size = 64});
+  const EigenResult r = largest_eigenpairs(op, {.nev = 2, .tolerance = 1e-6});
+  ASSERT_TRUE(r.ok());
+  EXPECT_NEAR(r.eigenvalues[0], ref[0], 1e-5 * ref[0]);
+  EXPECT_NEAR(r.eigenvalues[1], ref[1], 1e-5 * ref[0]);
+}
+
 TEST(Ntk, ResultsDoNotDependOnTheThreadCount) {
   const MlpConfig config{
       {20, 300, 4}, Activation::Relu, Activation::Identity, true, Parameterization::Standard};
