@@ -515,6 +515,24 @@ double NtkOperator<T>::flops_per_apply() const noexcept {
   return flops;
 }
 
+template <class T>
+ConditionResult ntk_condition_number(const nn::Mlp<T>& model, MatrixView<const T> x,
+                                     const NtkOptions& options, const EigenOptions& eigen,
+                                     std::size_t dense_limit) {
+  check_inputs("ntk_condition_number", model, x, options);
+  if (ntk_size(options.mode, x.rows(), model.output_dim()) <= dense_limit) {
+    const Matrix<T> kernel = empirical_ntk(model, x, options);
+    return dense_condition_number(kernel.cview(), eigen);
+  }
+  return condition_number(NtkOperator<T>(model, x, options), eigen);
+}
+
+template ConditionResult ntk_condition_number<float>(const nn::Mlp<float>&, MatrixView<const float>,
+                                                     const NtkOptions&, const EigenOptions&,
+                                                     std::size_t);
+template ConditionResult ntk_condition_number<double>(const nn::Mlp<double>&,
+                                                      MatrixView<const double>, const NtkOptions&,
+                                                      const EigenOptions&, std::size_t);
 template Matrix<float> empirical_ntk<float>(const nn::Mlp<float>&, MatrixView<const float>,
                                             const NtkOptions&);
 template Matrix<double> empirical_ntk<double>(const nn::Mlp<double>&, MatrixView<const double>,

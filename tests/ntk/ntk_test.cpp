@@ -215,6 +215,33 @@ TEST(Ntk, FloatMatrixFreeTracedIsCloseToDoubleDense) {
   EXPECT_NEAR(r.eigenvalues[1], ref[1], 1e-5 * ref[0]);
 }
 
+TEST(Ntk, ConditionNumberDenseAndMatrixFreeAgreeWithEigen) {
+  const MlpConfig config{
+      {5, 40, 2}, Activation::Tanh, Activation::Identity, true, Parameterization::Ntk};
+  Mlp<double> model(config);
+  Rng rng(71);
+  model.init(rng);
+  const Matrix<double> x = random_x<double>(30, 5, 72);
+  for (const NtkMode mode : {NtkMode::Full, NtkMode::Traced}) {
+    const Matrix<double> dense = empirical_ntk(model, x.cview(), {.mode = mode});
+    const std::vector<double> ref = dense_eigenvalues(dense.cview());
+    const double kappa = ref.front() / ref.back();
+    // Dense path (shift-and-invert for λmin): tight.
+    const ConditionResult c =
+        ntk_condition_number(model, x.cview(), {.mode = mode}, {.tolerance = 1e-12});
+    ASSERT_TRUE(c.ok()) << to_string(mode) << " " << to_string(c.status);
+    EXPECT_NEAR(c.lambda_max, ref.front(), 1e-9 * ref.front());
+    EXPECT_NEAR(c.lambda_min, ref.back(), 1e-9 * ref.back());
+    EXPECT_NEAR(c.condition_number, kappa, 1e-8 * kappa);
+    // Matrix-free path (spectral shift): λmin is known to about tolerance·λmax.
+    const ConditionResult f = ntk_condition_number(model, x.cview(), {.mode = mode},
+                                                   {.tolerance = 1e-10, .max_iterations = 5000}, 1);
+    ASSERT_TRUE(f.ok()) << to_string(mode) << " " << to_string(f.status) << " " << f.operations;
+    EXPECT_NEAR(f.lambda_max, ref.front(), 1e-9 * ref.front());
+    EXPECT_NEAR(f.lambda_min, ref.back(), 1e-8 * ref.front());
+  }
+}
+
 TEST(Ntk, ResultsDoNotDependOnTheThreadCount) {
   const MlpConfig config{
       {20, 300, 4}, Activation::Relu, Activation::Identity, true, Parameterization::Standard};

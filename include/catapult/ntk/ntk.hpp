@@ -122,4 +122,15 @@ class NtkOperator final : public LinearOperator {
   std::unique_ptr<Impl> impl_;
 };
 
+/// λmax, λmin and κ of the NTK of `model` at x in one call (what a training observer tracks):
+/// the dense structured kernel when its side is ≤ dense_limit, else the matrix-free operator;
+/// then dense_condition_number (λmin by shift-and-invert) or condition_number (λmin by the
+/// spectral shift, which may not converge when the small eigenvalues are clustered). Same errors as
+/// empirical_ntk/NtkOperator and condition_number; non-convergence is in the result's status.
+template <class T>
+[[nodiscard]] ConditionResult ntk_condition_number(const nn::Mlp<T>& model, MatrixView<const T> x,
+                                                   const NtkOptions& options = {},
+                                                   const EigenOptions& eigen = {.tolerance = 1e-8},
+                                                   std::size_t dense_limit = 4000);
+
 }  // namespace catapult::ntk
