@@ -294,31 +294,6 @@ struct NtkOperator<T>::Impl {
     return (b + 1 < starts.size() ? starts[b + 1] : n) - starts[b];
   }
 
-  // Tangent of the outputs for the parameter direction g on batch b, from the cached forward
-  // pass: tz_l = s_l·(a_l·dW_lᵀ + ta_l·W_lᵀ) + db_l, ta_{l+1} = act_l'(z_l) ∘ tz_l.
-  void cached_jvp(std::size_t b, const T* g, Matrix<T>& tangent) const {
-    const nn::ForwardCache<T>& cache = caches[b];
-    const std::size_t nb = batch_rows(b);
-    Matrix<T> ta, tz;
-    for (std::size_t l = 0; l < layers; ++l) {
-      const nn::LayerView<const T> lv = model->layer(l);
-      const std::size_t off = model->weight_offset(l);
-      const MatrixView<const T> dw(g + off, lv.d_out, lv.d_in);
-      tz.resize(nb, lv.d_out);
-      gemm<T>(Trans::N, Trans::T, lv.scale, cache.inputs[l].cview(), dw, T(0), tz.view());
-      if (l > 0) gemm<T>(Trans::N, Trans::T, lv.scale, ta.cview(), lv.weight, T(1), tz.view());
-      const T* db = lv.bias != nullptr ? g + off + lv.d_out * lv.d_in : nullptr;
-      const MatrixView<const T> deriv = cache.derivatives[l].cview();
-      for (std::size_t i = 0; i < nb; ++i) {
-        T* row = tz.row(i);
-        const T* dr = deriv.row(i);
-        for (std::size_t p = 0; p < lv.d_out; ++p) row[p] = (row[p] + (db ? db[p] : T(0))) * dr[p];
-      }
-      std::swap(ta, tz);
-    }
-    tangent = std::move(ta);
-  }
-
   // Traced mode: the per-layer signal features U_l of batch b (see the header).
   [[nodiscard]] std::vector<Matrix<T>> features(std::size_t b) const {
     const nn::ForwardCache<T>& cache = caches[b];
@@ -415,7 +390,8 @@ struct NtkOperator<T>::Impl {
     }
     Matrix<T> tangent;
     for (std::size_t b = 0; b < starts.size(); ++b) {
-      cached_jvp(b, grad.data(), tangent);
+      tangent.resize(batch_rows(b), k);
+      model->jvp(caches[b], grad.data(), tangent.view());  // from the cache: no forward GEMMs
       for (std::size_t i = 0; i < tangent.rows(); ++i) {
         const std::size_t s = starts[b] + i;
         if (full)
