@@ -1,0 +1,163 @@
+#pragma once
+/// @file Curvature of the MSE training loss and the critical learning rates built on it:
+/// Hessian-vector products, the Gauss–Newton product, sharpness λmax(H), preconditioned sharpness
+/// for adaptive methods, the poster's AdaGrad bound, and the split of the residual onto the top
+/// NTK eigenvectors.
+///
+/// The training loss is the library's MSE over the whole sample set (nn/loss.hpp):
+///   L(θ) = c·Σ_i Σ_c (f_c(x_i; θ) − y_ic)²,  c = nn::mse_scale(reduction, n, k)
+/// (c = 1/(n·k) for the default 'mean'). Its Hessian is
+///   H = 2c·JᵀJ + 2c·Σ_ic (f_ic − y_ic)·∇²f_ic = H_GN + (residual term),
+/// so at a zero-residual minimum, and for any model linear in θ, H = H_GN. Full-batch GD with
+/// rate η is stable along the top eigendirection iff η < 2/λmax(H); for the linearised model
+/// λmax(H) = λmax(H_GN) = 2c·λmax(K_full), giving η_crit = 1/(c·λmax(K_full)) (ntk.hpp).
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "catapult/core/matrix.hpp"
+#include "catapult/nn/loss.hpp"
+#include "catapult/nn/mlp.hpp"
+#include "catapult/ntk/spectrum.hpp"
+
+namespace catapult::ntk {
+
+/// Value and gradient of the full-sample MSE L = c·Σ(f − y)² (c from the reduction and the whole
+/// n, not per batch) for x [n, d_0] and targets y [n, k]; grad receives P entries. Processes
+/// batch_size samples at a time (0: 1024) in a fixed order. Returns L (accumulated in double).
+/// Throws InvalidArgument on shape mismatches.
+template <class T>
+double mse_loss_and_gradient(const nn::Mlp<T>& model, MatrixView<const T> x, MatrixView<const T> y,
+                             T* grad, nn::MseReduction reduction = nn::MseReduction::Mean,
+                             std::size_t batch_size = 0);
+
+struct HessianOptions {
+  nn::MseReduction reduction = nn::MseReduction::Mean;
+  /// Samples per batch (0: 1024).
+  std::size_t batch_size = 0;
+  /// Central-difference step t along the unit direction (0: ∛u·max(1, rms(θ)) with u the unit
+  /// roundoff of double, which balances the O(t²) truncation against the O(u/t) rounding error).
+  double step = 0.0;
+};
+
+/// Hessian-vector product of the training loss by central differences of full-batch gradients,
+///   H·v ≈ ‖v‖·(∇L(θ + t·v̂) − ∇L(θ − t·v̂))/(2t),  v̂ = v/‖v‖,
+/// with error O(t²·‖∇³L‖ + u·‖∇L‖/t). Always computed in double: the operator holds a double
+/// copy of the network (θ is copied at construction; later changes to the model are not seen);
+/// x and y are read in their own type and must outlive the operator. Each apply costs two
+/// full-batch gradients. Throws InvalidArgument on shape mismatches or a negative step.
+class LossHessianOperator final : public LinearOperator {
+ public:
+  template <class T>
+  LossHessianOperator(const nn::Mlp<T>& model, MatrixView<const T> x, MatrixView<const T> y,
+                      const HessianOptions& options = {});
+  ~LossHessianOperator() override;
+  LossHessianOperator(LossHessianOperator&&) noexcept;
+  LossHessianOperator& operator=(LossHessianOperator&&) noexcept;
+  LossHessianOperator(const LossHessianOperator&) = delete;
+  LossHessianOperator& operator=(const LossHessianOperator&) = delete;
+
+  /// P, the number of parameters.
+  [[nodiscard]] std::size_t size() const override;
+  void apply(const double* v, double* hv) const override;
+  /// The loss at θ and its gradient (P entries).
+  [[nodiscard]] double loss() const noexcept;
+  [[nodiscard]] const std::vector<double>& gradient() const noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Gauss–Newton product G·v = 2c·Jᵀ(J·v) (JVP then VJP over the samples, batched), the
+/// positive semi-definite part of the Hessian; λmax(G) = 2c·λmax(K_full). Computed in T; the
+/// model, x must outlive the operator. Throws InvalidArgument on shape mismatches.
+template <class T>
+class GaussNewtonOperator final : public LinearOperator {
+ public:
+  GaussNewtonOperator(const nn::Mlp<T>& model, MatrixView<const T> x,
+                      const HessianOptions& options = {});
+  [[nodiscard]] std::size_t size() const override { return model_->num_params(); }
+  void apply(const double* v, double* gv) const override;
+
+ private:
+  const nn::Mlp<T>* model_;
+  MatrixView<const T> x_;
+  HessianOptions options_;
+};
+
+/// D·A·D with D = diag(p)^{-1/2}: the operator whose λmax is the sharpness seen by a method with
+/// the diagonal preconditioner p (its update is θ ← θ − η·g/p, stable iff η < 2/λmax(D·H·D)).
+/// Holds a reference to `base`. Throws InvalidArgument if p has the wrong size or an entry that
+/// is not finite and > 0.
+class PreconditionedOperator final : public LinearOperator {
+ public:
+  PreconditionedOperator(const LinearOperator& base, std::span<const double> preconditioner);
+  [[nodiscard]] std::size_t size() const override { return base_->size(); }
+  void apply(const double* x, double* y) const override;
+
+ private:
+  const LinearOperator* base_;
+  std::vector<double> inv_sqrt_;
+  mutable std::vector<double> scratch_;
+};
+
+/// AdaGrad's preconditioner p_i = √s_i + ε (torch.optim.Adagrad) from its accumulator s
+/// (P entries, optim::AdaGrad::accumulator()). Throws InvalidArgument if ε ≤ 0 and some s_i = 0
+/// (p would vanish) or if s has a negative entry.
+template <class T>
+[[nodiscard]] std::vector<double> adagrad_preconditioner(std::span<const T> accumulator,
+                                                         double eps);
+
+/// The poster's s_t = min_i √s_i over the AdaGrad accumulator. Throws InvalidArgument for an
+/// empty accumulator.
+template <class T>
+[[nodiscard]] double adagrad_min_scale(std::span<const T> accumulator);
+
+/// The poster's bound η_crit,AdaGrad ≥ 2·s_t/λmax(H). Throws InvalidArgument if λmax ≤ 0.
+[[nodiscard]] double adagrad_critical_rate_bound(double min_scale, double lambda_max_hessian);
+
+/// η_crit = 2/λmax(H) for full-batch gradient descent. Throws InvalidArgument if λmax ≤ 0.
+[[nodiscard]] double critical_learning_rate_hessian(double lambda_max_hessian);
+
+/// η_crit = 1/(c·λmax(K_full)) with c = nn::mse_scale(reduction, n, k): n·k/λmax(K) for the
+/// default mean MSE (see ntk.hpp). With the traced kernel pass λmax(K_traced)/k (exact for a
+/// linear model, an approximation otherwise). Throws InvalidArgument if λmax ≤ 0 or n·k = 0.
+[[nodiscard]] double critical_learning_rate_ntk(
+    double lambda_max_ntk, std::size_t n, std::size_t k,
+    nn::MseReduction reduction = nn::MseReduction::Mean);
+
+/// Sharpness of the training loss and its critical rate.
+struct [[nodiscard]] SharpnessResult {
+  double lambda_max = 0;  ///< top eigenvalue of H (or of D·H·D when preconditioned)
+  double eta_crit = 0;    ///< 2/λmax (0 if λmax ≤ 0)
+  EigenStatus status = EigenStatus::NotConverged;
+  std::size_t operations = 0;  ///< Hessian-vector products used
+  [[nodiscard]] bool ok() const noexcept { return status == EigenStatus::Converged; }
+};
+
+/// λmax of the operator (a LossHessianOperator, GaussNewtonOperator or PreconditionedOperator)
+/// by Lanczos, and 2/λmax. options.nev is ignored (1). The default tolerance of a finite-
+/// difference Hessian should be ≥ 1e-6 (its products are accurate to about 1e-8 relative).
+[[nodiscard]] SharpnessResult sharpness(const LinearOperator& hessian,
+                                        const EigenOptions& options = {.tolerance = 1e-6});
+
+/// The residual r = f − y (flattened like the kernel's rows: sample-major [n·k] for Full, [n]
+/// otherwise) split onto m orthonormal eigenvectors u_j (rows of `eigenvectors`, [m, N]):
+/// coefficients[j] = ⟨u_j, r⟩, top = Σ_j coefficients[j]², rest = ‖r‖² − top (clamped at 0).
+/// With c the loss scale, loss_top = c·top and loss_rest = c·rest add up to the loss.
+struct ResidualSplit {
+  std::vector<double> coefficients;
+  double top = 0;
+  double rest = 0;
+  double loss_top = 0;
+  double loss_rest = 0;
+};
+
+/// Throws InvalidArgument if residual.size() != eigenvectors.cols().
+[[nodiscard]] ResidualSplit split_residual(MatrixView<const double> eigenvectors,
+                                           std::span<const double> residual, double loss_scale);
+
+}  // namespace catapult::ntk

@@ -1,0 +1,234 @@
+#include "catapult/ntk/spectrum.hpp"
+
+// GCC 12 reports false -Wmaybe-uninitialized inside its own AVX-512 intrinsics when Eigen's
+// packet code is inlined here (the `__Y = __Y` idiom of avx512fintrin.h), not a bug of ours.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+#include <Spectra/SymEigsSolver.h>
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
+#include <Eigen/Core>
+#include <Eigen/Eigenvalues>
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <limits>
+
+#include "catapult/core/error.hpp"
+#include "catapult/core/rng.hpp"
+
+namespace catapult::ntk {
+namespace {
+
+// Spectra's operator concept over our LinearOperator; remembers whether the operator ever
+// returned a non-finite value (reported as NumericalIssue instead of garbage eigenvalues).
+class SpectraAdapter {
+ public:
+  using Scalar = double;
+  explicit SpectraAdapter(const LinearOperator& op) : op_(&op) {}
+  [[nodiscard]] Eigen::Index rows() const { return static_cast<Eigen::Index>(op_->size()); }
+  [[nodiscard]] Eigen::Index cols() const { return rows(); }
+  void perform_op(const double* x, double* y) const {
+    op_->apply(x, y);
+    const std::size_t n = op_->size();
+    for (std::size_t i = 0; i < n; ++i)
+      if (!std::isfinite(y[i])) {
+        nonfinite_ = true;
+        break;
+      }
+  }
+  [[nodiscard]] bool nonfinite() const noexcept { return nonfinite_; }
+
+ private:
+  const LinearOperator* op_;
+  mutable bool nonfinite_ = false;
+};
+
+std::size_t resolve_ncv(std::size_t n, const EigenOptions& o) {
+  return o.ncv != 0 ? o.ncv : std::min(n, std::max<std::size_t>(2 * o.nev + 1, 20));
+}
+
+void validate(const char* where, std::size_t n, const EigenOptions& o) {
+  if (n < 2) throw InvalidArgument(str_cat(where, ": operator size ", n, " < 2"));
+  if (o.nev == 0 || o.nev >= n)
+    throw InvalidArgument(str_cat(where, ": nev ", o.nev, " outside [1, ", n - 1, "]"));
+  const std::size_t ncv = resolve_ncv(n, o);
+  if (ncv <= o.nev || ncv > n)
+    throw InvalidArgument(str_cat(where, ": ncv ", ncv, " outside (nev ", o.nev, ", n ", n, "]"));
+  if (!(o.tolerance > 0.0) || !std::isfinite(o.tolerance))
+    throw InvalidArgument(str_cat(where, ": tolerance ", o.tolerance, " must be > 0"));
+  if (o.max_iterations == 0) throw InvalidArgument(str_cat(where, ": max_iterations is 0"));
+}
+
+// Runs Lanczos for the largest algebraic eigenvalues; sign = −1 flips the reported values and
+// order (used by the shifted solve, which reports σ − μ).
+EigenResult solve(const LinearOperator& a, const EigenOptions& o) {
+  const std::size_t n = a.size();
+  SpectraAdapter op(a);
+  Spectra::SymEigsSolver<SpectraAdapter> eigs(op, static_cast<Eigen::Index>(o.nev),
+                                              static_cast<Eigen::Index>(resolve_ncv(n, o)));
+  Rng rng(o.seed);
+  Eigen::VectorXd start(static_cast<Eigen::Index>(n));
+  for (Eigen::Index i = 0; i < start.size(); ++i) start[i] = rng.uniform(-0.5, 0.5);
+  eigs.init(start.data());
+  EigenResult r;
+  r.requested = o.nev;
+  Eigen::Index nconv = 0;
+  try {
+    nconv =
+        eigs.compute(Spectra::SortRule::LargestAlge, static_cast<Eigen::Index>(o.max_iterations),
+                     o.tolerance, Spectra::SortRule::LargestAlge);
+  } catch (const std::exception&) {
+    // Spectra throws from its dense sub-solvers when the Krylov matrix holds NaN/Inf.
+    r.status = EigenStatus::NumericalIssue;
+    r.operations = static_cast<std::size_t>(eigs.num_operations());
+    return r;
+  }
+  r.iterations = static_cast<std::size_t>(eigs.num_iterations());
+  r.operations = static_cast<std::size_t>(eigs.num_operations());
+  r.converged = static_cast<std::size_t>(nconv);
+  if (op.nonfinite()) {
+    r.status = EigenStatus::NumericalIssue;
+    r.converged = 0;
+    return r;
+  }
+  r.status = eigs.info() == Spectra::CompInfo::Successful ? EigenStatus::Converged
+                                                          : EigenStatus::NotConverged;
+  const Eigen::VectorXd values = eigs.eigenvalues();
+  r.converged = static_cast<std::size_t>(values.size());
+  r.eigenvalues.assign(values.data(), values.data() + values.size());
+  if (o.compute_eigenvectors && values.size() > 0) {
+    const Eigen::MatrixXd vectors = eigs.eigenvectors();  // [n, converged], column-major
+    r.eigenvectors.resize(r.converged, n);
+    for (std::size_t j = 0; j < r.converged; ++j)
+      for (std::size_t i = 0; i < n; ++i)
+        r.eigenvectors(j, i) = vectors(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j));
+  }
+  return r;
+}
+
+}  // namespace
+
+const char* to_string(EigenStatus status) noexcept {
+  switch (status) {
+    case EigenStatus::Converged:
+      return "converged";
+    case EigenStatus::NotConverged:
+      return "not_converged";
+    case EigenStatus::NumericalIssue:
+      return "numerical_issue";
+  }
+  return "unknown";
+}
+
+const EigenResult& EigenResult::require_converged(const char* what) const {
+  if (!ok())
+    throw RuntimeError(str_cat(what, ": eigensolver ", to_string(status), " (", converged, " of ",
+                               requested, " pairs converged after ", iterations, " restarts, ",
+                               operations, " operator applications)"));
+  return *this;
+}
+
+const ConditionResult& ConditionResult::require_converged(const char* what) const {
+  if (!ok())
+    throw RuntimeError(str_cat(what, ": condition number solve ", to_string(status), " after ",
+                               operations, " operator applications"));
+  return *this;
+}
+
+template <class T>
+DenseSymmetricOperator<T>::DenseSymmetricOperator(MatrixView<const T> matrix) : matrix_(matrix) {
+  if (matrix.rows() != matrix.cols())
+    throw InvalidArgument(str_cat("DenseSymmetricOperator: matrix is ", matrix.rows(), "x",
+                                  matrix.cols(), ", not square"));
+}
+
+template <class T>
+void DenseSymmetricOperator<T>::apply(const double* x, double* y) const {
+  const std::size_t n = matrix_.rows();
+  // Each row is one dot product in a fixed order, so the result does not depend on threads.
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, 64),
+                    [&](const tbb::blocked_range<std::size_t>& range) {
+                      for (std::size_t i = range.begin(); i < range.end(); ++i) {
+                        const T* row = matrix_.row(i);
+                        double acc = 0;
+                        for (std::size_t j = 0; j < n; ++j)
+                          acc += static_cast<double>(row[j]) * x[j];
+                        y[i] = acc;
+                      }
+                    });
+}
+
+void ShiftedOperator::apply(const double* x, double* y) const {
+  base_->apply(x, y);
+  const std::size_t n = base_->size();
+  for (std::size_t i = 0; i < n; ++i) y[i] = sigma_ * x[i] - y[i];
+}
+
+EigenResult largest_eigenpairs(const LinearOperator& a, const EigenOptions& options) {
+  validate("largest_eigenpairs", a.size(), options);
+  return solve(a, options);
+}
+
+EigenResult smallest_eigenpairs(const LinearOperator& a, double upper_bound,
+                                const EigenOptions& options) {
+  validate("smallest_eigenpairs", a.size(), options);
+  if (!std::isfinite(upper_bound))
+    throw InvalidArgument(
+        str_cat("smallest_eigenpairs: upper_bound ", upper_bound, " is not finite"));
+  const ShiftedOperator shifted(a, upper_bound);
+  EigenResult r = solve(shifted, options);
+  // μ = σ − λ: the largest μ are the smallest λ, already in ascending order of λ.
+  for (double& v : r.eigenvalues) v = upper_bound - v;
+  return r;
+}
+
+ConditionResult condition_number(const LinearOperator& a, const EigenOptions& options) {
+  EigenOptions o = options;
+  o.nev = 1;
+  o.compute_eigenvectors = false;
+  validate("condition_number", a.size(), o);
+  ConditionResult c;
+  const EigenResult top = solve(a, o);
+  c.operations = top.operations;
+  c.status = top.status;
+  if (top.eigenvalues.empty()) return c;
+  c.lambda_max = top.eigenvalues.front();
+  const ShiftedOperator shifted(a, c.lambda_max);
+  const EigenResult bottom = solve(shifted, o);
+  c.operations += bottom.operations;
+  if (bottom.status != EigenStatus::Converged) c.status = bottom.status;
+  if (bottom.eigenvalues.empty()) return c;
+  c.lambda_min = c.lambda_max - bottom.eigenvalues.front();
+  c.condition_number =
+      c.lambda_min > 0 ? c.lambda_max / c.lambda_min : std::numeric_limits<double>::infinity();
+  return c;
+}
+
+template <class T>
+std::vector<double> dense_eigenvalues(MatrixView<const T> matrix) {
+  if (matrix.rows() != matrix.cols())
+    throw InvalidArgument(str_cat("dense_eigenvalues: matrix is ", matrix.rows(), "x",
+                                  matrix.cols(), ", not square"));
+  const auto n = static_cast<Eigen::Index>(matrix.rows());
+  Eigen::MatrixXd m(n, n);
+  for (Eigen::Index i = 0; i < n; ++i)
+    for (Eigen::Index j = 0; j < n; ++j)
+      m(i, j) =
+          static_cast<double>(matrix(static_cast<std::size_t>(i), static_cast<std::size_t>(j)));
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(m, Eigen::EigenvaluesOnly);
+  std::vector<double> values(solver.eigenvalues().data(),
+                             solver.eigenvalues().data() + solver.eigenvalues().size());
+  std::reverse(values.begin(), values.end());
+  return values;
+}
+
+template class DenseSymmetricOperator<float>;
+template class DenseSymmetricOperator<double>;
+template std::vector<double> dense_eigenvalues<float>(MatrixView<const float>);
+template std::vector<double> dense_eigenvalues<double>(MatrixView<const double>);
+
+}  // namespace catapult::ntk

@@ -1,0 +1,1 @@
+list(APPEND CATAPULT_SOURCES train/trainer.cpp train/observers.cpp train/npz.cpp train/config.cpp)
