@@ -17,6 +17,9 @@ AdagradAccumulatorStats adagrad_accumulator_stats(std::span<const T> accumulator
   const std::size_t n = accumulator.size();
   std::vector<double> roots(n);
   double sum = 0.0;
+  bool any_active = false;
+  double active_min = 0.0;
+  std::size_t inactive = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const auto g = static_cast<double>(accumulator[i]);
     if (g < 0.0)
@@ -24,12 +27,20 @@ AdagradAccumulatorStats adagrad_accumulator_stats(std::span<const T> accumulator
           str_cat("adagrad_accumulator_stats: negative accumulator entry ", g, " at ", i));
     roots[i] = std::sqrt(g);
     sum += roots[i];
+    if (g == 0.0) {
+      ++inactive;
+    } else if (!any_active || roots[i] < active_min) {
+      active_min = roots[i];
+      any_active = true;
+    }
   }
   AdagradAccumulatorStats stats;
   stats.step = step;
   stats.s_t = *std::min_element(roots.begin(), roots.end());
   stats.max = *std::max_element(roots.begin(), roots.end());
   stats.mean = sum / static_cast<double>(n);
+  stats.s_t_active = active_min;
+  stats.inactive = inactive;
   for (const double q : probs) {
     const auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(n)));
     const std::size_t k = rank == 0 ? 0 : rank - 1;

@@ -55,6 +55,16 @@ TEST(AdagradStats, RecorderKeepsEveryKthStepAndStIsMonotoneForGrowingSums) {
   for (std::size_t i = 1; i < h.size(); ++i) EXPECT_GT(h[i].s_t, h[i - 1].s_t);
 }
 
+TEST(AdagradStats, InactiveParametersMakeTheBoundZeroButNotTheActiveOne) {
+  // A parameter that never receives a gradient (a border pixel's weight) keeps G = 0.
+  const std::vector<double> acc = {0.0, 4.0, 0.0, 2.25};
+  const std::vector<double> probs = {};
+  const auto stats = adagrad_accumulator_stats<double>(acc, probs);
+  EXPECT_DOUBLE_EQ(stats.s_t, 0.0);
+  EXPECT_DOUBLE_EQ(stats.s_t_active, 1.5);
+  EXPECT_EQ(stats.inactive, 2U);
+}
+
 TEST(AdagradStats, RejectsBadInput) {
   const std::vector<double> probs = {0.5};
   EXPECT_THROW((void)adagrad_accumulator_stats<double>(std::vector<double>{}, probs),

@@ -8,6 +8,12 @@
 /// effective rate is at most η/s_t, which gives the bound η_crit,AdaGrad(t) ≥ 2·s_t/λmax(t).
 /// Since G only grows, s_t is non-decreasing, and a fixed peak rate eventually falls below the
 /// bound: catapults die out.
+///
+/// Caveat (measured on MNIST): parameters whose gradient is always exactly zero (weights from the
+/// border pixels, which are 0 in every image; units that never activate) keep G_i = 0, so the
+/// poster's s_t is exactly 0 for the whole run. We therefore also report s_t over the *active*
+/// parameters (G_i > 0) and the number of inactive ones; the bound is only informative with the
+/// former.
 
 #include <cstddef>
 #include <span>
@@ -22,6 +28,8 @@ struct AdagradAccumulatorStats {
   double max = 0.0;               ///< max_i √G_i
   double mean = 0.0;              ///< mean_i √G_i
   std::vector<double> quantiles;  ///< √G at the requested probabilities (nearest-rank)
+  double s_t_active = 0.0;  ///< min_i √G_i over the entries with G_i > 0 (0 if there are none)
+  std::size_t inactive = 0;  ///< number of entries with G_i = 0
 };
 
 /// Computes the statistics of √G for an accumulator of P ≥ 1 entries (the optimizer's state, in
