@@ -29,12 +29,4 @@ void run_beyond(const Context& ctx);
 [[nodiscard]] std::vector<std::pair<double, double>> phase_intervals(
     const analysis::CatapultDetection& detection);
 
-/// The traced empirical NTK K(x_i, x_j) = Σ_c ⟨∂f_c(x_i)/∂θ, ∂f_c(x_j)/∂θ⟩ ([n, n], double) of a
-/// network with one hidden layer (widths {d, h, k}), in closed form:
-///   K = k·(s₂²·A·Aᵀ + β) + s₂²·(B·Bᵀ) ∘ (s₁²·X·Xᵀ + β),
-/// A = σ(z₁) [n, h], B_ij = σ'(z₁)_ij·‖W₂[:, j]‖, β = 1 with biases, 0 without. Cost O(n²(d + h)).
-/// Throws InvalidArgument for other depths.
-[[nodiscard]] Matrix<double> traced_ntk_one_hidden_layer(const nn::Mlp<float>& model,
-                                                         MatrixView<const float> x);
-
 }  // namespace catapult::app::reproduce

@@ -6,6 +6,7 @@
 
 #include "catapult/analysis/catapult_detector.hpp"
 #include "catapult/core/error.hpp"
+#include "catapult/ntk/ntk.hpp"
 #include "engine.hpp"
 #include "experiments.hpp"
 #include "output.hpp"
@@ -16,49 +17,7 @@ namespace {
 
 using MatD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-MatD to_eigen(MatrixView<const float> m) {
-  MatD out(m.rows(), m.cols());
-  for (std::size_t i = 0; i < m.rows(); ++i)
-    for (std::size_t j = 0; j < m.cols(); ++j)
-      out(Eigen::Index(i), Eigen::Index(j)) = double(m(i, j));
-  return out;
-}
-
 }  // namespace
-
-Matrix<double> traced_ntk_one_hidden_layer(const nn::Mlp<float>& model, MatrixView<const float> x) {
-  if (model.num_layers() != 2)
-    throw InvalidArgument(str_cat("traced_ntk_one_hidden_layer: the model has ", model.num_layers(),
-                                  " layers, not 2"));
-  const std::size_t n = x.rows();
-  const std::size_t h = model.config().widths[1];
-  const std::size_t k = model.output_dim();
-  nn::ForwardCache<float> cache;
-  Matrix<float> out(n, k);
-  model.forward(x, out.view(), &cache);
-  const auto l0 = model.layer(0);
-  const auto l1 = model.layer(1);
-  const double s1 = double(l0.scale);
-  const double s2 = double(l1.scale);
-  const double beta = model.config().bias ? 1.0 : 0.0;
-  std::vector<double> col_norm(h, 0.0);
-  for (std::size_t c = 0; c < k; ++c)
-    for (std::size_t j = 0; j < h; ++j)
-      col_norm[j] += double(l1.weight(c, j)) * double(l1.weight(c, j));
-  for (auto& v : col_norm) v = std::sqrt(v);
-  const MatD a = to_eigen(cache.inputs[1].cview());
-  MatD b = to_eigen(cache.derivatives[0].cview());
-  for (Eigen::Index j = 0; j < b.cols(); ++j) b.col(j) *= col_norm[std::size_t(j)];
-  const MatD xd = to_eigen(x);
-  const MatD gx = (s1 * s1) * (xd * xd.transpose()).array() + beta;
-  const MatD gb = b * b.transpose();
-  const MatD k_mat = (double(k) * ((s2 * s2) * (a * a.transpose()).array() + beta)).matrix() +
-                     ((s2 * s2) * gb.array() * gx.array()).matrix();
-  Matrix<double> result(n, n);
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t j = 0; j < n; ++j) result(i, j) = k_mat(Eigen::Index(i), Eigen::Index(j));
-  return result;
-}
 
 void run_ntk(const Context& ctx) {
   const auto& p = ctx.protocol;
@@ -87,8 +46,11 @@ void run_ntk(const Context& ctx) {
                      "loss", "loss_top",   "loss_rest"};
     Matrix<float> out(n, k);
     auto measure = [&](std::size_t step, const nn::Mlp<float>& m) {
-      const auto kt = traced_ntk_one_hidden_layer(m, x);
-      Eigen::Map<const MatD> km(kt.data(), Eigen::Index(n), Eigen::Index(n));
+      const auto kt = ntk::empirical_ntk<float>(m, x, {ntk::NtkMode::Traced, 0, 0});
+      const auto ni = static_cast<Eigen::Index>(n);
+      MatD km(ni, ni);
+      for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t j = 0; j < n; ++j) km(Eigen::Index(i), Eigen::Index(j)) = double(kt(i, j));
       Eigen::SelfAdjointEigenSolver<MatD> es(km);
       const auto& ev = es.eigenvalues();
       const double lmax = ev(Eigen::Index(n) - 1);
@@ -151,7 +113,8 @@ void run_ntk(const Context& ctx) {
         "Model 784-%zu-10 (ReLU, %s parameterization), full-batch GD on %zu MNIST images, "
         "%zu steps with a cyclic (%s) rate between %.3g·η_crit and %.3g·η_crit "
         "(η_crit = %.4g at initialisation). The traced NTK K = Σ_c J_c J_cᵀ (%zu × %zu) "
-        "is built in closed form and diagonalised densely every %zu steps. Red lines: "
+        "is built by the ntk module (structured form) and diagonalised densely every %zu steps. "
+        "Red lines: "
         "start and end of each detected catapult.\n\n",
         model.widths[1], nn::to_string(model.parameterization), n,
         cfg.at("steps").get<std::size_t>(), sched.at("mode").get<std::string>().c_str(),
