@@ -19,7 +19,8 @@ for dir in "$results"/*/; do
 done
 # Report body without its title line, with figure links pointing into docs/reproduction/.
 body="$(mktemp)"
-tail -n +2 "$results/REPORT.md" | sed -E 's#\]\(([a-z]+)/([^)]+\.png)\)#](reproduction/\1/\2)#g' > "$body"
+tail -n +2 "$results/REPORT.md" |
+  sed -E -e 's#\]\(([a-z]+)/([^)]+\.png)\)#](reproduction/\1/\2)#g' -e 's/^## /### /' > "$body"
 out="$(mktemp)"
 awk -v body="$body" '
   /<!-- BEGIN GENERATED -->/ { print; while ((getline line < body) > 0) print line; skip = 1; next }
