@@ -36,7 +36,7 @@ void run_reproduce(const ReproduceArgs& args) {
   reproduce::Context ctx;
   if (!args.config.empty()) {
     std::ifstream in(args.config);
-    if (!in) throw IoError(str_cat("reproduce: cannot open config ", args.config));
+    if (!in) throw InvalidArgument(str_cat("reproduce: cannot open config ", args.config));
     try {
       ctx.protocol = nlohmann::json::parse(in);
     } catch (const nlohmann::json::exception& e) {
@@ -79,7 +79,12 @@ void run_reproduce(const ReproduceArgs& args) {
   for (const auto& name : names) {
     const auto t1 = std::chrono::steady_clock::now();
     ctx.progress(str_cat("== ", name));
-    reproduce::run_experiment(name, ctx);
+    try {
+      reproduce::run_experiment(name, ctx);
+    } catch (const nlohmann::json::exception& e) {
+      // A missing or mistyped protocol field is the caller's mistake (exit 2).
+      throw InvalidArgument(str_cat("reproduce ", name, ": bad protocol: ", e.what()));
+    }
     const auto dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
     ctx.progress(str_cat("== ", name, " done in ", static_cast<int>(dt), " s -> ",
                          (ctx.out / name).string()));

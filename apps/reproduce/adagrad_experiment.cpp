@@ -55,6 +55,8 @@ void run_adagrad(const Context& ctx) {
     spec.batch_size = cfg.at("batch_size").get<std::size_t>();
     spec.epochs = cfg.at("epochs").get<std::size_t>();
     spec.seed = cfg.value("seed", std::uint64_t{0});
+    spec.log = ctx.log;
+    spec.name = "adagrad";
     spec.eval_every = cfg.at("eval_every").get<std::size_t>();
     spec.schedule =
         cyclic_schedule("triangular", base, base, cfg.at("step_size").get<std::size_t>(), 1.0);

@@ -42,6 +42,8 @@ void run_beyond(const Context& ctx) {
       spec.batch_size = b;
       spec.epochs = cfg.at("epochs").get<std::size_t>();
       spec.seed = cfg.value("seed", std::uint64_t{0});
+      spec.log = ctx.log;
+      spec.name = str_cat("batch ", b);
       const std::size_t per_epoch = std::max<std::size_t>(1, train_set.size() / b);
       const std::size_t step_size =
           std::max<std::size_t>(1, per_epoch / (2 * cfg.at("cycles_per_epoch").get<std::size_t>()));

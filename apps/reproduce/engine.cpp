@@ -129,6 +129,9 @@ RunResult train(const RunSpec& spec, const data::Dataset& train_set, const data:
     model.backward(cache, d_out.cview(), grad.data());
     optimizer->step(model.params(), grad.data(), model.num_params(), lr);
     if (on_step) on_step(StepInfo{step, epoch, loss, lr}, state);
+    if (spec.log && total >= 2000 && (step + 1) % (total / 10) == 0 && step + 1 < total)
+      spec.log(str_cat("  ", spec.name, ": step ", step + 1, "/", total, " (",
+                       (100 * (step + 1)) / total, "%), batch loss ", loss));
     if (spec.eval_every > 0 && (step + 1) % spec.eval_every == 0) {
       result.eval_steps.push_back(step + 1);
       result.eval_test_accuracy.push_back(evaluate(model, spec.loss, test).accuracy);

@@ -55,6 +55,9 @@ struct RunSpec {
   std::size_t max_steps = 0;   ///< 0 = epochs × batches per epoch
   std::uint64_t seed = 0;      ///< initialisation and shuffling
   std::size_t eval_every = 0;  ///< steps between test evaluations (0 = only at the end)
+  /// Progress lines (every 10% of a run of at least 2000 steps) go here when set.
+  std::function<void(const std::string&)> log;
+  std::string name;  ///< prefix of the progress lines
 };
 
 /// The outcome of a run.

@@ -74,6 +74,8 @@ void run_table(const Context& ctx) {
         spec.batch_size = cfg.at("batch_size").get<std::size_t>();
         spec.epochs = cfg.at("epochs").get<std::size_t>();
         spec.seed = seed;
+        spec.log = ctx.log;
+        spec.name = str_cat(kRows[ri].name, " seed ", seed);
         double eta_crit = std::nan("");
         double peak = std::nan("");
         std::vector<double> warm;
