@@ -9,11 +9,10 @@
 #include "catapult/core/threading.hpp"
 #include "catapult/core/version.hpp"
 
-#ifndef CATAPULT_GIT_COMMIT
-#define CATAPULT_GIT_COMMIT "unknown"
-#endif
-
 namespace catapult::app::reproduce {
+
+// Defined in the build-time generated git_commit.cpp (apps/reproduce/git_commit.cmake).
+const char* build_git_commit() noexcept;
 
 void write_file_atomic(const std::filesystem::path& path, const std::string& content) {
   std::error_code ec;
@@ -107,7 +106,7 @@ CsvTable read_csv(const std::filesystem::path& path) {
   return table;
 }
 
-const char* git_commit() noexcept { return CATAPULT_GIT_COMMIT; }
+const char* git_commit() noexcept { return build_git_commit(); }
 
 nlohmann::json run_metadata(const std::string& experiment, const std::string& protocol) {
   return {{"experiment", experiment},

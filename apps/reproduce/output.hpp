@@ -31,7 +31,8 @@ struct CsvTable {
 /// Reads a CSV written by CsvTable (for tests and for the report). Throws IoError / DataError.
 [[nodiscard]] CsvTable read_csv(const std::filesystem::path& path);
 
-/// The git commit this program was built from ("unknown" outside a git checkout).
+/// The git commit this program was built from, "-dirty" when the tree had uncommitted changes
+/// ("unknown" outside a git checkout).
 [[nodiscard]] const char* git_commit() noexcept;
 
 /// Metadata common to every experiment: library version, git commit, threads, protocol name.
