@@ -79,8 +79,14 @@ void write_report(const Context& ctx) {
   md << "- Protocol: **" << ctx.protocol.value("protocol", std::string("custom")) << "** — "
      << ctx.protocol.value("summary", std::string()) << "\n";
   if (!command.empty()) md << "- Command: `" << command << "`\n";
-  md << "- Build: catapult " << run_metadata("report", "").at("version").get<std::string>()
-     << ", git " << git_commit() << "\n";
+  // The build that produced the results (from their metadata), else this one.
+  std::string version = run_metadata("report", "").at("version").get<std::string>();
+  std::string commit = git_commit();
+  for (const auto& f : finished) {
+    version = f.meta.value("version", version);
+    commit = f.meta.value("git_commit", commit);
+  }
+  md << "- Build: catapult " << version << ", git " << commit << "\n";
   if (!finished.empty()) {
     double total = 0.0;
     md << "- Wall time:";
