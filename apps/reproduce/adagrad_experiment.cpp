@@ -59,7 +59,7 @@ void run_adagrad(const Context& ctx) {
     spec.name = "adagrad";
     spec.eval_every = cfg.at("eval_every").get<std::size_t>();
     spec.schedule =
-        cyclic_schedule("triangular", base, base, cfg.at("step_size").get<std::size_t>(), 1.0);
+        cyclic_schedule("triangular", base, peak, cfg.at("step_size").get<std::size_t>(), 1.0);
     auto preconditioned = [&](TrainState& s) {
       auto d = adagrad_preconditioner(s.optimizer);
       for (auto& v : d) v = 1.0 / std::sqrt(v);

@@ -235,6 +235,13 @@ TEST_F(ReproduceEndToEnd, Table) {
   const auto runs = read_csv(dir_ / "table" / "runs.csv");
   EXPECT_EQ(runs.rows.size(), 10U);  // 5 rows × 2 seeds
   for (const auto& r : runs.rows) EXPECT_TRUE(std::isfinite(r[runs.column("test_accuracy")]));
+  // AdaGrad + catapult (row 3) peaks at 8 × its base rate 0.01; SGD + catapult (row 1) at 3 ×
+  // η_crit measured at initialisation.
+  for (const auto& r : runs.rows) {
+    if (r[0] == 3.0) EXPECT_NEAR(r[runs.column("peak_lr")], 0.08, 1e-12);
+    if (r[0] == 1.0)
+      EXPECT_NEAR(r[runs.column("peak_lr")], 3.0 * r[runs.column("eta_crit_init")], 1e-9);
+  }
   std::ifstream md(dir_ / "table" / "table.md");
   std::stringstream ss;
   ss << md.rdbuf();
@@ -276,6 +283,11 @@ TEST_F(ReproduceEndToEnd, Adagrad) {
                     {"step", "s_t", "s_t_active", "inactive", "q01", "median", "q99"});
   expect_finite_csv(dir_ / "adagrad" / "rates.csv",
                     {"step", "lr", "eta_crit_sgd", "bound_active", "eta_crit_preconditioned"});
+  // The cyclic schedule reaches its peak (8 × the base rate 0.01).
+  const auto trace = read_csv(dir_ / "adagrad" / "loss.csv");
+  double max_lr = 0.0;
+  for (const auto& r : trace.rows) max_lr = std::max(max_lr, r[trace.column("lr")]);
+  EXPECT_NEAR(max_lr, 0.08, 1e-9);
   const auto acc = read_csv(dir_ / "adagrad" / "accumulator.csv");
   // The accumulator only grows, so s_t over active parameters never decreases... unless a new
   // parameter becomes active; the median does not decrease.
