@@ -238,9 +238,12 @@ TEST_F(ReproduceEndToEnd, Table) {
   // AdaGrad + catapult (row 3) peaks at 8 × its base rate 0.01; SGD + catapult (row 1) at 3 ×
   // η_crit measured at initialisation.
   for (const auto& r : runs.rows) {
-    if (r[0] == 3.0) EXPECT_NEAR(r[runs.column("peak_lr")], 0.08, 1e-12);
-    if (r[0] == 1.0)
+    if (r[0] == 3.0) {
+      EXPECT_NEAR(r[runs.column("peak_lr")], 0.08, 1e-12);
+    }
+    if (r[0] == 1.0) {
       EXPECT_NEAR(r[runs.column("peak_lr")], 3.0 * r[runs.column("eta_crit_init")], 1e-9);
+    }
   }
   std::ifstream md(dir_ / "table" / "table.md");
   std::stringstream ss;
