@@ -169,6 +169,7 @@ void run_train(const TrainArgs& args, const CLI::App& cmd) {
     owned.push_back(std::make_unique<train::JsonSummary>(out / "summary.json", config_json));
   }
   std::vector<train::Observer*> observers;
+  observers.reserve(owned.size());
   for (auto& o : owned) observers.push_back(o.get());
   std::cout << "model: " << model.num_params() << " parameters, widths";
   for (auto w : c.model.widths) std::cout << ' ' << w;

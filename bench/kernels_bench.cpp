@@ -12,7 +12,8 @@
 //
 // OpenBLAS 0.3.21 (Debian 12) does not recognise recent Xeons and falls back to a slow generic
 // kernel, so main() re-executes the binary with OPENBLAS_CORETYPE set (SkylakeX with AVX-512,
-// Haswell with AVX2) unless the caller set it; the core in use is printed in the context.
+// Haswell with AVX2) unless the caller set it, and with OMP_WAIT_POLICY=passive for Eigen's
+// OpenMP threads; the values in use are printed in the benchmark context.
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
@@ -231,8 +232,14 @@ BENCHMARK_TEMPLATE(BM_Kernels_GemmMlp, float)->Apply(mlp_args);
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Environment read by OpenBLAS and libgomp when they are loaded, before main: set what the
+  // caller left unset and restart the binary once.
+  //  - OPENBLAS_CORETYPE: Debian's OpenBLAS 0.3.21 does not recognise this CPU and would run its
+  //    generic kernel; SkylakeX with AVX-512, Haswell with AVX2.
+  //  - OMP_WAIT_POLICY=passive: Eigen's OpenMP threads otherwise spin at every barrier, which on a
+  //    shared, oversubscribed machine slows Eigen down by orders of magnitude.
+  bool restart = false;
 #ifdef CATAPULT_HAVE_OPENBLAS
-  // OpenBLAS reads OPENBLAS_CORETYPE when the library is loaded, before main: set it and restart.
   if (std::getenv("OPENBLAS_CORETYPE") == nullptr) {
     __builtin_cpu_init();
     const char* core = __builtin_cpu_supports("avx512f") ? "SkylakeX"
@@ -240,15 +247,26 @@ int main(int argc, char** argv) {
                                                          : nullptr;
     if (core != nullptr) {
       setenv("OPENBLAS_CORETYPE", core, 1);
-      execv("/proc/self/exe", argv);
-      // execv returns only on failure: carry on with the default core.
+      restart = true;
     }
   }
+#endif
+  if (std::getenv("OMP_WAIT_POLICY") == nullptr) {
+    setenv("OMP_WAIT_POLICY", "passive", 1);
+    restart = true;
+  }
+  if (restart && std::getenv("CATAPULT_BENCH_RESTARTED") == nullptr) {
+    setenv("CATAPULT_BENCH_RESTARTED", "1", 1);
+    execv("/proc/self/exe", argv);
+    // execv returns only on failure: carry on with the environment as it is.
+  }
+#ifdef CATAPULT_HAVE_OPENBLAS
   benchmark::AddCustomContext("openblas_corename", openblas_get_corename());
 #endif
+  const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
+  benchmark::AddCustomContext("omp_wait_policy", wait_policy != nullptr ? wait_policy : "");
   benchmark::AddCustomContext("xsimd_arch", xsimd::default_arch::name());
   benchmark::AddCustomContext("threads_all", std::to_string(all_threads()));
-  benchmark::AddCustomContext("eigen_threads_available", std::to_string(Eigen::nbThreads()));
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

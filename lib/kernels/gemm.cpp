@@ -120,6 +120,20 @@ bool use_dot_driver(const Problem<T>& g) noexcept {
   return g.trans_a == Trans::N && g.trans_b == Trans::T && g.k >= 16 && std::min(g.m, g.n) <= 192;
 }
 
+// Fraction of the micro-kernel's work that lands inside C for tiles of MR × NR.
+constexpr double tile_fill(std::size_t m, std::size_t n, std::size_t mr, std::size_t nr) noexcept {
+  return (static_cast<double>(m) / static_cast<double>(detail::round_up(m, mr))) *
+         (static_cast<double>(n) / static_cast<double>(detail::round_up(n, nr)));
+}
+
+// The 8-row kernel when it wastes clearly less of its tiles than the 14-row one: small M that is
+// not a multiple of 14 (M = 32: 14 + 14 + 4 fills 76 % of the 14-row tiles, 100 % of 8-row ones).
+// From the shape only, so Simd, SimdParallel and every thread count agree bitwise.
+template <class Wide, class Small, class T>
+bool prefer_small_m_kernel(const Problem<T>& g) noexcept {
+  return tile_fill(g.m, g.n, Small::MR, Small::NR) > 1.05 * tile_fill(g.m, g.n, Wide::MR, Wide::NR);
+}
+
 // Runs Driver::region over all of C on the calling thread.
 template <class Driver, class T>
 void gemm_sequential(const Problem<T>& g) {
@@ -213,6 +227,12 @@ void gemm_fast(const Problem<T>& g, bool parallel) {
   if constexpr (detail::kHaveSimd) {
     if (use_dot_driver(g)) {
       run.template operator()<detail::DotDriver<T>>();
+      return;
+    }
+  }
+  if constexpr (detail::kHaveSimd) {
+    if (prefer_small_m_kernel<detail::SimdKernel<T>, detail::SmallMKernel<T>>(g)) {
+      run.template operator()<detail::PackedDriver<detail::SmallMKernel<T>>>();
       return;
     }
   }

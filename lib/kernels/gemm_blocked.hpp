@@ -51,6 +51,7 @@ struct TileArgs {
   Activation act;
   T* d;  // derivative at the tile's top-left, or null
   std::size_t ldd;
+  const T* next_c;  // top-left of the C tile of the next call (prefetched), or null
 };
 
 inline constexpr std::size_t ceil_div(std::size_t a, std::size_t b) noexcept {
@@ -119,21 +120,24 @@ struct ScalarKernel {
 // xsimd micro-kernel: an MR × NR block of C held in MR·NV registers (NV = NR / W vectors per row).
 // AVX-512 (32 zmm registers): MR = 14, NR = 2 vectors (32 floats / 16 doubles): 28 accumulators,
 // 2 B vectors and 1 broadcast A value. 16-register ISAs (AVX2, SSE): MR = 6, NR = 2 vectors.
+// A second shape, MR = 8 × 3 vectors (24 accumulators), serves problems whose row count fills
+// 8-row tiles better than 14-row ones (M = 32, 128: see SmallMKernel).
 // Assumes: packed panels as above, bp 64-byte aligned; C, bias, d unaligned with any ld.
 
-template <class T>
+template <class T, std::size_t MR_ = (sizeof(Batch<T>) >= 64 ? 14 : 6), std::size_t NV_ = 2>
 struct SimdKernel {
   using B = Batch<T>;
   static constexpr std::size_t W = B::size;
-  static constexpr std::size_t NV = 2;
-  static constexpr std::size_t MR = sizeof(B) >= 64 ? 14 : 6;
+  static constexpr std::size_t NV = NV_;
+  static constexpr std::size_t MR = MR_;
   static constexpr std::size_t NR = NV * W;
   // Cache blocking, from the sizes of this machine (Xeon, per core: L1d 48 KiB, L2 2 MiB,
   // L3 shared and large):
   //   KC: the kc × NR B micro-panel stays in L1 while A micro-panels stream past it:
   //       KC·NR·sizeof(T) = 32 KiB (KC = 256 for float and for double), two thirds of L1d,
-  //       the A micro-panel adding MR·sizeof(T) = 56 B per k step. (24 and 16 KiB measured no
-  //       better; the K loop is split into equal blocks of at most KC, see balanced_kc.)
+  //       the A micro-panel adding MR·sizeof(T) = 56 B per k step. (24 and 16 KiB showed no
+  //       difference beyond the noise of the shared build machine.) The K loop is split into
+  //       equal blocks of at most KC, see balanced_kc.
   //   MC: the MC × KC A block stays in L2: 336 · 256 · 4 B = 336 KiB (672 KiB for double),
   //       at most a third of L2, leaving room for the streaming B block and C.
   //   NC: the KC × NC B block lives in L3 (4 MiB for float).
@@ -148,16 +152,22 @@ struct SimdKernel {
 #pragma GCC unroll 4
       for (std::size_t v = 0; v < NV; ++v) acc[r][v] = B(T(0));
 
-    for (std::size_t p = 0; p < kc; ++p) {
-      B bv[NV];
-#pragma GCC unroll 4
-      for (std::size_t v = 0; v < NV; ++v) bv[v] = B::load_aligned(bp + v * W);
-#pragma GCC unroll 16
-      for (std::size_t r = 0; r < MR; ++r) {
-        const B av(ap[r]);
-#pragma GCC unroll 4
-        for (std::size_t v = 0; v < NV; ++v) acc[r][v] = xsimd::fma(av, bv[v], acc[r][v]);
+    // The first MR k steps also prefetch the next tile's C rows, one row per step: C rows are
+    // ldc apart (a page or more for large N), so they miss the caches and the TLB, and the
+    // write-back of the next call would otherwise wait for them.
+    std::size_t p = 0;
+    if (t.next_c != nullptr) {
+      const std::size_t steps = std::min(kc, MR);
+      for (; p < steps; ++p) {
+        __builtin_prefetch(t.next_c + p * t.ldc, 1, 3);
+        __builtin_prefetch(t.next_c + p * t.ldc + NR - 1, 1, 3);
+        step(ap, bp, acc);
+        ap += MR;
+        bp += NR;
       }
+    }
+    for (; p < kc; ++p) {
+      step(ap, bp, acc);
       ap += MR;
       bp += NR;
     }
@@ -187,6 +197,19 @@ struct SimdKernel {
   }
 
  private:
+  // One k step: acc += ap[0:MR] ⊗ bp[0:NR].
+  static void step(const T* ap, const T* bp, B (&acc)[MR][NV]) noexcept {
+    B bv[NV];
+#pragma GCC unroll 4
+    for (std::size_t v = 0; v < NV; ++v) bv[v] = B::load_aligned(bp + v * W);
+#pragma GCC unroll 16
+    for (std::size_t r = 0; r < MR; ++r) {
+      const B av(ap[r]);
+#pragma GCC unroll 4
+      for (std::size_t v = 0; v < NV; ++v) acc[r][v] = xsimd::fma(av, bv[v], acc[r][v]);
+    }
+  }
+
   // c = alpha·acc (+ beta·c); on the last K block also + bias, act, derivative.
   static void write_back(const B (&acc)[MR][NV], T* c, std::size_t ldc, T* d, std::size_t ldd,
                          const T* bias, const TileArgs<T>& t) noexcept {
@@ -216,6 +239,10 @@ struct SimdKernel {
     }
   }
 };
+
+/// 8 × 3 vectors on AVX-512 (4 × 3 on 16-register ISAs): 24 (12) accumulators, 3 B vectors, 1 A.
+template <class T>
+using SmallMKernel = SimdKernel<T, (sizeof(Batch<T>) >= 64 ? 8 : 4), 3>;
 
 // ---------------------------------------------------------------------------------------------
 // Packing. op(A)(i, p) is a(i, p) for N and a(p, i) for T; likewise for B.
@@ -337,6 +364,13 @@ void gemm_region(const GemmProblem<T>& g, std::size_t i0, std::size_t i1, std::s
             t.act = g.act;
             t.d = g.d != nullptr ? g.d + i * g.ldd + j : nullptr;
             t.ldd = g.ldd;
+            // The next call's tile: one MR block down, or the top of the next NR column.
+            if (ir + MR < mc)
+              t.next_c = t.c + MR * t.ldc;
+            else if (jr + NR < nc)
+              t.next_c = g.c.data() + ic * g.c.ld() + j + NR;
+            else
+              t.next_c = nullptr;
             Kernel::run(kc, ap + ir * kc, bp + jr * kc, t);
           }
         }
@@ -410,6 +444,7 @@ struct DotDriver {
           t.act = g.act;
           t.d = g.d != nullptr ? g.d + i * g.ldd + j : nullptr;
           t.ldd = g.ldd;
+          t.next_c = nullptr;
           scalar_write_back(&acc[0][0], NR, t);
         }
       }

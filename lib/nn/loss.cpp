@@ -30,7 +30,8 @@ void check_labels(const MatrixView<const T>& out, std::span<const std::uint8_t> 
 }  // namespace
 
 double mse_scale(MseReduction reduction, std::size_t n, std::size_t k) noexcept {
-  const double nd = static_cast<double>(n), kd = static_cast<double>(k);
+  const auto nd = static_cast<double>(n);
+  const auto kd = static_cast<double>(k);
   switch (reduction) {
     case MseReduction::Mean:
       return 1.0 / (nd * kd);
@@ -44,6 +45,16 @@ double mse_scale(MseReduction reduction, std::size_t n, std::size_t k) noexcept 
       return 0.5 / nd;
   }
   return 1.0;
+}
+
+double mse_critical_learning_rate(double lambda_max_ntk, MseReduction reduction, std::size_t n,
+                                  std::size_t k) {
+  if (!std::isfinite(lambda_max_ntk) || lambda_max_ntk <= 0)
+    throw InvalidArgument(
+        str_cat("mse_critical_learning_rate: lambda_max ", lambda_max_ntk, " is not > 0"));
+  if (n == 0 || k == 0)
+    throw InvalidArgument(str_cat("mse_critical_learning_rate: n = ", n, ", k = ", k));
+  return 1.0 / (mse_scale(reduction, n, k) * lambda_max_ntk);
 }
 
 template <class T>
@@ -61,7 +72,7 @@ double mse_loss(MatrixView<const T> out, MatrixView<const T> target, MatrixView<
     const T* y = target.row(i);
     double row = 0.0;
     for (std::size_t j = 0; j < k; ++j) {
-      const double e = static_cast<double>(f[j]) - static_cast<double>(y[j]);
+      const auto e = static_cast<double>(f[j]) - static_cast<double>(y[j]);
       row += e * e;
     }
     total += row;
@@ -89,7 +100,7 @@ double mse_loss_labels(MatrixView<const T> out, std::span<const std::uint8_t> la
     double row = 0.0;
     for (std::size_t j = 0; j < k; ++j) {
       const double y = j == labels[i] ? on : off;
-      const double e = static_cast<double>(f[j]) - y;
+      const auto e = static_cast<double>(f[j]) - y;
       row += e * e;
     }
     total += row;

@@ -215,13 +215,35 @@ template <class T>
 std::vector<double> adagrad_preconditioner(std::span<const T> accumulator, double eps) {
   std::vector<double> p(accumulator.size());
   for (std::size_t i = 0; i < accumulator.size(); ++i) {
-    const double s = static_cast<double>(accumulator[i]);
+    const auto s = static_cast<double>(accumulator[i]);
     if (!(s >= 0))
       throw InvalidArgument(str_cat("adagrad_preconditioner: accumulator[", i, "] = ", s, " < 0"));
     p[i] = std::sqrt(s) + eps;
     if (!(p[i] > 0))
       throw InvalidArgument(str_cat("adagrad_preconditioner: accumulator[", i,
                                     "] = 0 with eps = ", eps, " gives a zero preconditioner"));
+  }
+  return p;
+}
+
+template <class T>
+std::vector<double> adam_preconditioner(std::span<const T> second_moment, std::size_t step,
+                                        double beta1, double beta2, double eps) {
+  if (step == 0) throw InvalidArgument("adam_preconditioner: step t must be >= 1");
+  if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1))
+    throw InvalidArgument(
+        str_cat("adam_preconditioner: beta1 ", beta1, ", beta2 ", beta2, " outside [0, 1)"));
+  const auto t = static_cast<double>(step);
+  const double bc1 = 1.0 - std::pow(beta1, t);
+  const double bc2 = std::sqrt(1.0 - std::pow(beta2, t));
+  std::vector<double> p(second_moment.size());
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    const auto v = static_cast<double>(second_moment[i]);
+    if (!(v >= 0))
+      throw InvalidArgument(str_cat("adam_preconditioner: second_moment[", i, "] = ", v, " < 0"));
+    p[i] = (std::sqrt(v) / bc2 + eps) * bc1;
+    if (!(p[i] > 0))
+      throw InvalidArgument(str_cat("adam_preconditioner: preconditioner[", i, "] is zero"));
   }
   return p;
 }
@@ -299,6 +321,10 @@ template class GaussNewtonOperator<float>;
 template class GaussNewtonOperator<double>;
 template std::vector<double> adagrad_preconditioner<float>(std::span<const float>, double);
 template std::vector<double> adagrad_preconditioner<double>(std::span<const double>, double);
+template std::vector<double> adam_preconditioner<float>(std::span<const float>, std::size_t, double,
+                                                        double, double);
+template std::vector<double> adam_preconditioner<double>(std::span<const double>, std::size_t,
+                                                         double, double, double);
 template double adagrad_min_scale<float>(std::span<const float>);
 template double adagrad_min_scale<double>(std::span<const double>);
 

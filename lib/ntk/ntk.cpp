@@ -68,11 +68,59 @@ void accumulate_layer(MatrixView<const T> dv, std::size_t rps, MatrixView<const 
               dv.rows_range(j0 * rps, bj * rps), T(0), g.view());
       gemm<T>(Trans::N, Trans::T, s2, a.rows_range(i0, bi), a.rows_range(j0, bj), T(0),
               gram_a.view());
-      for (std::size_t r = 0; r < bi * rps; ++r) {
-        T* krow = k.row(i0 * rps + r) + j0 * rps;
-        const T* grow = g.row(r);
-        const T* arow = gram_a.row(r / rps);
-        for (std::size_t q = 0; q < bj * rps; ++q) krow[q] += grow[q] * (arow[q / rps] + beta);
+      for (std::size_t il = 0; il < bi; ++il) {
+        const T* arow = gram_a.row(il);
+        for (std::size_t rr = 0; rr < rps; ++rr) {
+          T* krow = k.row((i0 + il) * rps + rr) + j0 * rps;
+          const T* grow = g.row(il * rps + rr);
+          if (rps == 1) {
+            for (std::size_t jl = 0; jl < bj; ++jl) krow[jl] += grow[jl] * (arow[jl] + beta);
+          } else {
+            for (std::size_t jl = 0; jl < bj; ++jl) {
+              const T av = arow[jl] + beta;
+              for (std::size_t qq = 0; qq < rps; ++qq)
+                krow[jl * rps + qq] += grow[jl * rps + qq] * av;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// The last layer without a Gram product: δ_{L−1,i,c} = ψ'_ic·e_c, so its signal Gram is
+// δ_cc'·ψ'_ic·ψ'_jc (Full) or Σ_c ψ'_ic·ψ'_jc over the selected outputs (Traced/Output).
+template <class T>
+void accumulate_last_layer(MatrixView<const T> psi, std::size_t c0, std::size_t kk, std::size_t rps,
+                           MatrixView<const T> a, T scale, T beta, std::size_t bs,
+                           MatrixView<T> k) {
+  const std::size_t n = a.rows();
+  Matrix<T> gram_a;
+  for (std::size_t i0 = 0; i0 < n; i0 += bs) {
+    const std::size_t bi = std::min(bs, n - i0);
+    for (std::size_t j0 = i0; j0 < n; j0 += bs) {
+      const std::size_t bj = std::min(bs, n - j0);
+      gram_a.resize(bi, bj);
+      gemm<T>(Trans::N, Trans::T, scale * scale, a.rows_range(i0, bi), a.rows_range(j0, bj), T(0),
+              gram_a.view());
+      for (std::size_t il = 0; il < bi; ++il) {
+        const T* pi = psi.row(i0 + il) + c0;
+        const T* arow = gram_a.row(il);
+        if (rps == 1) {
+          T* krow = k.row(i0 + il) + j0;
+          for (std::size_t jl = 0; jl < bj; ++jl) {
+            const T* pj = psi.row(j0 + jl) + c0;
+            T g = 0;
+            for (std::size_t c = 0; c < kk; ++c) g += pi[c] * pj[c];
+            krow[jl] += g * (arow[jl] + beta);
+          }
+        } else {
+          for (std::size_t c = 0; c < kk; ++c) {
+            T* krow = k.row((i0 + il) * rps + c) + j0 * rps + c;
+            for (std::size_t jl = 0; jl < bj; ++jl)
+              krow[jl * rps] += pi[c] * psi(j0 + jl, c0 + c) * (arow[jl] + beta);
+          }
+        }
       }
     }
   }
@@ -128,8 +176,14 @@ Matrix<T> empirical_ntk(const nn::Mlp<T>& model, MatrixView<const T> x, const Nt
 
   const std::size_t side = ntk_size(o.mode, n, k);
   Matrix<T> kernel(side, side, T(0));
-  Matrix<T> d = last_signals<T>(cache.derivatives[layers - 1].cview(), c0, kk);
-  for (std::size_t l = layers; l-- > 0;) {
+  const MatrixView<const T> psi = cache.derivatives[layers - 1].cview();
+  accumulate_last_layer<T>(psi, c0, kk, rps, cache.inputs[layers - 1].cview(),
+                           model.layer(layers - 1).scale, beta, bs, kernel.view());
+  Matrix<T> d;  // D_l, the signals of the layer being added
+  if (layers >= 2)
+    d = signals_below<T>(last_signals<T>(psi, c0, kk), model.layer(layers - 1),
+                         cache.derivatives[layers - 2].cview(), kk);
+  for (std::size_t l = layers - 1; l-- > 0;) {
     const nn::LayerView<const T> lv = model.layer(l);
     // Full: rows (i, c) of width d_{l+1}; Traced/Output: rows i of width kk·d_{l+1}.
     const MatrixView<const T> dv(d.data(), n * rps, kk * lv.d_out / rps);
@@ -137,23 +191,28 @@ Matrix<T> empirical_ntk(const nn::Mlp<T>& model, MatrixView<const T> x, const Nt
                         kernel.view());
     if (l > 0) d = signals_below<T>(d, lv, cache.derivatives[l - 1].cview(), kk);
   }
-  for (std::size_t r = 1; r < side; ++r)
-    for (std::size_t q = 0; q < r; ++q) kernel(r, q) = kernel(q, r);
+  // Mirror the upper triangle, tile by tile (a plain column walk thrashes the cache).
+  constexpr std::size_t kTile = 64;
+  for (std::size_t r0 = 0; r0 < side; r0 += kTile)
+    for (std::size_t q0 = 0; q0 <= r0; q0 += kTile)
+      for (std::size_t r = r0; r < std::min(side, r0 + kTile); ++r)
+        for (std::size_t q = q0; q < std::min(r, q0 + kTile); ++q) kernel(r, q) = kernel(q, r);
   return kernel;
 }
 
 double dense_ntk_flops(const nn::MlpConfig& config, std::size_t n, const NtkOptions& o) {
   const std::size_t layers = config.widths.size() - 1;
-  const double k = static_cast<double>(config.widths.back());
+  const auto k = static_cast<double>(config.widths.back());
   const double kk = o.mode == NtkMode::Output ? 1.0 : k;
-  const double nn_ = static_cast<double>(n);
+  const auto nn_ = static_cast<double>(n);
   const double side = o.mode == NtkMode::Full ? nn_ * k : nn_;
   double flops = 0;
   for (std::size_t l = 0; l < layers; ++l) {
-    const double d_in = static_cast<double>(config.widths[l]);
-    const double d_out = static_cast<double>(config.widths[l + 1]);
+    const auto d_in = static_cast<double>(config.widths[l]);
+    const auto d_out = static_cast<double>(config.widths[l + 1]);
     // Gram of the signals (width kk·d_out/(side/n)), halved by symmetry: side²·width.
-    flops += side * side * (kk * d_out * nn_ / side);
+    // The last layer's signal Gram is diagonal in the outputs and computed without a product.
+    if (l + 1 < layers) flops += side * side * (kk * d_out * nn_ / side);
     flops += nn_ * nn_ * d_in;                          // Gram of the inputs, halved
     if (l > 0) flops += 2.0 * nn_ * kk * d_out * d_in;  // back-propagation of the signals
   }
@@ -233,31 +292,6 @@ struct NtkOperator<T>::Impl {
 
   [[nodiscard]] std::size_t batch_rows(std::size_t b) const {
     return (b + 1 < starts.size() ? starts[b + 1] : n) - starts[b];
-  }
-
-  // Tangent of the outputs for the parameter direction g on batch b, from the cached forward
-  // pass: tz_l = s_l·(a_l·dW_lᵀ + ta_l·W_lᵀ) + db_l, ta_{l+1} = act_l'(z_l) ∘ tz_l.
-  void cached_jvp(std::size_t b, const T* g, Matrix<T>& tangent) const {
-    const nn::ForwardCache<T>& cache = caches[b];
-    const std::size_t nb = batch_rows(b);
-    Matrix<T> ta, tz;
-    for (std::size_t l = 0; l < layers; ++l) {
-      const nn::LayerView<const T> lv = model->layer(l);
-      const std::size_t off = model->weight_offset(l);
-      const MatrixView<const T> dw(g + off, lv.d_out, lv.d_in);
-      tz.resize(nb, lv.d_out);
-      gemm<T>(Trans::N, Trans::T, lv.scale, cache.inputs[l].cview(), dw, T(0), tz.view());
-      if (l > 0) gemm<T>(Trans::N, Trans::T, lv.scale, ta.cview(), lv.weight, T(1), tz.view());
-      const T* db = lv.bias != nullptr ? g + off + lv.d_out * lv.d_in : nullptr;
-      const MatrixView<const T> deriv = cache.derivatives[l].cview();
-      for (std::size_t i = 0; i < nb; ++i) {
-        T* row = tz.row(i);
-        const T* dr = deriv.row(i);
-        for (std::size_t p = 0; p < lv.d_out; ++p) row[p] = (row[p] + (db ? db[p] : T(0))) * dr[p];
-      }
-      std::swap(ta, tz);
-    }
-    tangent = std::move(ta);
   }
 
   // Traced mode: the per-layer signal features U_l of batch b (see the header).
@@ -356,7 +390,8 @@ struct NtkOperator<T>::Impl {
     }
     Matrix<T> tangent;
     for (std::size_t b = 0; b < starts.size(); ++b) {
-      cached_jvp(b, grad.data(), tangent);
+      tangent.resize(batch_rows(b), k);
+      model->jvp(caches[b], grad.data(), tangent.view());  // from the cache: no forward GEMMs
       for (std::size_t i = 0; i < tangent.rows(); ++i) {
         const std::size_t s = starts[b] + i;
         if (full)
@@ -379,7 +414,7 @@ NtkOperator<T>::NtkOperator(const nn::Mlp<T>& model, MatrixView<const T> x,
   m.n = x.rows();
   m.k = model.output_dim();
   m.layers = model.num_layers();
-  m.bs = options.batch_size != 0 ? options.batch_size : 1024;
+  m.bs = options.batch_size != 0 ? options.batch_size : 4096;
   m.outputs.resize(m.n, m.k);
   for (std::size_t s = 0; s < m.n; s += m.bs) {
     const std::size_t nb = std::min(m.bs, m.n - s);
@@ -435,12 +470,12 @@ Matrix<T> NtkOperator<T>::outputs() const {
 template <class T>
 double NtkOperator<T>::flops_per_apply() const noexcept {
   const Impl& m = *impl_;
-  const double n = static_cast<double>(m.n);
-  const double k = static_cast<double>(m.k);
+  const auto n = static_cast<double>(m.n);
+  const auto k = static_cast<double>(m.k);
   double flops = 0;
   for (std::size_t l = 0; l < m.layers; ++l) {
-    const double d_in = static_cast<double>(m.model->layer(l).d_in);
-    const double d_out = static_cast<double>(m.model->layer(l).d_out);
+    const auto d_in = static_cast<double>(m.model->layer(l).d_in);
+    const auto d_out = static_cast<double>(m.model->layer(l).d_out);
     if (m.options.mode != NtkMode::Traced) {
       flops += 4.0 * n * d_in * d_out;             // weight gradient + weight tangent
       if (l > 0) flops += 4.0 * n * d_in * d_out;  // input gradient + input tangent
@@ -456,6 +491,24 @@ double NtkOperator<T>::flops_per_apply() const noexcept {
   return flops;
 }
 
+template <class T>
+ConditionResult ntk_condition_number(const nn::Mlp<T>& model, MatrixView<const T> x,
+                                     const NtkOptions& options, const EigenOptions& eigen,
+                                     std::size_t dense_limit) {
+  check_inputs("ntk_condition_number", model, x, options);
+  if (ntk_size(options.mode, x.rows(), model.output_dim()) <= dense_limit) {
+    const Matrix<T> kernel = empirical_ntk(model, x, options);
+    return dense_condition_number(kernel.cview(), eigen);
+  }
+  return condition_number(NtkOperator<T>(model, x, options), eigen);
+}
+
+template ConditionResult ntk_condition_number<float>(const nn::Mlp<float>&, MatrixView<const float>,
+                                                     const NtkOptions&, const EigenOptions&,
+                                                     std::size_t);
+template ConditionResult ntk_condition_number<double>(const nn::Mlp<double>&,
+                                                      MatrixView<const double>, const NtkOptions&,
+                                                      const EigenOptions&, std::size_t);
 template Matrix<float> empirical_ntk<float>(const nn::Mlp<float>&, MatrixView<const float>,
                                             const NtkOptions&);
 template Matrix<double> empirical_ntk<double>(const nn::Mlp<double>&, MatrixView<const double>,

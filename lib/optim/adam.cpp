@@ -27,7 +27,7 @@ template <class T>
 void Adam<T>::do_step(T* __restrict params, const T* __restrict grads, std::size_t n, double lr,
                       std::uint64_t t) {
   const auto& o = options_;
-  const double td = static_cast<double>(t);
+  const auto td = static_cast<double>(t);
   const double bc1 = 1.0 - std::pow(o.beta1, td);
   const double bc2 = 1.0 - std::pow(o.beta2, td);
   const T step_size = static_cast<T>(lr / bc1);

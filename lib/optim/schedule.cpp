@@ -73,23 +73,26 @@ Schedule::Schedule(ScheduleConfig config) : config_(config) {
 
 double Schedule::lr(std::uint64_t t) const noexcept {
   const auto& c = config_;
-  const double td = static_cast<double>(t);
+  const auto td = static_cast<double>(t);
   double eta = c.lr;
   switch (c.kind) {
     case ScheduleKind::Constant:
       break;
     case ScheduleKind::Step:
-      eta = c.lr * std::pow(c.step_gamma, static_cast<double>(t / c.step_size));
+      // floor(t / step_size) in integers, as StepLR
+      eta = c.lr *
+            std::pow(c.step_gamma,
+                     static_cast<double>(t / c.step_size));  // NOLINT(bugprone-integer-division)
       break;
     case ScheduleKind::Cosine: {
-      const double tt = static_cast<double>(std::min(t, c.total_steps));
+      const auto tt = static_cast<double>(std::min(t, c.total_steps));
       eta = c.min_lr +
             (c.lr - c.min_lr) *
                 (1 + std::cos(std::numbers::pi * tt / static_cast<double>(c.total_steps))) / 2;
       break;
     }
     case ScheduleKind::Cyclic: {
-      const double up = static_cast<double>(c.step_size_up);
+      const auto up = static_cast<double>(c.step_size_up);
       const double down =
           static_cast<double>(c.step_size_down == 0 ? c.step_size_up : c.step_size_down);
       const double total = up + down;
@@ -105,7 +108,7 @@ double Schedule::lr(std::uint64_t t) const noexcept {
     }
   }
   if (c.warmup_steps > 0) {
-    const double w = static_cast<double>(c.warmup_steps);
+    const auto w = static_cast<double>(c.warmup_steps);
     const double s = c.warmup_start_factor;
     eta *= s + (1 - s) * std::min(td, w) / w;
   }

@@ -38,6 +38,36 @@ TEST(Loss, MseConventionsByHand) {
   EXPECT_DOUBLE_EQ(nn::mse_scale(MseReduction::Mean, 3, 10), 1.0 / 30);
 }
 
+// η_crit from λmax(K) against gradient descent itself: on a linear model f = X·θ (one output),
+// K = X·Xᵀ and GD on the loss is x ← (I − 2c·η·XᵀX)x; it is stable iff η < 1/(c·λmax).
+TEST(Loss, CriticalRateMatchesGradientDescentStability) {
+  // X = diag(3, 1) (n = 2, k = 1): λmax(K) = 9.
+  for (auto r : {MseReduction::Mean, MseReduction::Sum, MseReduction::HalfSampleMean}) {
+    const double eta = nn::mse_critical_learning_rate(9.0, r, 2, 1);
+    EXPECT_DOUBLE_EQ(eta, 1.0 / (nn::mse_scale(r, 2, 1) * 9.0));
+    for (double factor : {0.99, 1.01}) {
+      // Run GD with the real loss gradient on θ, target 0, starting at θ = (1, 1).
+      double t0 = 1, t1 = 1;
+      for (int s = 0; s < 400; ++s) {
+        Matrix<double> f(2, 1), y(2, 1, 0.0), d(2, 1);
+        f(0, 0) = 3 * t0;
+        f(1, 0) = 1 * t1;
+        (void)nn::mse_loss(f.cview(), y.cview(), d.view(), r);
+        t0 -= factor * eta * 3 * d(0, 0);  // ∂L/∂θ = Xᵀ·d_out
+        t1 -= factor * eta * 1 * d(1, 0);
+      }
+      if (factor < 1) {
+        EXPECT_LT(std::abs(t0), 1.0) << nn::to_string(r);
+      } else {
+        EXPECT_GT(std::abs(t0), 1.0) << nn::to_string(r);
+      }
+    }
+  }
+  EXPECT_DOUBLE_EQ(nn::mse_critical_learning_rate(4.0, MseReduction::Mean, 3, 10), 30.0 / 4.0);
+  EXPECT_THROW((void)nn::mse_critical_learning_rate(0.0, MseReduction::Mean, 3, 10),
+               InvalidArgument);
+}
+
 TEST(Loss, MseLabelsEqualsOneHot) {
   Rng rng(3);
   Matrix<float> f(6, 4), y(6, 4, -0.25F), d1(6, 4), d2(6, 4);

@@ -243,6 +243,12 @@ TEST(Curvature, PreconditionedSharpnessMatchesDenseAndAdaGradHelpers) {
   ASSERT_TRUE(s.ok());
   EXPECT_NEAR(s.lambda_max, ref, 1e-9 * ref);
 
+  // Adam after t = 3 steps with β1 = 0.9, β2 = 0.999: p = (√v/√(1 − β2³) + ε)·(1 − β1³).
+  const std::vector<double> pa = adam_preconditioner<float>(accum, 3, 0.9, 0.999, 1e-8);
+  EXPECT_NEAR(pa[3], (std::sqrt(3.5 / (1 - std::pow(0.999, 3))) + 1e-8) * (1 - std::pow(0.9, 3)),
+              1e-7);
+  EXPECT_THROW((void)adam_preconditioner<float>(accum, 0, 0.9, 0.999, 1e-8), InvalidArgument);
+
   const double s_t = adagrad_min_scale<float>(accum);
   EXPECT_NEAR(s_t, std::sqrt(0.5), 1e-7);
   EXPECT_NEAR(adagrad_critical_rate_bound(s_t, 4.0), 2 * std::sqrt(0.5) / 4.0, 1e-7);

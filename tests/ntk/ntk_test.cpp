@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "catapult/core/rng.hpp"
+#include "catapult/core/threading.hpp"
 #include "catapult/ntk/spectrum.hpp"
 #include "support/reference.hpp"
 
@@ -188,6 +189,84 @@ TEST(Ntk, SpectraOnMatrixFreeEqualsDenseEigenvalues) {
     const EigenResult r = largest_eigenpairs(op, {.nev = 3});
     ASSERT_TRUE(r.ok());
     for (std::size_t i = 0; i < 3; ++i) EXPECT_NEAR(r.eigenvalues[i], ref[i], 1e-9 * ref[0]);
+  }
+}
+
+TEST(Ntk, FloatMatrixFreeTracedIsCloseToDoubleDense) {
+  // The 60000-image path: float operator, collapsed traced form, several batches.
+  const MlpConfig config{
+      {30, 64, 10}, Activation::Relu, Activation::Identity, true, Parameterization::Standard};
+  Mlp<double> md(config);
+  Rng rng(61);
+  md.init(rng);
+  Mlp<float> mf(config);
+  for (std::size_t p = 0; p < md.num_params(); ++p)
+    mf.params()[p] = static_cast<float>(md.params()[p]);
+  const Matrix<double> xd = random_x<double>(200, 30, 62);
+  Matrix<float> xf(200, 30);
+  for (std::size_t i = 0; i < 200; ++i)
+    for (std::size_t j = 0; j < 30; ++j) xf(i, j) = static_cast<float>(xd(i, j));
+  const Matrix<double> dense = empirical_ntk(md, xd.cview(), {.mode = NtkMode::Traced});
+  const std::vector<double> ref = dense_eigenvalues(dense.cview());
+  const NtkOperator<float> op(mf, xf.cview(), {.mode = NtkMode::Traced, .batch_size = 64});
+  const EigenResult r = largest_eigenpairs(op, {.nev = 2, .tolerance = 1e-6});
+  ASSERT_TRUE(r.ok());
+  EXPECT_NEAR(r.eigenvalues[0], ref[0], 1e-5 * ref[0]);
+  EXPECT_NEAR(r.eigenvalues[1], ref[1], 1e-5 * ref[0]);
+}
+
+TEST(Ntk, ConditionNumberDenseAndMatrixFreeAgreeWithEigen) {
+  const MlpConfig config{
+      {5, 40, 2}, Activation::Tanh, Activation::Identity, true, Parameterization::Ntk};
+  Mlp<double> model(config);
+  Rng rng(71);
+  model.init(rng);
+  const Matrix<double> x = random_x<double>(30, 5, 72);
+  for (const NtkMode mode : {NtkMode::Full, NtkMode::Traced}) {
+    const Matrix<double> dense = empirical_ntk(model, x.cview(), {.mode = mode});
+    const std::vector<double> ref = dense_eigenvalues(dense.cview());
+    const double kappa = ref.front() / ref.back();
+    // Dense path (shift-and-invert for λmin): tight.
+    const ConditionResult c =
+        ntk_condition_number(model, x.cview(), {.mode = mode}, {.tolerance = 1e-12});
+    ASSERT_TRUE(c.ok()) << to_string(mode) << " " << to_string(c.status);
+    EXPECT_NEAR(c.lambda_max, ref.front(), 1e-9 * ref.front());
+    EXPECT_NEAR(c.lambda_min, ref.back(), 1e-9 * ref.back());
+    EXPECT_NEAR(c.condition_number, kappa, 1e-8 * kappa);
+    // Matrix-free path (spectral shift): λmin is known to about tolerance·λmax.
+    const ConditionResult f = ntk_condition_number(model, x.cview(), {.mode = mode},
+                                                   {.tolerance = 1e-10, .max_iterations = 5000}, 1);
+    ASSERT_TRUE(f.ok()) << to_string(mode) << " " << to_string(f.status) << " " << f.operations;
+    EXPECT_NEAR(f.lambda_max, ref.front(), 1e-9 * ref.front());
+    EXPECT_NEAR(f.lambda_min, ref.back(), 1e-8 * ref.front());
+  }
+}
+
+TEST(Ntk, ResultsDoNotDependOnTheThreadCount) {
+  const MlpConfig config{
+      {20, 300, 4}, Activation::Relu, Activation::Identity, true, Parameterization::Standard};
+  Mlp<float> model(config);
+  Rng rng(51);
+  model.init(rng);
+  const Matrix<float> x = random_x<float>(150, 20, 52);
+  for (const NtkMode mode : {NtkMode::Full, NtkMode::Traced}) {
+    const NtkOptions o{.mode = mode, .batch_size = 64};
+    Matrix<float> k1;
+    std::vector<double> y1;
+    const NtkOperator<float> op(model, x.cview(), o);
+    std::vector<double> v(op.size(), 0.0);
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = std::sin(static_cast<double>(i));
+    {
+      const ThreadLimit one(1);
+      k1 = empirical_ntk(model, x.cview(), o);
+      y1.resize(op.size());
+      op.apply(v.data(), y1.data());
+    }
+    const Matrix<float> kn = empirical_ntk(model, x.cview(), o);
+    std::vector<double> yn(op.size());
+    op.apply(v.data(), yn.data());
+    for (std::size_t i = 0; i < kn.size(); ++i) ASSERT_EQ(k1.data()[i], kn.data()[i]) << i;
+    EXPECT_EQ(y1, yn);
   }
 }
 

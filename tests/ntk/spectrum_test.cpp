@@ -131,6 +131,35 @@ TEST(Spectrum, KnownSpectrumSmallestAndConditionNumber) {
   EXPECT_NO_THROW((void)c.require_converged("test"));
 }
 
+TEST(Spectrum, ShiftInvertFindsClusteredSmallEigenvalues) {
+  // 1 and 1 + 1e-6·i near the bottom, 1e4 on top: κ = 1e4, bottom eigenvalues 1e-6 apart.
+  std::vector<double> values;
+  for (int i = 0; i < 150; ++i) values.push_back(1.0 + 1e-6 * i);
+  values.push_back(1e4);
+  const Matrix<double> a = with_spectrum(values, 12);
+  const EigenResult r = smallest_eigenpairs_dense(a.cview(), {.nev = 2, .tolerance = 1e-12});
+  ASSERT_TRUE(r.ok()) << to_string(r.status);
+  EXPECT_NEAR(r.eigenvalues[0], 1.0, 1e-10);
+  EXPECT_NEAR(r.eigenvalues[1], 1.0 + 1e-6, 1e-10);
+  // The eigenvector is one: residual of A·v = λ·v.
+  const DenseSymmetricOperator<double> op(a.cview());
+  std::vector<double> av(151);
+  op.apply(r.eigenvectors.row(0), av.data());
+  double res = 0;
+  for (std::size_t j = 0; j < 151; ++j)
+    res += std::pow(av[j] - r.eigenvalues[0] * r.eigenvectors(0, j), 2);
+  EXPECT_LT(std::sqrt(res), 1e-8);
+  const ConditionResult c = dense_condition_number(a.cview(), {.tolerance = 1e-12});
+  ASSERT_TRUE(c.ok());
+  EXPECT_NEAR(c.condition_number, 1e4, 1e-6);
+  // Near a given σ: the eigenvalue closest to 1e4 − 1.
+  const EigenResult near = smallest_eigenpairs_dense(a.cview(), {.nev = 1}, 1e4 - 1.0);
+  ASSERT_TRUE(near.ok());
+  EXPECT_NEAR(near.eigenvalues[0], 1e4, 1e-8);
+  Matrix<double> rect(3, 4);
+  EXPECT_THROW((void)smallest_eigenpairs_dense(rect.cview()), InvalidArgument);
+}
+
 TEST(Spectrum, SingularMatrixHasInfiniteConditionNumber) {
   std::vector<double> values(30, 0.0);
   for (std::size_t i = 0; i < 10; ++i) values[i] = 1.0 + static_cast<double>(i);

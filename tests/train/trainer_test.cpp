@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "blobs.hpp"
+#include "catapult/core/threading.hpp"
 #include "catapult/optim/adagrad.hpp"
 #include "catapult/optim/sgd.hpp"
 #include "catapult/train/observers.hpp"
@@ -118,6 +119,22 @@ TEST(Trainer, SameSeedSameTraceDifferentSeedDifferentTrace) {
   const RunRecord c = run(tc, 0.5);
   EXPECT_NE(a.rec.losses[5], c.rec.losses[5]);  // another shuffle
   EXPECT_EQ(a.rec.losses[0] == c.rec.losses[0], false);
+}
+
+// GEMM never splits K across threads, so one thread and all threads give the same trace.
+TEST(Trainer, SameTraceForOneThreadAndAll) {
+  TrainConfig tc;
+  tc.batch_size = 100;
+  tc.steps = 10;
+  tc.seed = 5;
+  RunRecord one;
+  {
+    ThreadLimit limit(1);
+    one = run(tc, 0.5);
+  }
+  const RunRecord all = run(tc, 0.5);
+  for (std::size_t i = 0; i < 10; ++i) ASSERT_EQ(one.rec.losses[i], all.rec.losses[i]) << i;
+  EXPECT_EQ(one.params, all.params);
 }
 
 TEST(Trainer, GradientNormAndLrAreReported) {

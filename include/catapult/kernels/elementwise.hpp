@@ -1,6 +1,10 @@
 #pragma once
 /// @file Vectorized elementwise operations and reductions on contiguous arrays and row-major
-/// views. All are noexcept and allocate nothing; large inputs run in parallel.
+/// views. All are noexcept and allocate nothing; any alignment. Arrays of 2^16 elements or more
+/// (matrices of as many entries, split by rows) run in parallel with oneTBB, honouring
+/// ThreadLimit. Every result is bitwise independent of the thread count: elementwise ops compute
+/// each element the same way wherever it falls, and the reductions add fixed blocks of 2^14
+/// elements in a fixed order.
 
 #include <cstddef>
 

@@ -14,11 +14,16 @@ enum class Trans : unsigned char { N, T };
 
 /// Implementation selected at run time (for comparisons and benchmarks). All variants compute
 /// the same product; they differ in speed and in the order of floating-point sums.
+/// Simd and SimdParallel give bitwise the same C for any thread count.
 enum class GemmVariant : unsigned char {
   Naive,          ///< triple loop, the reference
-  BlockedScalar,  ///< packed, cache-blocked, scalar micro-kernel
-  Simd,           ///< packed, cache-blocked, xsimd micro-kernel, one thread
-  SimdParallel,   ///< Simd with oneTBB over the macro-loop (default)
+  BlockedScalar,  ///< packed, cache-blocked, plain C++ reference micro-kernel
+  /// packed, cache-blocked, xsimd micro-kernel for the build's widest ISA, one thread; for
+  /// A·Bᵀ with M or N ≤ 192 an unpacked xsimd dot-product kernel (no transposing copies)
+  Simd,
+  /// Simd with oneTBB over a 2D partition of C (honours ThreadLimit); problems under ~4 MFLOP
+  /// run on the calling thread (default)
+  SimdParallel,
 };
 
 /// Elementwise activation applied by epilogues and by kernels::apply_activation.
@@ -43,7 +48,10 @@ struct GemmEpilogue {
 /// Shapes: op(A) is M × K, op(B) is K × N, C is M × N. Any sizes, 0 included; with K = 0 the
 /// product is zero. With beta = 0, C is never read (NaNs in C are ignored).
 /// Results do not depend on the thread count: K is never split across threads.
-/// Throws InvalidArgument on mismatched shapes or if C aliases A or B.
+/// Cost: 2·M·N·K flops; the fast variants keep per-thread packing buffers (a few MiB, reused
+/// across calls). May be called concurrently from several threads, including from TBB tasks.
+/// Throws InvalidArgument on mismatched shapes, if C aliases A or B, or if the epilogue's
+/// derivative has the wrong shape or overlaps A, B or C.
 template <class T>
 void gemm(Trans trans_a, Trans trans_b, T alpha, MatrixView<const T> a, MatrixView<const T> b,
           T beta, MatrixView<T> c, const GemmEpilogue<T>& epilogue = {},

@@ -48,6 +48,13 @@ enum class MseReduction : unsigned char {
 /// The factor c of L = c·Σ_i Σ_c (f_ic − y_ic)² for a batch of n samples with k outputs.
 [[nodiscard]] double mse_scale(MseReduction reduction, std::size_t n, std::size_t k) noexcept;
 
+/// The critical GD rate of MSE with this reduction on n samples × k outputs, from the largest
+/// eigenvalue of the empirical NTK K = J·Jᵀ ([n·k, n·k]): η_crit = 2/λmax(H_GN) = 1/(c·λmax(K))
+/// with c = mse_scale(reduction, n, k) — n·k/λmax(K) for the default mean.
+/// Throws InvalidArgument unless lambda_max_ntk is finite and > 0.
+[[nodiscard]] double mse_critical_learning_rate(double lambda_max_ntk, MseReduction reduction,
+                                                std::size_t n, std::size_t k);
+
 /// Mean squared error. out, target and d_out are [n, k]; d_out = ∂L/∂out = 2c·(out − target)
 /// (d_out may be empty to skip it). Returns L, accumulated in double.
 /// Throws InvalidArgument on mismatched shapes.

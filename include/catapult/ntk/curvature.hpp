@@ -111,6 +111,16 @@ template <class T>
 [[nodiscard]] std::vector<double> adagrad_preconditioner(std::span<const T> accumulator,
                                                          double eps);
 
+/// Adam's preconditioner after t steps (torch.optim.Adam): p_i = (√v_i/√(1 − β2^t) + ε)·(1 − β1^t),
+/// from the second moment v ("exp_avg_sq", P entries); the (1 − β1^t) folds Adam's bias-corrected
+/// rate η/(1 − β1^t) into p, so η < 2/λmax(P^{-1/2}·H·P^{-1/2}) is again the stability condition
+/// (treating the momentum m as the gradient). Throws InvalidArgument for t = 0, β outside [0, 1),
+/// a negative v_i, or a zero p_i.
+template <class T>
+[[nodiscard]] std::vector<double> adam_preconditioner(std::span<const T> second_moment,
+                                                      std::size_t step, double beta1, double beta2,
+                                                      double eps);
+
 /// The poster's s_t = min_i √s_i over the AdaGrad accumulator. Throws InvalidArgument for an
 /// empty accumulator.
 template <class T>

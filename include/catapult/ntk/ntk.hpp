@@ -49,7 +49,7 @@ struct NtkOptions {
   /// The output c for NtkMode::Output (< k).
   std::size_t output = 0;
   /// Samples per block (dense) or per batch (matrix-free); bounds the temporary memory.
-  /// 0 picks a default (dense: about 2048 kernel rows per block; matrix-free: 1024).
+  /// 0 picks a default (dense: about 2048 kernel rows per block; matrix-free: 4096 samples).
   std::size_t batch_size = 0;
 };
 
@@ -69,8 +69,9 @@ template <class T>
 /// The nominal floating-point operations of empirical_ntk (a multiply-add counts 2; the two Gram
 /// products of each layer count only their symmetric half): per layer, the signal Gram
 /// N²·w_l (N the kernel side, w_l the signal width per kernel row: d_{l+1} for Full, k'·d_{l+1}
-/// otherwise), the input Gram n²·d_l and the signal back-propagation 2·n·k'·d_{l+1}·d_l (l > 0).
-/// What the benchmarks turn into GFLOP/s.
+/// otherwise; not for the last layer, whose signal Gram needs no product), the input Gram n²·d_l
+/// and the signal back-propagation 2·n·k'·d_{l+1}·d_l (l > 0). What the benchmarks turn into
+/// GFLOP/s.
 [[nodiscard]] double dense_ntk_flops(const nn::MlpConfig& config, std::size_t n,
                                      const NtkOptions& options = {});
 
@@ -120,5 +121,16 @@ class NtkOperator final : public LinearOperator {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+/// λmax, λmin and κ of the NTK of `model` at x in one call (what a training observer tracks):
+/// the dense structured kernel when its side is ≤ dense_limit, else the matrix-free operator;
+/// then dense_condition_number (λmin by shift-and-invert) or condition_number (λmin by the
+/// spectral shift, which may not converge when the small eigenvalues are clustered). Same errors as
+/// empirical_ntk/NtkOperator and condition_number; non-convergence is in the result's status.
+template <class T>
+[[nodiscard]] ConditionResult ntk_condition_number(const nn::Mlp<T>& model, MatrixView<const T> x,
+                                                   const NtkOptions& options = {},
+                                                   const EigenOptions& eigen = {.tolerance = 1e-8},
+                                                   std::size_t dense_limit = 4000);
 
 }  // namespace catapult::ntk

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "catapult/nn/mlp.hpp"
+#include "catapult/optim/optimizer.hpp"
 
 namespace catapult::train {
 
@@ -62,5 +63,19 @@ void export_weights_npz(const nn::Mlp<T>& model, const std::filesystem::path& pa
 /// missing or its shape differs from the model's.
 template <class T>
 void import_weights_npz(nn::Mlp<T>& model, const std::filesystem::path& path);
+
+/// Writes a checkpoint: the model's arrays as export_weights_npz, plus "params" (the flat buffer,
+/// P entries), "optimizer_steps" (int64 scalar) and one array "optimizer.<name>" per optimizer
+/// state buffer (e.g. optimizer.sum for AdaGrad). Throws as write_npz.
+template <class T>
+void save_checkpoint(const nn::Mlp<T>& model, const optim::Optimizer<T>& optimizer,
+                     const std::filesystem::path& path);
+
+/// Restores a checkpoint written by save_checkpoint into a model of the same architecture and an
+/// optimizer of the same kind: parameters, the optimizer state (sized by reset(P)) and its step
+/// count. Throws DataError naming the file and the array that is missing or mis-sized.
+template <class T>
+void load_checkpoint(nn::Mlp<T>& model, optim::Optimizer<T>& optimizer,
+                     const std::filesystem::path& path);
 
 }  // namespace catapult::train

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs bench/kernels_bench.cpp once and regenerates the tables of docs/benchmarks.md from it.
+# Usage: scripts/bench_kernels.sh   (env: REPS=3 MIN_TIME=0.2 BUILD_DIR=build/release)
+# Writes docs/data/kernels_bench.json (Google Benchmark JSON, aggregates over REPS repetitions),
+# docs/data/kernels_lscpu.txt, and the generated section of docs/benchmarks.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${BUILD_DIR:-build/release}
+reps=${REPS:-3}
+min_time=${MIN_TIME:-0.2}
+cmake --build "$build" --target kernels_bench
+mkdir -p docs/data
+lscpu > docs/data/kernels_lscpu.txt
+"$build/bench/kernels_bench" --benchmark_repetitions="$reps" --benchmark_min_time="$min_time" \
+  --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true \
+  --benchmark_out=docs/data/kernels_bench.json --benchmark_out_format=json
+# Compact the JSON (Google Benchmark indents it) before keeping it in the repository.
+python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); json.dump(d, open(sys.argv[1], "w"), separators=(",", ":"))' \
+  docs/data/kernels_bench.json
+python3 scripts/bench_table.py docs/data/kernels_bench.json --lscpu docs/data/kernels_lscpu.txt \
+  --update docs/benchmarks.md
