@@ -1,0 +1,135 @@
+// `catapult reproduce`: the poster's MNIST experiments, their figures and results/REPORT.md.
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "catapult/core/error.hpp"
+#include "catapult/core/threading.hpp"
+#include "catapult/data/dataset.hpp"
+#include "catapult/data/fetch.hpp"
+#include "command.hpp"
+#include "plot.hpp"
+#include "protocol.hpp"
+
+namespace catapult::app {
+namespace {
+
+struct ReproduceArgs {
+  std::string experiment = "all";
+  bool full = false;
+  bool quick = false;
+  std::string config;
+  std::string data_dir;
+  std::string out = "results";
+  bool no_figures = false;
+  std::size_t threads = 0;
+  std::string command_line;
+};
+
+void run_reproduce(const ReproduceArgs& args) {
+  if (args.full && args.quick)
+    throw InvalidArgument("reproduce: --quick and --full exclude each other");
+  reproduce::Context ctx;
+  if (!args.config.empty()) {
+    std::ifstream in(args.config);
+    if (!in) throw InvalidArgument(str_cat("reproduce: cannot open config ", args.config));
+    try {
+      ctx.protocol = nlohmann::json::parse(in);
+    } catch (const nlohmann::json::exception& e) {
+      throw InvalidArgument(str_cat("reproduce: ", args.config, ": ", e.what()));
+    }
+  } else {
+    ctx.protocol = nlohmann::json::parse(reproduce::builtin_protocol_json(args.full));
+  }
+  ctx.figures = !args.no_figures;
+  if (ctx.figures) reproduce::require_gnuplot();
+  ctx.out = args.out;
+  ctx.command = args.command_line;
+  ctx.log = [](const std::string& line) {
+    std::printf("reproduce: %s\n", line.c_str());
+    std::fflush(stdout);
+  };
+  std::unique_ptr<ThreadLimit> limit;
+  if (args.threads > 0) limit = std::make_unique<ThreadLimit>(args.threads);
+
+  if (args.experiment == "report") {
+    reproduce::write_report(ctx);
+    ctx.progress(str_cat("report regenerated: ", (ctx.out / "REPORT.md").string()));
+    return;
+  }
+  const auto data_dir =
+      args.data_dir.empty() ? data::default_mnist_dir() : std::filesystem::path(args.data_dir);
+  ctx.progress(str_cat("loading MNIST from ", data_dir.string()));
+  const auto splits = data::load_mnist(data_dir);
+  ctx.data = &splits;
+  ctx.progress(
+      str_cat(ctx.label(), ", ", max_threads(), " thread(s), results in ", ctx.out.string()));
+
+  std::vector<std::string> names;
+  if (args.experiment == "all") {
+    names = reproduce::experiment_names();
+  } else {
+    names = {args.experiment};
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  for (const auto& name : names) {
+    const auto t1 = std::chrono::steady_clock::now();
+    ctx.progress(str_cat("== ", name));
+    try {
+      reproduce::run_experiment(name, ctx);
+    } catch (const nlohmann::json::exception& e) {
+      // A missing or mistyped protocol field is the caller's mistake (exit 2).
+      throw InvalidArgument(str_cat("reproduce ", name, ": bad protocol: ", e.what()));
+    }
+    const auto dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+    ctx.progress(str_cat("== ", name, " done in ", static_cast<int>(dt), " s -> ",
+                         (ctx.out / name).string()));
+  }
+  const auto dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ctx.progress(str_cat("finished in ", static_cast<int>(dt),
+                       " s; report: ", (ctx.out / "REPORT.md").string()));
+}
+
+const CommandRegistrar kReproduce{
+    30, [](CLI::App& program) {
+      auto args = std::make_shared<ReproduceArgs>();
+      auto* cmd = program.add_subcommand(
+          "reproduce",
+          "Reproduce the poster's MNIST experiments (table, dynamics, ntk, adagrad, beyond, all): "
+          "CSV, JSON, PNG figures and <out>/REPORT.md");
+      std::vector<std::string> choices = {"all", "report"};
+      for (const auto& n : reproduce::experiment_names()) choices.push_back(n);
+      cmd->add_option("experiment", args->experiment,
+                      "Which experiment (default: all); `report` only regenerates <out>/REPORT.md")
+          ->check(CLI::IsMember(choices));
+      cmd->add_flag(
+          "--quick", args->quick,
+          "The quick protocol (default; < 10 min on 2 cores): configs/reproduce_quick.json");
+      cmd->add_flag("--full", args->full,
+                    "The documented full protocol: configs/reproduce_full.json");
+      cmd->add_option("--config", args->config, "A protocol JSON file (overrides --quick/--full)");
+      cmd->add_option("--data-dir", args->data_dir,
+                      "MNIST directory (default: the fetch-data cache, see `catapult fetch-data`)");
+      cmd->add_option("--out", args->out, "Results directory (default: results)");
+      cmd->add_flag("--no-figures", args->no_figures, "Skip the gnuplot figures");
+      cmd->add_option("--threads", args->threads, "Thread limit (default: all)");
+      cmd->callback([args] {
+        std::string line = "catapult reproduce";
+        line += " " + args->experiment;
+        line += args->full ? " --full" : (args->config.empty() ? " --quick" : "");
+        if (!args->config.empty()) line += " --config " + args->config;
+        if (!args->data_dir.empty()) line += " --data-dir " + args->data_dir;
+        line += " --out " + args->out;
+        if (args->no_figures) line += " --no-figures";
+        if (args->threads > 0) line += " --threads " + std::to_string(args->threads);
+        args->command_line = line;
+        run_reproduce(*args);
+      });
+    }};
+
+}  // namespace
+}  // namespace catapult::app

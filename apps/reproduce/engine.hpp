@@ -1,0 +1,133 @@
+#pragma once
+// The training engine of the reproduction: a readable mini-batch loop over the library's Mlp and
+// losses, with the optimizers and learning-rate schedules the protocols name, a per-step hook
+// (catapult detection, NTK tracking, AdaGrad statistics plug in there) and the critical rate
+// η_crit = 1/(c·λmax(K)) of the library's MSE (see catapult/nn/loss.hpp for c).
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "catapult/core/aligned.hpp"
+#include "catapult/core/matrix.hpp"
+#include "catapult/data/dataset.hpp"
+#include "catapult/nn/loss.hpp"
+#include "catapult/nn/mlp.hpp"
+#include "catapult/optim/optimizer.hpp"
+#include "catapult/optim/schedule.hpp"
+
+namespace catapult::app::reproduce {
+
+/// A cyclic schedule (PyTorch CyclicLR) from the protocol's mode name, base and peak rate,
+/// half-cycle length and exp_range γ.
+[[nodiscard]] optim::ScheduleConfig cyclic_schedule(const std::string& mode, double base_lr,
+                                                    double peak_lr, std::size_t step_size,
+                                                    double gamma);
+/// A constant schedule at lr.
+[[nodiscard]] optim::ScheduleConfig constant_schedule(double lr);
+
+/// AdaGrad's accumulator s (P entries), empty for other optimizers or before the first step.
+[[nodiscard]] std::span<const float> adagrad_accumulator(const optim::Optimizer<float>& o);
+/// The diagonal preconditioner p_i of the current update (η g_i / p_i): √s_i + ε for AdaGrad.
+/// Throws InvalidArgument for other optimizers.
+[[nodiscard]] std::vector<double> adagrad_preconditioner(const optim::Optimizer<float>& o);
+
+/// What the hook sees after each step.
+struct StepInfo {
+  std::size_t step = 0;  ///< 0-based index of the step just taken
+  std::size_t epoch = 0;
+  double loss = 0.0;  ///< loss of the batch, before the update
+  double lr = 0.0;    ///< rate used for this update
+};
+
+/// One training run's configuration.
+struct RunSpec {
+  nn::MlpConfig model;
+  nn::LossConfig loss;
+  optim::OptimizerConfig optimizer;  ///< PyTorch's semantics (catapult/optim)
+  optim::ScheduleConfig schedule;    ///< may be replaced by the init hook
+  std::size_t batch_size = 64;       ///< ≥ train size means full-batch GD (no shuffling)
+  std::size_t epochs = 1;
+  std::size_t max_steps = 0;   ///< 0 = epochs × batches per epoch
+  std::uint64_t seed = 0;      ///< initialisation and shuffling
+  std::size_t eval_every = 0;  ///< steps between test evaluations (0 = only at the end)
+  /// Progress lines (every 10% of a run of at least 2000 steps) go here when set.
+  std::function<void(const std::string&)> log;
+  std::string name;  ///< prefix of the progress lines
+};
+
+/// The outcome of a run.
+struct RunResult {
+  std::vector<double> loss;  ///< per step (batch loss before the update)
+  std::vector<double> lr;    ///< per step
+  std::vector<std::size_t> eval_steps;
+  std::vector<double> eval_test_accuracy;
+  std::vector<double> eval_train_loss;
+  std::vector<double> eval_train_accuracy;
+  double test_accuracy = 0.0;  ///< at the end, in [0, 1]
+  double test_loss = 0.0;
+  double train_accuracy = 0.0;
+  double train_loss = 0.0;
+  bool diverged = false;  ///< a non-finite loss stopped the run
+  std::size_t steps = 0;
+  double seconds = 0.0;
+};
+
+/// The state a hook may inspect or modify (it may replace `schedule`, e.g. after re-measuring
+/// the critical rate; the rate of step t is schedule.lr(t)).
+struct TrainState {
+  nn::Mlp<float>& model;
+  optim::Optimizer<float>& optimizer;
+  optim::Schedule& schedule;
+};
+
+using StepHook = std::function<void(const StepInfo&, TrainState&)>;
+using InitHook = std::function<void(TrainState&)>;
+
+/// Trains spec.model on train and evaluates on test. on_init runs after initialisation, before the
+/// first step (e.g. to set the schedule from a measured critical rate); on_step after every step.
+/// A non-finite loss stops the run with diverged = true (what was recorded is kept).
+RunResult train(const RunSpec& spec, const data::Dataset& train, const data::Dataset& test,
+                const InitHook& on_init = {}, const StepHook& on_step = {});
+
+/// Loss and accuracy of model on d (batched forward).
+struct Evaluation {
+  double loss = 0.0;
+  double accuracy = 0.0;
+};
+Evaluation evaluate(const nn::Mlp<float>& model, const nn::LossConfig& loss,
+                    const data::Dataset& d);
+
+/// λmax of the empirical NTK K = J·Jᵀ (full mode, n·k × n·k) of model on x [n, d_0], by power
+/// iteration on v ↦ Jᵀ(J v) in parameter space (same non-zero spectrum), warm-started from *warm
+/// when non-empty (and updated there). Stops when the Rayleigh quotient changes by < tolerance
+/// (relative) or after max_iterations.
+struct LambdaMax {
+  double value = 0.0;
+  std::size_t iterations = 0;
+  bool converged = false;
+};
+/// With `scaling` (P entries d_i) the operator is D·JᵀJ·D, D = diag(d): for d = p^{-1/2}, p the
+/// diagonal preconditioner, this is the preconditioned sharpness of adaptive methods (up to 2c).
+LambdaMax ntk_lambda_max(const nn::Mlp<float>& model, MatrixView<const float> x,
+                         std::vector<double>* warm = nullptr, double tolerance = 1e-4,
+                         std::size_t max_iterations = 200,
+                         const std::vector<double>* scaling = nullptr);
+
+/// η_crit = 1/(c·λmax(K)) for the run's loss on n samples (c from nn::mse_scale); for mini-batch
+/// SGD with the Mean reduction this is ≈ batch independent (λmax of a batch's K scales with b).
+double critical_rate(const nn::LossConfig& loss, std::size_t n, std::size_t k, double lambda_max);
+
+/// The model configuration named in a protocol's "model" object.
+nn::MlpConfig model_from_json(const nlohmann::json& j);
+/// The loss configuration named in a protocol's "loss" object.
+nn::LossConfig loss_from_json(const nlohmann::json& j);
+
+/// The first n rows of d's images as a view (n ≤ d.size()).
+MatrixView<const float> first_rows(const data::Dataset& d, std::size_t n);
+
+}  // namespace catapult::app::reproduce

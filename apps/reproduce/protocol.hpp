@@ -1,0 +1,84 @@
+#pragma once
+// The protocols and the shared machinery of the experiments of `catapult reproduce`.
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "catapult/analysis/catapult_detector.hpp"
+#include "catapult/data/dataset.hpp"
+
+namespace catapult::app::reproduce {
+
+/// The built-in protocol JSON (configs/reproduce_quick.json or reproduce_full.json, compiled in).
+[[nodiscard]] const char* builtin_protocol_json(bool full) noexcept;
+
+/// Everything an experiment needs.
+struct Context {
+  nlohmann::json protocol;             ///< the whole protocol (see configs/reproduce_*.json)
+  std::filesystem::path out;           ///< results root: each experiment writes out/<name>/
+  const data::Splits* data = nullptr;  ///< train and test sets (MNIST, or synthetic in tests)
+  bool figures = true;                 ///< render PNGs with gnuplot
+  std::string command;                 ///< the command line, for the report
+  std::function<void(const std::string&)> log;  ///< progress lines (may be empty)
+
+  /// "quick protocol" etc., shown on every figure and table.
+  [[nodiscard]] std::string label() const;
+  void progress(const std::string& line) const {
+    if (log) log(line);
+  }
+};
+
+/// The experiments, in the order `all` runs them.
+[[nodiscard]] const std::vector<std::string>& experiment_names();
+
+/// Runs one experiment by name; its outputs appear atomically under ctx.out/<name>/ and
+/// ctx.out/REPORT.md is regenerated. Throws InvalidArgument for an unknown name.
+void run_experiment(const std::string& name, const Context& ctx);
+
+/// Regenerates ctx.out/REPORT.md from the section.md of every finished experiment.
+void write_report(const Context& ctx);
+
+// ---- helpers shared by the experiments ----
+
+/// A random subset of n samples (all of d when n ≥ d.size()), in random order, drawn with seed.
+[[nodiscard]] data::Dataset random_subset(const data::Dataset& d, std::size_t n,
+                                          std::uint64_t seed);
+
+/// The detector options of the protocol's "detector" object.
+[[nodiscard]] analysis::CatapultDetectorOptions detector_options(const nlohmann::json& protocol);
+
+/// Sample mean and standard deviation (n − 1; 0 for one value).
+struct MeanStd {
+  double mean = 0.0;
+  double std = 0.0;
+};
+[[nodiscard]] MeanStd mean_std(const std::vector<double>& v);
+
+/// One-sided paired tests of mean(a − b) > 0 over seeds.
+struct PairedTest {
+  std::size_t n = 0;
+  double mean_difference = 0.0;
+  double t = 0.0;        ///< paired t statistic (nan when n < 2 or all differences equal)
+  double p_t = 0.0;      ///< one-sided p-value of the t-test (Student t, n − 1 dof)
+  std::size_t wins = 0;  ///< pairs with a > b
+  double p_sign = 0.0;   ///< one-sided sign-test p-value P(X ≥ wins), X ~ Bin(n, 1/2)
+};
+[[nodiscard]] PairedTest paired_test(const std::vector<double>& a, const std::vector<double>& b);
+
+/// Student t upper tail P(T > t) with dof degrees of freedom.
+[[nodiscard]] double student_t_upper_tail(double t, double dof);
+
+/// Writes an experiment atomically: fill() writes into a fresh staging directory, which then
+/// replaces ctx.out/<name>. Adds meta.json (protocol, versions, wall time) from `meta`.
+void write_experiment(
+    const Context& ctx, const std::string& name,
+    const std::function<void(const std::filesystem::path& dir, nlohmann::json& meta)>& fill);
+
+/// Formats with printf semantics into a std::string.
+[[nodiscard]] std::string format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+
+}  // namespace catapult::app::reproduce

@@ -1,0 +1,1 @@
+list(APPEND CATAPULT_SOURCES analysis/catapult_detector.cpp analysis/adagrad_stats.cpp)

@@ -1,0 +1,310 @@
+// The reproduction's machinery on synthetic data: statistics against closed forms, the critical
+// rate against a dense NTK, a GD catapult just above the measured critical rate (none just below),
+// and every experiment end to end in a tiny configuration whose outputs parse.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <numbers>
+#include <string>
+
+#include "catapult/analysis/catapult_detector.hpp"
+#include "catapult/core/rng.hpp"
+#include "catapult/ntk/ntk.hpp"
+#include "catapult/ntk/spectrum.hpp"
+#include "engine.hpp"
+#include "experiments.hpp"
+#include "output.hpp"
+#include "plot.hpp"
+#include "protocol.hpp"
+
+namespace catapult::app::reproduce {
+namespace {
+
+// n samples of dimension d in `classes` Gaussian clusters (centres ~ N(0, 1), spread 0.5).
+data::Dataset synthetic(std::size_t n, std::size_t d, std::size_t classes, std::uint64_t seed) {
+  Rng centre_rng(99);
+  std::vector<double> centres(classes * d);
+  for (auto& c : centres) c = centre_rng.normal();
+  Rng rng(seed);
+  data::Dataset ds;
+  ds.images = Matrix<float>(n, d);
+  ds.labels.resize(n);
+  ds.num_classes = classes;
+  ds.image_rows = 1;
+  ds.image_cols = d;
+  ds.name = "synthetic";
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto c = static_cast<std::uint8_t>(i % classes);
+    ds.labels[i] = c;
+    for (std::size_t j = 0; j < d; ++j)
+      ds.images(i, j) = static_cast<float>(centres[c * d + j] + 0.5 * rng.normal());
+  }
+  return ds;
+}
+
+TEST(ReproduceStats, StudentTailMatchesClosedForms) {
+  // dof 1 (Cauchy): P(T > t) = 1/2 − atan(t)/π; dof 2: 1/2 − t/(2√(2 + t²)).
+  for (const double t : {-2.0, -0.3, 0.0, 0.7, 1.5, 4.0, 12.0}) {
+    EXPECT_NEAR(student_t_upper_tail(t, 1.0), 0.5 - std::atan(t) / std::numbers::pi, 1e-10) << t;
+    EXPECT_NEAR(student_t_upper_tail(t, 2.0), 0.5 - t / (2.0 * std::sqrt(2.0 + t * t)), 1e-10) << t;
+  }
+}
+
+TEST(ReproduceStats, PairedTestAndMeanStd) {
+  const auto ms = mean_std({1.0, 2.0, 3.0, 4.0});
+  EXPECT_DOUBLE_EQ(ms.mean, 2.5);
+  EXPECT_NEAR(ms.std, std::sqrt(5.0 / 3.0), 1e-12);
+  // Differences {1, 2, 3}: mean 2, sd 1, t = 2√3, dof 2; wins 3/3, sign p = 1/8.
+  const auto r = paired_test({2.0, 4.0, 6.0}, {1.0, 2.0, 3.0});
+  EXPECT_EQ(r.n, 3U);
+  EXPECT_EQ(r.wins, 3U);
+  EXPECT_DOUBLE_EQ(r.mean_difference, 2.0);
+  EXPECT_NEAR(r.t, 2.0 * std::sqrt(3.0), 1e-12);
+  EXPECT_NEAR(r.p_t, 0.5 - r.t / (2.0 * std::sqrt(2.0 + r.t * r.t)), 1e-10);
+  EXPECT_NEAR(r.p_sign, 0.125, 1e-12);
+  EXPECT_TRUE(std::isnan(paired_test({1.0}, {0.0}).t));
+}
+
+TEST(ReproduceOutput, CsvRoundTripAndAtomicWrite) {
+  const auto dir = std::filesystem::temp_directory_path() / "catapult_reproduce_csv";
+  std::filesystem::remove_all(dir);
+  CsvTable t;
+  t.columns = {"step", "loss"};
+  t.add({0, 1.5});
+  t.add({1, std::nan("")});
+  EXPECT_THROW(t.add({1.0}), InvalidArgument);
+  t.write(dir / "a.csv");
+  EXPECT_FALSE(std::filesystem::exists(dir / "a.csv.tmp"));
+  const auto back = read_csv(dir / "a.csv");
+  ASSERT_EQ(back.columns, t.columns);
+  ASSERT_EQ(back.rows.size(), 2U);
+  EXPECT_DOUBLE_EQ(back.rows[0][1], 1.5);
+  EXPECT_TRUE(std::isnan(back.rows[1][1]));
+  EXPECT_EQ(back.column("loss"), 1U);
+  // The gnuplot script addresses columns by their 1-based index from the header.
+  Figure f;
+  Series series;
+  series.csv = "a.csv";
+  series.x_column = "step";
+  series.y_column = "loss";
+  f.series.push_back(series);
+  const auto gp = gnuplot_script(f, dir, "a.png");
+  EXPECT_NE(gp.find("using 1:2"), std::string::npos) << gp;
+  f.series[0].y_column = "nope";
+  EXPECT_THROW((void)gnuplot_script(f, dir, "a.png"), InvalidArgument);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ReproduceEngine, LambdaMaxMatchesDenseFullNtk) {
+  const auto ds = synthetic(40, 12, 3, 1);
+  nn::Mlp<float> model({{12, 32, 3}, nn::Activation::Tanh});
+  Rng rng(4);
+  model.init(rng);
+  const auto lm = ntk_lambda_max(model, ds.images.cview(), nullptr, 1e-8, 2000);
+  ASSERT_TRUE(lm.converged);
+  const auto k = ntk::empirical_ntk<float>(model, ds.images.cview(), {ntk::NtkMode::Full, 0, 0});
+  const double ref = ntk::dense_eigenvalues<float>(k.cview())[0];
+  EXPECT_NEAR(lm.value, ref, 1e-3 * ref);
+  // η_crit = n·k/λmax for the Mean MSE.
+  EXPECT_NEAR(critical_rate(nn::LossConfig{}, 40, 3, ref), 120.0 / ref, 1e-12);
+}
+
+// Full-batch GD at a multiple of the critical rate measured at initialisation.
+RunResult gd_at(double multiple, const data::Dataset& ds, double* eta_crit) {
+  RunSpec spec;
+  spec.model = {{12, 512, 3}, nn::Activation::Relu};
+  spec.batch_size = ds.size();
+  spec.max_steps = 200;
+  spec.seed = 5;
+  InitHook init = [&](TrainState& s) {
+    const auto lm = ntk_lambda_max(s.model, ds.images.cview(), nullptr, 1e-8, 2000);
+    *eta_crit = critical_rate(spec.loss, ds.size(), 3, lm.value);
+    s.schedule = optim::Schedule(constant_schedule(multiple * *eta_crit));
+  };
+  return train(spec, ds, ds, init, {});
+}
+
+TEST(ReproduceEngine, GradientDescentCatapultsJustAboveTheCriticalRateOnly) {
+  const auto ds = synthetic(48, 12, 3, 2);
+  analysis::CatapultDetectorOptions o;
+  o.smoothing = 0.0;
+  double eta = 0.0;
+  const auto below = gd_at(0.9, ds, &eta);
+  const auto d_below = analysis::detect_catapults(below.loss, o);
+  EXPECT_TRUE(d_below.catapults.empty()) << "eta_crit " << eta;
+  EXPECT_FALSE(d_below.divergence.has_value());
+  const auto above = gd_at(1.2, ds, &eta);
+  const auto d_above = analysis::detect_catapults(above.loss, o);
+  EXPECT_GE(d_above.catapults.size(), 1U) << "eta_crit " << eta;
+  EXPECT_FALSE(d_above.divergence.has_value());
+  EXPECT_FALSE(above.diverged);
+  // The spike comes back: the final loss is below the loss at initialisation.
+  EXPECT_LT(above.loss.back(), above.loss.front());
+}
+
+// A tiny protocol: 16-dimensional synthetic data, 3 classes, small nets, few steps.
+nlohmann::json tiny_protocol() {
+  return nlohmann::json::parse(R"({
+    "protocol": "tiny", "label": "tiny test protocol", "summary": "unit test",
+    "data": {"train_size": 96, "test_size": 48, "subset_seed": 1},
+    "model": {"widths": [16, 24, 3], "activation": "relu"},
+    "loss": {"kind": "mse", "reduction": "mean"},
+    "critical": {"samples": 16, "tolerance": 1e-3, "max_iterations": 50},
+    "detector": {"rise_factor": 1.5, "return_factor": 1.2, "baseline_window": 50, "smoothing": 0.5,
+                 "max_duration": 500},
+    "table": {"seeds": [0, 1], "epochs": 2, "batch_size": 16, "sgd_lr_fraction": 0.5,
+              "catapult": {"mode": "triangular", "peak_factor": 3.0, "step_size": 3, "remeasure": true},
+              "adagrad_lr": 0.01,
+              "adagrad_catapult": {"mode": "triangular", "peak_multiple_of_base": 8.0, "step_size": 3,
+                                   "measure_step": 2},
+              "adam_lr": 0.001},
+    "dynamics": {"seed": 0, "train_size": 32, "batch_size": 32, "steps": 20, "lambda_every": 5,
+                 "schedules": [{"name": "cyclic", "mode": "triangular", "base_fraction": 0.5,
+                                "peak_factor": 3.0, "step_size": 5},
+                               {"name": "cyclic_exp", "mode": "exp_range", "base_fraction": 0.5,
+                                "peak_factor": 3.0, "step_size": 5, "gamma": 0.99}]},
+    "ntk": {"seed": 0, "train_size": 24, "widths": [16, 8, 3], "steps": 20, "track_every": 5, "top_k": 4,
+            "schedule": {"mode": "triangular", "base_fraction": 0.5, "peak_factor": 1.5, "step_size": 5}},
+    "adagrad": {"seed": 0, "train_size": 64, "batch_size": 16, "epochs": 2, "base_lr": 0.01,
+                "peak_multiple_of_base": 8.0, "measure_step": 2, "step_size": 3, "stats_every": 1,
+                "lambda_every": 4, "eval_every": 4},
+    "beyond": {"seed": 0, "train_size": 64, "epochs": 1, "batch_sizes": [8, 32], "peak_factor": 3.0,
+               "base_fraction": 0.5, "cycles_per_epoch": 1}
+  })");
+}
+
+void expect_finite_csv(const std::filesystem::path& path, const std::vector<std::string>& columns,
+                       bool allow_nan = false) {
+  SCOPED_TRACE(path.string());
+  const auto t = read_csv(path);
+  for (const auto& c : columns) EXPECT_NO_THROW((void)t.column(c)) << c;
+  EXPECT_FALSE(t.rows.empty());
+  if (allow_nan) return;
+  for (const auto& row : t.rows)
+    for (const double v : row) EXPECT_TRUE(std::isfinite(v));
+}
+
+class ReproduceEndToEnd : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    splits_.train = synthetic(120, 16, 3, 10);
+    splits_.test = synthetic(60, 16, 3, 11);
+    dir_ = std::filesystem::temp_directory_path() /
+           ("catapult_reproduce_" +
+            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    std::filesystem::remove_all(dir_);
+    ctx_.protocol = tiny_protocol();
+    ctx_.out = dir_;
+    ctx_.data = &splits_;
+    ctx_.figures = gnuplot_available();
+    ctx_.command = "reproduce_test";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void expect_common(const std::string& name, const std::vector<std::string>& figures) {
+    const auto d = dir_ / name;
+    ASSERT_TRUE(std::filesystem::exists(d / "section.md"));
+    EXPECT_FALSE(std::filesystem::exists(dir_ / ("." + name + ".partial")));
+    std::ifstream in(d / "meta.json");
+    const auto meta = nlohmann::json::parse(in);
+    for (const char* key : {"version", "git_commit", "threads", "wall_time_s", "protocol_config"})
+      EXPECT_TRUE(meta.contains(key)) << key;
+    EXPECT_EQ(meta.at("protocol").get<std::string>(), "tiny");
+    std::ifstream report(dir_ / "REPORT.md");
+    std::stringstream ss;
+    ss << report.rdbuf();
+    EXPECT_NE(ss.str().find("tiny test protocol"), std::string::npos);
+    if (ctx_.figures)
+      for (const auto& f : figures) {
+        EXPECT_TRUE(std::filesystem::exists(d / (f + ".png"))) << f;
+        EXPECT_TRUE(std::filesystem::exists(d / (f + ".gp"))) << f;
+      }
+  }
+  data::Splits splits_;
+  std::filesystem::path dir_;
+  Context ctx_;
+};
+
+TEST_F(ReproduceEndToEnd, Table) {
+  run_experiment("table", ctx_);
+  expect_common("table", {"table_loss"});
+  expect_finite_csv(dir_ / "table" / "runs.csv",
+                    {"row", "seed", "test_accuracy", "catapults", "diverged", "peak_lr"}, true);
+  const auto runs = read_csv(dir_ / "table" / "runs.csv");
+  EXPECT_EQ(runs.rows.size(), 10U);  // 5 rows × 2 seeds
+  for (const auto& r : runs.rows) EXPECT_TRUE(std::isfinite(r[runs.column("test_accuracy")]));
+  // AdaGrad + catapult (row 3) peaks at 8 × its base rate 0.01; SGD + catapult (row 1) at 3 ×
+  // η_crit measured at initialisation.
+  for (const auto& r : runs.rows) {
+    if (r[0] == 3.0) {
+      EXPECT_NEAR(r[runs.column("peak_lr")], 0.08, 1e-12);
+    }
+    if (r[0] == 1.0) {
+      EXPECT_NEAR(r[runs.column("peak_lr")], 3.0 * r[runs.column("eta_crit_init")], 1e-9);
+    }
+  }
+  std::ifstream md(dir_ / "table" / "table.md");
+  std::stringstream ss;
+  ss << md.rdbuf();
+  for (const char* row : {"| SGD |", "| SGD + catapult |", "| AdaGrad |", "| AdaGrad + catapult |",
+                          "| Adam |", "95.38", "tiny test protocol"})
+    EXPECT_NE(ss.str().find(row), std::string::npos) << row;
+}
+
+TEST_F(ReproduceEndToEnd, Dynamics) {
+  run_experiment("dynamics", ctx_);
+  expect_common("dynamics", {"dynamics_cyclic", "dynamics_cyclic_exp"});
+  expect_finite_csv(dir_ / "dynamics" / "cyclic.csv",
+                    {"step", "loss", "lr", "eta_crit", "in_catapult"}, true);
+  const auto t = read_csv(dir_ / "dynamics" / "cyclic.csv");
+  EXPECT_EQ(t.rows.size(), 20U);
+  EXPECT_TRUE(std::isfinite(t.rows[0][t.column("eta_crit")]));
+  EXPECT_TRUE(std::isfinite(t.rows[5][t.column("eta_crit")]));  // measured after 5 steps
+  EXPECT_TRUE(std::isnan(t.rows[3][t.column("eta_crit")]));
+}
+
+TEST_F(ReproduceEndToEnd, Ntk) {
+  run_experiment("ntk", ctx_);
+  expect_common("ntk", {"ntk_spectrum", "ntk_loss_split"});
+  expect_finite_csv(
+      dir_ / "ntk" / "ntk_track.csv",
+      {"step", "lambda_max", "lambda_min", "condition_number", "loss", "loss_top", "loss_rest"});
+  const auto t = read_csv(dir_ / "ntk" / "ntk_track.csv");
+  EXPECT_EQ(t.rows.size(), 5U);  // steps 0, 5, 10, 15, 20
+  for (const auto& r : t.rows) {
+    EXPECT_GE(r[1], r[2]);                       // λmax ≥ λmin
+    EXPECT_LE(r[5], r[4] * (1 + 1e-9) + 1e-12);  // top part ≤ total
+  }
+}
+
+TEST_F(ReproduceEndToEnd, Adagrad) {
+  run_experiment("adagrad", ctx_);
+  expect_common("adagrad", {"adagrad_st", "adagrad_rates", "adagrad_training"});
+  expect_finite_csv(dir_ / "adagrad" / "accumulator.csv",
+                    {"step", "s_t", "s_t_active", "inactive", "q01", "median", "q99"});
+  expect_finite_csv(dir_ / "adagrad" / "rates.csv",
+                    {"step", "lr", "eta_crit_sgd", "bound_active", "eta_crit_preconditioned"});
+  // The cyclic schedule reaches its peak (8 × the base rate 0.01).
+  const auto trace = read_csv(dir_ / "adagrad" / "loss.csv");
+  double max_lr = 0.0;
+  for (const auto& r : trace.rows) max_lr = std::max(max_lr, r[trace.column("lr")]);
+  EXPECT_NEAR(max_lr, 0.08, 1e-9);
+  const auto acc = read_csv(dir_ / "adagrad" / "accumulator.csv");
+  // The accumulator only grows, so s_t over active parameters never decreases... unless a new
+  // parameter becomes active; the median does not decrease.
+  for (std::size_t i = 1; i < acc.rows.size(); ++i)
+    EXPECT_GE(acc.rows[i][acc.column("median")], acc.rows[i - 1][acc.column("median")]);
+}
+
+TEST_F(ReproduceEndToEnd, BeyondAndAllRegenerateTheReport) {
+  run_experiment("beyond", ctx_);
+  expect_common("beyond", {"beyond_batch_size"});
+  expect_finite_csv(dir_ / "beyond" / "batch_size.csv",
+                    {"batch_size", "catapults", "test_accuracy", "eta_crit"});
+  EXPECT_THROW(run_experiment("nope", ctx_), InvalidArgument);
+}
+
+}  // namespace
+}  // namespace catapult::app::reproduce
