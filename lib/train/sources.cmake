@@ -1,0 +1,1 @@
+list(APPEND CATAPULT_SOURCES train/checkpoint.cpp)
