@@ -1,8 +1,18 @@
 #include "catapult/kernels/gemm.hpp"
 
-#include <cmath>
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+#include <tbb/partitioner.h>
+#include <tbb/task_arena.h>
 
+#include <algorithm>
+#include <cmath>
+#include <type_traits>
+
+#include "catapult/core/aligned.hpp"
 #include "catapult/core/error.hpp"
+#include "catapult/core/threading.hpp"
+#include "kernels/gemm_blocked.hpp"
 
 namespace catapult::kernels {
 namespace {
@@ -17,13 +27,19 @@ std::size_t op_cols(Trans t, const MatrixView<const T>& x) {
 }
 
 template <class T>
-bool overlaps(const MatrixView<const T>& x, const MatrixView<T>& c) {
+bool overlaps(const MatrixView<const T>& x, const MatrixView<const T>& c) {
   if (x.empty() || c.empty()) return false;
   const T* x0 = x.data();
   const T* x1 = x.row(x.rows() - 1) + x.cols();
   const T* c0 = c.data();
   const T* c1 = c.row(c.rows() - 1) + c.cols();
   return x0 < c1 && c0 < x1;
+}
+
+// Elements of T in whole cache lines covering n elements (keeps every buffer 64-byte aligned).
+template <class T>
+constexpr std::size_t round_up_to_line(std::size_t n) noexcept {
+  return detail::round_up(n, kAlignment / sizeof(T));
 }
 
 template <class T>
@@ -68,6 +84,98 @@ void gemm_naive(Trans ta, Trans tb, T alpha, const MatrixView<const T>& a,
   }
 }
 
+// Below this many flops (2·M·N·K) a product runs on the calling thread: a 64³ product takes a
+// few microseconds, the order of the cost of waking TBB workers.
+constexpr double kParallelMinFlops = 4.0e6;
+
+// Packing buffers: grown on demand, owned by the calling thread, reused across calls (a fresh
+// multi-megabyte allocation would page-fault on every call). Allocated here, before any TBB
+// body runs, never inside one.
+template <class T>
+T* workspace(std::size_t elements) {
+  thread_local AlignedVector<T> buffer;
+  if (buffer.size() < elements) {
+    buffer = AlignedVector<T>();
+    buffer.resize(elements);
+  }
+  return buffer.data();
+}
+
+template <class T>
+using Problem = detail::GemmProblem<T>;
+
+// The micro-kernel the Simd variants use: the xsimd one when xsimd found an ISA, else the
+// reference kernel, so dispatch never fails.
+template <class T>
+using FastKernel =
+    std::conditional_t<detail::kHaveSimd, detail::SimdKernel<T>, detail::ScalarKernel<T>>;
+
+template <class Kernel, class T>
+void gemm_sequential(const Problem<T>& g) {
+  const std::size_t a_size = round_up_to_line<T>(detail::a_buffer_size<Kernel>(g.m));
+  T* ap = workspace<T>(a_size + detail::b_buffer_size<Kernel>(g.n));
+  detail::gemm_region<Kernel>(g, 0, g.m, 0, g.n, ap, ap + a_size);
+}
+
+// 2D partition of C into tiles of mt × nt (multiples of MR × NR, at most MC × NC) with enough
+// tiles to keep every thread busy. Only the tiling depends on the thread count; the arithmetic on
+// each element of C does not (K is never split), so results are bitwise independent of it.
+template <class Kernel, class T>
+void gemm_parallel(const Problem<T>& g, std::size_t threads) {
+  using detail::ceil_div;
+  using detail::round_up;
+  const std::size_t max_row_tiles = ceil_div(g.m, Kernel::MR);
+  const std::size_t max_col_tiles = ceil_div(g.n, Kernel::NR);
+  std::size_t row_tiles = ceil_div(g.m, Kernel::MC);
+  std::size_t col_tiles = ceil_div(g.n, Kernel::NC);
+  const std::size_t target = 4 * threads;
+  while (row_tiles * col_tiles < target) {
+    const bool can_rows = row_tiles < max_row_tiles;
+    const bool can_cols = col_tiles < max_col_tiles;
+    if (!can_rows && !can_cols) break;
+    // Split the longer tile edge: square-ish tiles pack the least data per flop.
+    const double height = static_cast<double>(g.m) / static_cast<double>(row_tiles);
+    const double width = static_cast<double>(g.n) / static_cast<double>(col_tiles);
+    if (can_rows && (!can_cols || height >= width))
+      ++row_tiles;
+    else
+      ++col_tiles;
+  }
+  const std::size_t mt = round_up(ceil_div(g.m, row_tiles), Kernel::MR);
+  const std::size_t nt = round_up(ceil_div(g.n, col_tiles), Kernel::NR);
+  row_tiles = ceil_div(g.m, mt);
+  col_tiles = ceil_div(g.n, nt);
+  if (row_tiles * col_tiles == 1) {
+    gemm_sequential<Kernel>(g);
+    return;
+  }
+
+  // One slot of packing buffers per thread of the arena, indexed by its thread index.
+  const std::size_t a_size = round_up_to_line<T>(detail::a_buffer_size<Kernel>(mt));
+  const std::size_t b_size = round_up_to_line<T>(detail::b_buffer_size<Kernel>(nt));
+  const auto slots = static_cast<std::size_t>(tbb::this_task_arena::max_concurrency());
+  T* buffers = workspace<T>(slots * (a_size + b_size));
+
+  // isolate: while it waits, this thread runs only our tiles, never an outer task that could
+  // call gemm again and reuse this thread's buffers.
+  tbb::this_task_arena::isolate([&] {
+    tbb::parallel_for(
+        tbb::blocked_range<std::size_t>(0, row_tiles * col_tiles, 1),
+        [&](const tbb::blocked_range<std::size_t>& range) noexcept {
+          const auto slot = static_cast<std::size_t>(tbb::this_task_arena::current_thread_index());
+          T* ap = buffers + slot * (a_size + b_size);
+          T* bp = ap + a_size;
+          for (std::size_t tile = range.begin(); tile != range.end(); ++tile) {
+            const std::size_t i0 = (tile / col_tiles) * mt;
+            const std::size_t j0 = (tile % col_tiles) * nt;
+            detail::gemm_region<Kernel>(g, i0, std::min(i0 + mt, g.m), j0, std::min(j0 + nt, g.n),
+                                        ap, bp);
+          }
+        },
+        tbb::simple_partitioner());
+  });
+}
+
 }  // namespace
 
 template <class T>
@@ -79,13 +187,53 @@ void gemm(Trans trans_a, Trans trans_b, T alpha, MatrixView<const T> a, MatrixVi
   if (op_rows(trans_b, b) != k || c.rows() != m || c.cols() != n)
     throw InvalidArgument(str_cat("gemm: op(A) is ", m, "x", k, ", op(B) is ", op_rows(trans_b, b),
                                   "x", n, ", C is ", c.rows(), "x", c.cols()));
-  if (overlaps(a, c) || overlaps(b, c)) throw InvalidArgument("gemm: C overlaps A or B");
+  if (overlaps(a, MatrixView<const T>(c)) || overlaps(b, MatrixView<const T>(c)))
+    throw InvalidArgument("gemm: C overlaps A or B");
   if (!epilogue.derivative.empty() &&
       (epilogue.derivative.rows() != m || epilogue.derivative.cols() != n))
     throw InvalidArgument(str_cat("gemm: epilogue derivative is ", epilogue.derivative.rows(), "x",
                                   epilogue.derivative.cols(), ", C is ", m, "x", n));
-  (void)variant;  // every variant currently runs the reference loop
-  gemm_naive(trans_a, trans_b, alpha, a, b, beta, c, k, epilogue);
+  const MatrixView<const T> d_view = epilogue.derivative;
+  if (overlaps(d_view, MatrixView<const T>(c)) || overlaps(a, d_view) || overlaps(b, d_view))
+    throw InvalidArgument("gemm: the epilogue derivative overlaps A, B or C");
+  if (m == 0 || n == 0) return;
+
+  if (variant == GemmVariant::Naive) {
+    gemm_naive(trans_a, trans_b, alpha, a, b, beta, c, k, epilogue);
+    return;
+  }
+  const Problem<T> g{trans_a,
+                     trans_b,
+                     alpha,
+                     beta,
+                     a,
+                     b,
+                     c,
+                     m,
+                     n,
+                     k,
+                     epilogue.bias,
+                     epilogue.activation,
+                     epilogue.derivative.empty() ? nullptr : epilogue.derivative.data(),
+                     epilogue.derivative.ld()};
+  switch (variant) {
+    case GemmVariant::BlockedScalar:
+      gemm_sequential<detail::ScalarKernel<T>>(g);
+      return;
+    case GemmVariant::Simd:
+      gemm_sequential<FastKernel<T>>(g);
+      return;
+    case GemmVariant::SimdParallel:
+    case GemmVariant::Naive:
+      break;
+  }
+  const std::size_t threads = max_threads();
+  const double flops =
+      2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  if (threads <= 1 || flops < kParallelMinFlops)
+    gemm_sequential<FastKernel<T>>(g);
+  else
+    gemm_parallel<FastKernel<T>>(g, threads);
 }
 
 const char* to_string(GemmVariant variant) noexcept {

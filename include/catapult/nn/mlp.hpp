@@ -12,6 +12,7 @@
 ///   NTK:      W, b ~ N(0, 1) — the 1/√d_l lives in s_l (biases are not scaled).
 
 #include <cstddef>
+#include <string_view>
 #include <vector>
 
 #include "catapult/core/aligned.hpp"
@@ -23,7 +24,17 @@ namespace catapult::nn {
 
 using kernels::Activation;
 
+/// Where the 1/√fan_in of a layer lives: in the initial weights (Standard) or in the forward
+/// pass (Ntk, s_l = 1/√d_l), see the file comment.
 enum class Parameterization : unsigned char { Standard, Ntk };
+
+/// "standard" / "ntk".
+[[nodiscard]] const char* to_string(Parameterization p) noexcept;
+/// Inverse of to_string; throws InvalidArgument naming the value.
+[[nodiscard]] Parameterization parse_parameterization(std::string_view name);
+/// Inverse of kernels::to_string(Activation) ("identity" also as "linear"); throws
+/// InvalidArgument naming the value.
+[[nodiscard]] Activation parse_activation(std::string_view name);
 
 /// Architecture: widths = {d_0, d_1, …, d_L}, e.g. {784, 256, 10}.
 struct MlpConfig {
@@ -90,6 +101,9 @@ class Mlp {
   void jvp(MatrixView<const T> x, const T* v, MatrixView<T> tangent, MatrixView<T> out = {}) const;
 
  private:
+  [[nodiscard]] T layer_scale(std::size_t l) const noexcept;
+  [[nodiscard]] Activation layer_activation(std::size_t l) const noexcept;
+
   MlpConfig config_;
   std::vector<std::size_t> offsets_;
   AlignedVector<T> params_;

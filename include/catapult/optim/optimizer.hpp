@@ -1,0 +1,101 @@
+#pragma once
+/// @file The optimizer interface: every optimizer updates one flat parameter buffer of P entries
+/// (Mlp::params()) from one flat gradient of P entries, with PyTorch's semantics, and exposes its
+/// state as named flat buffers (readable for analysis, writable for checkpoints).
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace catapult::optim {
+
+/// One state buffer of an optimizer, e.g. {"sum", ptr, P} for AdaGrad. T may be const.
+template <class T>
+struct StateBuffer {
+  std::string name;
+  T* data;
+  std::size_t size;
+};
+
+/// Base of all optimizers over T ∈ {float, double}.
+/// The step counter t counts completed steps (PyTorch's state['step']); set_steps() and the
+/// buffers of state() restore an optimizer exactly from a checkpoint.
+template <class T>
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+  Optimizer() = default;
+  Optimizer(const Optimizer&) = default;
+  Optimizer& operator=(const Optimizer&) = default;
+  Optimizer(Optimizer&&) noexcept = default;
+  Optimizer& operator=(Optimizer&&) noexcept = default;
+
+  /// One update of params (P entries) with the gradient grads (P entries) at learning rate lr.
+  /// The first call (or the first after reset) sizes the state for P; later calls must pass the
+  /// same P. Throws InvalidArgument for lr < 0 or non-finite, a null pointer or a changed P.
+  void step(T* params, const T* grads, std::size_t num_params, double lr);
+
+  /// (Re)initialises the state for P parameters, as before the first step; t = 0.
+  void reset(std::size_t num_params);
+
+  /// Completed steps t.
+  [[nodiscard]] std::uint64_t steps() const noexcept { return steps_; }
+  /// Sets t (after writing the state buffers from a checkpoint).
+  void set_steps(std::uint64_t t) noexcept { steps_ = t; }
+  /// P the state is sized for (0 before the first step or reset).
+  [[nodiscard]] std::size_t num_params() const noexcept { return num_params_; }
+
+  /// The state buffers (each num_params() entries), writable. Empty for plain SGD.
+  [[nodiscard]] std::vector<StateBuffer<T>> state();
+  /// The state buffers, read-only.
+  [[nodiscard]] std::vector<StateBuffer<const T>> state() const;
+
+  /// "sgd", "adagrad", "adam", "adamw".
+  [[nodiscard]] virtual const char* name() const noexcept = 0;
+
+ protected:
+  /// Sizes (and initialises) the state for num_params.
+  virtual void do_reset(std::size_t num_params) = 0;
+  /// The update; t = steps() + 1 is the index of this step (1-based, PyTorch's state['step']).
+  virtual void do_step(T* params, const T* grads, std::size_t num_params, double lr,
+                       std::uint64_t t) = 0;
+  /// Named views of the state buffers.
+  virtual std::vector<StateBuffer<T>> buffers() = 0;
+
+ private:
+  std::uint64_t steps_ = 0;
+  std::size_t num_params_ = 0;
+  bool sized_ = false;
+};
+
+/// Which optimizer a run uses.
+enum class OptimizerKind : unsigned char { Sgd, AdaGrad, Adam, AdamW };
+
+/// "sgd", "adagrad", "adam", "adamw".
+[[nodiscard]] const char* to_string(OptimizerKind kind) noexcept;
+/// Inverse of to_string; throws InvalidArgument naming the value.
+[[nodiscard]] OptimizerKind parse_optimizer_kind(std::string_view name);
+
+/// Every optimizer's options in one place (for configs and the CLI); each optimizer reads its own.
+/// Defaults are PyTorch's, except weight_decay for AdamW which the caller sets (PyTorch: 0.01).
+struct OptimizerConfig {
+  OptimizerKind kind = OptimizerKind::Sgd;
+  double momentum = 0.0;      ///< SGD
+  double dampening = 0.0;     ///< SGD
+  bool nesterov = false;      ///< SGD
+  double weight_decay = 0.0;  ///< all: L2 added to the gradient; AdamW: decoupled decay
+  double eps = -1.0;          ///< AdaGrad (1e-10) and Adam (1e-8); negative = that default
+  double beta1 = 0.9;         ///< Adam/AdamW
+  double beta2 = 0.999;       ///< Adam/AdamW
+  double initial_accumulator_value = 0.0;  ///< AdaGrad
+  double lr_decay = 0.0;                   ///< AdaGrad
+};
+
+/// Builds the optimizer of config.kind with its options. Throws InvalidArgument on bad options.
+template <class T>
+[[nodiscard]] std::unique_ptr<Optimizer<T>> make_optimizer(const OptimizerConfig& config);
+
+}  // namespace catapult::optim

@@ -1,0 +1,317 @@
+#pragma once
+// Private to lib/kernels: the packed, cache-blocked GEMM driver (the five loops around a
+// micro-kernel, after BLIS) and its two micro-kernels: a plain C++ reference kernel, always
+// compiled, and the xsimd register-blocked kernel for the build's widest ISA.
+//
+// Layout of the packed panels (the micro-kernel contract):
+//   A panel: MR rows of op(A) × kc, stored p-major: ap[p·MR + r] = op(A)(ir + r, pc + p);
+//            rows beyond the edge of C are zero.
+//   B panel: kc × NR columns of op(B), stored p-major: bp[p·NR + c] = op(B)(pc + p, jr + c);
+//            columns beyond the edge of C are zero.
+// Both buffers are 64-byte aligned, and every panel starts on a multiple of MR·kc (NR·kc)
+// elements, so with NR a multiple of the SIMD width every B load is aligned.
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+
+#include "catapult/kernels/gemm.hpp"
+#include "kernels/simd.hpp"
+
+namespace catapult::kernels::detail {
+
+/// Everything the driver needs about one gemm call, validated by the caller.
+template <class T>
+struct GemmProblem {
+  Trans trans_a;
+  Trans trans_b;
+  T alpha;
+  T beta;
+  MatrixView<const T> a;
+  MatrixView<const T> b;
+  MatrixView<T> c;
+  std::size_t m, n, k;
+  const T* bias;   // length n or null
+  Activation act;  // applied after the last K block
+  T* d;            // derivative output (m × n, row stride ldd) or null
+  std::size_t ldd;
+};
+
+/// What a micro-kernel writes back for one MR × NR tile of C (rows m ≤ MR, cols n ≤ NR valid).
+template <class T>
+struct TileArgs {
+  T* c;  // C(i, j) of the tile's top-left element
+  std::size_t ldc;
+  std::size_t m, n;  // valid rows / cols of this tile
+  T alpha;
+  T beta;         // beta for the first K block, 1 for the later ones
+  bool read_c;    // false iff beta == 0 on the first K block: C is never read
+  bool last;      // last K block: apply bias, activation, derivative
+  const T* bias;  // bias + j of the tile, or null
+  Activation act;
+  T* d;  // derivative at the tile's top-left, or null
+  std::size_t ldd;
+};
+
+inline constexpr std::size_t ceil_div(std::size_t a, std::size_t b) noexcept {
+  return (a + b - 1) / b;
+}
+inline constexpr std::size_t round_up(std::size_t a, std::size_t b) noexcept {
+  return ceil_div(a, b) * b;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scalar reference micro-kernel.
+// Assumes: packed panels as above; any kc (0 included); tile rows/cols within MR/NR.
+
+template <class T>
+struct ScalarKernel {
+  static constexpr std::size_t MR = 6;
+  static constexpr std::size_t NR = 8;
+  // Small blocks: this kernel is the portable reference, not tuned.
+  static constexpr std::size_t KC = 256;
+  static constexpr std::size_t MC = 96;
+  static constexpr std::size_t NC = 2048;
+
+  static void run(std::size_t kc, const T* ap, const T* bp, const TileArgs<T>& t) noexcept {
+    T acc[MR][NR] = {};
+    for (std::size_t p = 0; p < kc; ++p) {
+      for (std::size_t r = 0; r < MR; ++r) {
+        const T av = ap[p * MR + r];
+        for (std::size_t cc = 0; cc < NR; ++cc) acc[r][cc] += av * bp[p * NR + cc];
+      }
+    }
+    for (std::size_t r = 0; r < t.m; ++r) {
+      T* crow = t.c + r * t.ldc;
+      for (std::size_t cc = 0; cc < t.n; ++cc) {
+        T z = t.alpha * acc[r][cc];
+        if (t.read_c) z = std::fma(t.beta, crow[cc], z);
+        if (t.last) {
+          if (t.bias != nullptr) z += t.bias[cc];
+          switch (t.act) {
+            case Activation::Relu:
+              if (t.d != nullptr) t.d[r * t.ldd + cc] = z > T(0) ? T(1) : T(0);
+              z = z > T(0) ? z : T(0);
+              break;
+            case Activation::Tanh:
+              z = std::tanh(z);
+              if (t.d != nullptr) t.d[r * t.ldd + cc] = T(1) - z * z;
+              break;
+            case Activation::Identity:
+              if (t.d != nullptr) t.d[r * t.ldd + cc] = T(1);
+              break;
+          }
+        }
+        crow[cc] = z;
+      }
+    }
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// xsimd micro-kernel: an MR × NR block of C held in MR·NV registers (NV = NR / W vectors per row).
+// AVX-512 (32 zmm registers): MR = 14, NR = 2 vectors (32 floats / 16 doubles): 28 accumulators,
+// 2 B vectors and 1 broadcast A value. 16-register ISAs (AVX2, SSE): MR = 6, NR = 2 vectors.
+// Assumes: packed panels as above, bp 64-byte aligned; C, bias, d unaligned with any ld.
+
+template <class T>
+struct SimdKernel {
+  using B = Batch<T>;
+  static constexpr std::size_t W = B::size;
+  static constexpr std::size_t NV = 2;
+  static constexpr std::size_t MR = sizeof(B) >= 64 ? 14 : 6;
+  static constexpr std::size_t NR = NV * W;
+  // Cache blocking, from the sizes of this machine (Xeon, per core: L1d 48 KiB, L2 2 MiB,
+  // L3 shared and large):
+  //   KC: the kc × NR B micro-panel stays in L1 while A micro-panels stream past it:
+  //       KC·NR·sizeof(T) = 24 KiB for float and for double, half of L1d.
+  //   MC: the MC × KC A block stays in L2: 336 · 192 · 4 B = 252 KiB (504 KiB for double),
+  //       a quarter of L2, leaving room for the B panel's traffic and C.
+  //   NC: the KC × NC B block lives in L3 (3 MiB for float).
+  static constexpr std::size_t KC = 24 * 1024 / (NR * sizeof(T));
+  static constexpr std::size_t MC = MR * 24;
+  static constexpr std::size_t NC = 4096;
+
+  static void run(std::size_t kc, const T* ap, const T* bp, const TileArgs<T>& t) noexcept {
+    B acc[MR][NV];
+#pragma GCC unroll 16
+    for (std::size_t r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+      for (std::size_t v = 0; v < NV; ++v) acc[r][v] = B(T(0));
+
+    for (std::size_t p = 0; p < kc; ++p) {
+      B bv[NV];
+#pragma GCC unroll 4
+      for (std::size_t v = 0; v < NV; ++v) bv[v] = B::load_aligned(bp + v * W);
+#pragma GCC unroll 16
+      for (std::size_t r = 0; r < MR; ++r) {
+        const B av(ap[r]);
+#pragma GCC unroll 4
+        for (std::size_t v = 0; v < NV; ++v) acc[r][v] = xsimd::fma(av, bv[v], acc[r][v]);
+      }
+      ap += MR;
+      bp += NR;
+    }
+
+    if (t.m == MR && t.n == NR) {
+      write_back(acc, t.c, t.ldc, t.d, t.ldd, t.bias, t);
+      return;
+    }
+    // Edge tile: run the same vector write-back on a staged copy, so an element of C is
+    // computed identically wherever its tile falls.
+    alignas(64) T cbuf[MR * NR] = {};
+    alignas(64) T dbuf[MR * NR];
+    alignas(64) T bbuf[NR] = {};
+    if (t.read_c)
+      for (std::size_t r = 0; r < t.m; ++r)
+        std::copy(t.c + r * t.ldc, t.c + r * t.ldc + t.n, cbuf + r * NR);
+    const T* bias = nullptr;
+    if (t.last && t.bias != nullptr) {
+      std::copy(t.bias, t.bias + t.n, bbuf);
+      bias = bbuf;
+    }
+    write_back(acc, cbuf, NR, t.d != nullptr ? dbuf : nullptr, NR, bias, t);
+    for (std::size_t r = 0; r < t.m; ++r) {
+      std::copy(cbuf + r * NR, cbuf + r * NR + t.n, t.c + r * t.ldc);
+      if (t.last && t.d != nullptr) std::copy(dbuf + r * NR, dbuf + r * NR + t.n, t.d + r * t.ldd);
+    }
+  }
+
+ private:
+  // c = alpha·acc (+ beta·c); on the last K block also + bias, act, derivative.
+  static void write_back(const B (&acc)[MR][NV], T* c, std::size_t ldc, T* d, std::size_t ldd,
+                         const T* bias, const TileArgs<T>& t) noexcept {
+    const B alpha(t.alpha);
+    const B beta(t.beta);
+    const bool epilogue =
+        t.last && (bias != nullptr || d != nullptr || t.act != Activation::Identity);
+    for (std::size_t r = 0; r < MR; ++r) {
+      T* crow = c + r * ldc;
+#pragma GCC unroll 4
+      for (std::size_t v = 0; v < NV; ++v) {
+        B z = alpha * acc[r][v];
+        if (t.read_c) z = xsimd::fma(beta, B::load_unaligned(crow + v * W), z);
+        if (epilogue) {
+          if (bias != nullptr) z = z + B::load_unaligned(bias + v * W);
+          if (d != nullptr) {
+            B dz;
+            z = activate_batch<true>(t.act, z, dz);
+            dz.store_unaligned(d + r * ldd + v * W);
+          } else {
+            B unused;
+            z = activate_batch<false>(t.act, z, unused);
+          }
+        }
+        z.store_unaligned(crow + v * W);
+      }
+    }
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Packing. op(A)(i, p) is a(i, p) for N and a(p, i) for T; likewise for B.
+
+template <std::size_t MR, class T>
+void pack_a(const GemmProblem<T>& g, std::size_t ic, std::size_t mc, std::size_t pc, std::size_t kc,
+            T* ap) noexcept {
+  for (std::size_t ir = 0; ir < mc; ir += MR) {
+    const std::size_t mr = std::min(MR, mc - ir);
+    T* panel = ap + ir * kc;
+    if (g.trans_a == Trans::N) {
+      // op(A) rows are rows of a: read each row contiguously, scatter with stride MR.
+      for (std::size_t r = 0; r < mr; ++r) {
+        const T* src = g.a.row(ic + ir + r) + pc;
+        for (std::size_t p = 0; p < kc; ++p) panel[p * MR + r] = src[p];
+      }
+    } else {
+      // op(A) rows are columns of a: row pc + p of a holds MR consecutive entries.
+      for (std::size_t p = 0; p < kc; ++p) {
+        const T* src = g.a.row(pc + p) + ic + ir;
+        for (std::size_t r = 0; r < mr; ++r) panel[p * MR + r] = src[r];
+      }
+    }
+    if (mr < MR)
+      for (std::size_t p = 0; p < kc; ++p)
+        for (std::size_t r = mr; r < MR; ++r) panel[p * MR + r] = T(0);
+  }
+}
+
+template <std::size_t NR, class T>
+void pack_b(const GemmProblem<T>& g, std::size_t pc, std::size_t kc, std::size_t jc, std::size_t nc,
+            T* bp) noexcept {
+  for (std::size_t jr = 0; jr < nc; jr += NR) {
+    const std::size_t nr = std::min(NR, nc - jr);
+    T* panel = bp + jr * kc;
+    if (g.trans_b == Trans::N) {
+      for (std::size_t p = 0; p < kc; ++p) {
+        const T* src = g.b.row(pc + p) + jc + jr;
+        T* dst = panel + p * NR;
+        for (std::size_t cc = 0; cc < nr; ++cc) dst[cc] = src[cc];
+        for (std::size_t cc = nr; cc < NR; ++cc) dst[cc] = T(0);
+      }
+    } else {
+      for (std::size_t cc = 0; cc < nr; ++cc) {
+        const T* src = g.b.row(jc + jr + cc) + pc;
+        for (std::size_t p = 0; p < kc; ++p) panel[p * NR + cc] = src[p];
+      }
+      if (nr < NR)
+        for (std::size_t p = 0; p < kc; ++p)
+          for (std::size_t cc = nr; cc < NR; ++cc) panel[p * NR + cc] = T(0);
+    }
+  }
+}
+
+/// Elements of the A and B packing buffers for a region of at most rows × cols of C.
+template <class Kernel>
+constexpr std::size_t a_buffer_size(std::size_t rows) noexcept {
+  return std::min(Kernel::MC, round_up(rows, Kernel::MR)) * Kernel::KC;
+}
+template <class Kernel>
+constexpr std::size_t b_buffer_size(std::size_t cols) noexcept {
+  return std::min(Kernel::NC, round_up(cols, Kernel::NR)) * Kernel::KC;
+}
+
+/// C[i0:i1, j0:j1] for the whole K range: the five loops around the micro-kernel.
+/// Assumes: ap holds a_buffer_size(i1 − i0) and bp b_buffer_size(j1 − j0) elements, 64-byte
+/// aligned. The sequence of operations on any element of C depends only on KC, not on the region,
+/// so every partition of C into regions gives bitwise the same result.
+template <class Kernel, class T>
+void gemm_region(const GemmProblem<T>& g, std::size_t i0, std::size_t i1, std::size_t j0,
+                 std::size_t j1, T* ap, T* bp) noexcept {
+  constexpr std::size_t MR = Kernel::MR, NR = Kernel::NR;
+  for (std::size_t jc = j0; jc < j1; jc += Kernel::NC) {
+    const std::size_t nc = std::min(Kernel::NC, j1 - jc);
+    // K = 0 still makes one pass (kc = 0) so that C = beta·C and the epilogue are applied.
+    for (std::size_t pc = 0; pc == 0 || pc < g.k; pc += Kernel::KC) {
+      const std::size_t kc = std::min(Kernel::KC, g.k - pc);
+      const bool first = pc == 0;
+      const bool last = pc + kc >= g.k;
+      pack_b<NR>(g, pc, kc, jc, nc, bp);
+      for (std::size_t ic = i0; ic < i1; ic += Kernel::MC) {
+        const std::size_t mc = std::min(Kernel::MC, i1 - ic);
+        pack_a<MR>(g, ic, mc, pc, kc, ap);
+        for (std::size_t jr = 0; jr < nc; jr += NR) {
+          for (std::size_t ir = 0; ir < mc; ir += MR) {
+            const std::size_t i = ic + ir, j = jc + jr;
+            TileArgs<T> t;
+            t.c = g.c.data() + i * g.c.ld() + j;
+            t.ldc = g.c.ld();
+            t.m = std::min(MR, mc - ir);
+            t.n = std::min(NR, nc - jr);
+            t.alpha = g.alpha;
+            t.beta = first ? g.beta : T(1);
+            t.read_c = !first || g.beta != T(0);
+            t.last = last;
+            t.bias = g.bias != nullptr ? g.bias + j : nullptr;
+            t.act = g.act;
+            t.d = g.d != nullptr ? g.d + i * g.ldd + j : nullptr;
+            t.ldd = g.ldd;
+            Kernel::run(kc, ap + ir * kc, bp + jr * kc, t);
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace catapult::kernels::detail

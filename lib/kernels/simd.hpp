@@ -1,0 +1,56 @@
+#pragma once
+// Private to lib/kernels: the SIMD architecture chosen at build time and the vector forms of the
+// activations, shared by the GEMM epilogue and the elementwise ops so both round identically.
+
+#include <cstddef>
+#include <type_traits>
+#include <xsimd/xsimd.hpp>
+
+#include "catapult/kernels/gemm.hpp"
+
+namespace catapult::kernels::detail {
+
+/// The widest instruction set xsimd 8.1 enables for this build (AVX-512 with -march=native on
+/// the build machines). Decided once here, never inside a loop.
+using Arch = xsimd::default_arch;
+
+/// True when xsimd found a usable SIMD architecture; otherwise every kernel takes its scalar path.
+inline constexpr bool kHaveSimd = !std::is_same_v<Arch, xsimd::unavailable>;
+
+template <class T>
+using Batch = xsimd::batch<T, Arch>;
+
+/// Lanes of one register of T (1 when there is no SIMD).
+template <class T>
+constexpr std::size_t simd_width() noexcept {
+  if constexpr (kHaveSimd)
+    return Batch<T>::size;
+  else
+    return 1;
+}
+
+/// act(z), and act'(z) into d when Derivative is true. The only definition of the vector
+/// activations: the elementwise ops and the GEMM epilogue both call it.
+template <bool Derivative, class B>
+inline B activate_batch(Activation act, const B& z, B& d) noexcept {
+  const B zero(0);
+  const B one(1);
+  switch (act) {
+    case Activation::Relu: {
+      const auto pos = z > zero;
+      if constexpr (Derivative) d = xsimd::select(pos, one, zero);
+      return xsimd::select(pos, z, zero);
+    }
+    case Activation::Tanh: {
+      const B t = xsimd::tanh(z);
+      if constexpr (Derivative) d = one - t * t;
+      return t;
+    }
+    case Activation::Identity:
+      break;
+  }
+  if constexpr (Derivative) d = one;
+  return z;
+}
+
+}  // namespace catapult::kernels::detail

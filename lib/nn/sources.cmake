@@ -1,0 +1,1 @@
+list(APPEND CATAPULT_SOURCES nn/mlp.cpp nn/loss.cpp)

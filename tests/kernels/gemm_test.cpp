@@ -1,0 +1,275 @@
+// GEMM against the naive double-precision reference of tests/support, in two tiers:
+//  - exact: small-integer inputs make every partial sum exact in any order, so every variant
+//    must match the reference bitwise (catches packing and edge-tile bugs);
+//  - rounding: random inputs, |c − c_ref| ≤ gemm_error_bound<T>(K, (|alpha||A||B|)ij, |beta·c|ij).
+#include "catapult/kernels/gemm.hpp"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "catapult/core/error.hpp"
+#include "catapult/core/threading.hpp"
+#include "catapult/kernels/elementwise.hpp"
+#include "support/reference.hpp"
+
+namespace catapult::kernels {
+namespace {
+
+constexpr std::array<GemmVariant, 4> kVariants = {GemmVariant::Naive, GemmVariant::BlockedScalar,
+                                                  GemmVariant::Simd, GemmVariant::SimdParallel};
+constexpr std::array<Trans, 2> kTrans = {Trans::N, Trans::T};
+
+const char* name(Trans t) { return t == Trans::N ? "N" : "T"; }
+
+// A rows × cols view inside a larger buffer: ld = cols + pad and a start offset of `offset`
+// elements, so rows are strided and the data is not 64-byte aligned.
+template <class T>
+struct Strided {
+  Strided(std::size_t rows, std::size_t cols, std::size_t pad, std::size_t offset, T fill = T(0))
+      : storage(offset + rows * (cols + pad) + 1, fill),
+        view(storage.data() + offset, rows, cols, cols + pad) {}
+  std::vector<T> storage;
+  MatrixView<T> view;
+};
+
+struct Case {
+  std::size_t m, n, k;
+  Trans ta, tb;
+  double alpha, beta;
+};
+
+std::string describe(const Case& c, GemmVariant v) {
+  return str_cat("m=", c.m, " n=", c.n, " k=", c.k, " op=", name(c.ta), name(c.tb),
+                 " alpha=", c.alpha, " beta=", c.beta, " variant=", to_string(v));
+}
+
+// Runs one case for every variant; exact: bitwise equality with the reference, else the bound.
+template <class T>
+void check_case(const Case& cs, bool exact, std::uint64_t seed, std::size_t pad = 0,
+                std::size_t offset = 0) {
+  Rng rng(seed);
+  const std::size_t a_rows = cs.ta == Trans::N ? cs.m : cs.k;
+  const std::size_t a_cols = cs.ta == Trans::N ? cs.k : cs.m;
+  const std::size_t b_rows = cs.tb == Trans::N ? cs.k : cs.n;
+  const std::size_t b_cols = cs.tb == Trans::N ? cs.n : cs.k;
+  Strided<T> a(a_rows, a_cols, pad, offset), b(b_rows, b_cols, pad, offset + 1);
+  Strided<T> c0(cs.m, cs.n, pad, offset + 2);
+  if (exact) {
+    test::fill_small_integers(a.view, rng);
+    test::fill_small_integers(b.view, rng);
+    test::fill_small_integers(c0.view, rng);
+  } else {
+    test::fill_uniform(a.view, rng);
+    test::fill_uniform(b.view, rng);
+    test::fill_uniform(c0.view, rng);
+  }
+  if (cs.beta == 0.0)  // beta = 0: C must never be read, NaNs included
+    for (std::size_t i = 0; i < cs.m; ++i)
+      for (std::size_t j = 0; j < cs.n; ++j) c0.view(i, j) = std::numeric_limits<T>::quiet_NaN();
+
+  Matrix<double> abs_product;
+  const Matrix<double> ref = test::naive_gemm<T>(cs.ta == Trans::T, cs.tb == Trans::T, cs.alpha,
+                                                 a.view, b.view, cs.beta, c0.view, &abs_product);
+  for (const GemmVariant v : kVariants) {
+    Strided<T> c = c0;
+    c.view = MatrixView<T>(c.storage.data() + offset + 2, cs.m, cs.n, cs.n + pad);
+    gemm<T>(cs.ta, cs.tb, static_cast<T>(cs.alpha), a.view, b.view, static_cast<T>(cs.beta), c.view,
+            {}, v);
+    std::size_t failures = 0;
+    for (std::size_t i = 0; i < cs.m && failures < 5; ++i) {
+      for (std::size_t j = 0; j < cs.n && failures < 5; ++j) {
+        const double got = static_cast<double>(c.view(i, j));
+        if (exact) {
+          if (c.view(i, j) != static_cast<T>(ref(i, j))) {
+            ++failures;
+            ADD_FAILURE() << describe(cs, v) << " seed=" << seed << " at (" << i << "," << j
+                          << "): got " << got << ", want " << ref(i, j);
+          }
+        } else {
+          const double beta_c =
+              cs.beta == 0.0 ? 0.0 : std::abs(cs.beta * static_cast<double>(c0.view(i, j)));
+          const double bound = test::gemm_error_bound<T>(cs.k, abs_product(i, j), beta_c);
+          if (!(std::abs(got - ref(i, j)) <= bound)) {
+            ++failures;
+            ADD_FAILURE() << describe(cs, v) << " seed=" << seed << " at (" << i << "," << j
+                          << "): got " << got << ", want " << ref(i, j) << " ± " << bound;
+          }
+        }
+      }
+    }
+    // The padding between rows (ld > cols) must be untouched.
+    for (std::size_t i = 0; i + 1 < cs.m; ++i)
+      for (std::size_t j = cs.n; j < cs.n + pad; ++j)
+        EXPECT_EQ(std::memcmp(&c.view.row(i)[j], &c0.view.row(i)[j], sizeof(T)), 0)
+            << describe(cs, v) << " wrote into the padding";
+  }
+}
+
+template <class T>
+class GemmTyped : public ::testing::Test {};
+using Scalars = ::testing::Types<float, double>;
+TYPED_TEST_SUITE(GemmTyped, Scalars);
+
+constexpr std::array<std::size_t, 5> kSizes = {0, 1, 7, 33, 257};
+
+TYPED_TEST(GemmTyped, ExactTierAllShapesAndTransposes) {
+  std::uint64_t seed = 1;
+  for (const std::size_t m : kSizes)
+    for (const std::size_t n : kSizes)
+      for (const std::size_t k : kSizes)
+        for (const Trans ta : kTrans)
+          for (const Trans tb : kTrans) {
+            if (m * n * k > 33 * 257 * 257) continue;  // keep the suite fast
+            check_case<TypeParam>({m, n, k, ta, tb, 1.0, 0.0}, true, seed++);
+            if (m * n * k <= 33 * 33 * 257)
+              check_case<TypeParam>({m, n, k, ta, tb, 2.0, -1.0}, true, seed++);
+          }
+}
+
+TYPED_TEST(GemmTyped, ExactTierLargeAndPrime) {
+  // Larger than one MC × KC × NC block in every direction (MC ≤ 336, KC ≤ 256, NC ≤ 4096),
+  // with prime (edge-tile) sizes.
+  check_case<TypeParam>({701, 67, 601, Trans::N, Trans::T, 1.0, 0.0}, true, 100);
+  check_case<TypeParam>({37, 4099, 211, Trans::T, Trans::N, 2.0, 0.5}, true, 101);
+}
+
+TYPED_TEST(GemmTyped, RoundingTierRandom) {
+  std::uint64_t seed = 1000;
+  for (const std::size_t m : kSizes)
+    for (const std::size_t n : kSizes)
+      for (const Trans ta : kTrans)
+        for (const Trans tb : kTrans) {
+          for (const std::size_t k : {std::size_t{0}, std::size_t{7}, std::size_t{257}}) {
+            if (m * n * k > 257 * 257 * 257 / 4) continue;
+            check_case<TypeParam>({m, n, k, ta, tb, 0.7, -1.3}, false, seed++);
+            check_case<TypeParam>({m, n, k, ta, tb, -1.1, 0.0}, false, seed++);
+          }
+        }
+  check_case<TypeParam>({1000, 300, 1000, Trans::N, Trans::N, 1.0, 1.0}, false, seed++);
+}
+
+TYPED_TEST(GemmTyped, StridedMisalignedViews) {
+  std::uint64_t seed = 2000;
+  for (const Trans ta : kTrans)
+    for (const Trans tb : kTrans) {
+      check_case<TypeParam>({33, 45, 257, ta, tb, 1.0, 0.0}, true, seed++, 5, 3);
+      check_case<TypeParam>({61, 37, 300, ta, tb, 0.5, 2.0}, false, seed++, 3, 1);
+    }
+}
+
+// SimdParallel must give bitwise the same C for 1 thread and for many (K is never split), and
+// the same as Simd.
+TYPED_TEST(GemmTyped, ThreadCountDoesNotChangeResults) {
+  using T = TypeParam;
+  Rng rng(3000);
+  for (const Trans ta : kTrans)
+    for (const Trans tb : kTrans) {
+      const std::size_t m = 301, n = 517, k = 419;
+      Matrix<T> a(ta == Trans::N ? m : k, ta == Trans::N ? k : m);
+      Matrix<T> b(tb == Trans::N ? k : n, tb == Trans::N ? n : k);
+      Matrix<T> c_init(m, n);
+      test::fill_uniform(a.view(), rng);
+      test::fill_uniform(b.view(), rng);
+      test::fill_uniform(c_init.view(), rng);
+      std::vector<T> bias(n);
+      for (auto& x : bias) x = static_cast<T>(rng.uniform(-1, 1));
+      auto run = [&](std::size_t threads, GemmVariant v) {
+        ThreadLimit limit(threads);
+        Matrix<T> c = c_init;
+        Matrix<T> d(m, n);
+        GemmEpilogue<T> ep;
+        ep.bias = bias.data();
+        ep.activation = Activation::Tanh;
+        ep.derivative = d.view();
+        gemm<T>(ta, tb, T(0.9), a.cview(), b.cview(), T(0.3), c.view(), ep, v);
+        std::vector<T> out(c.data(), c.data() + c.size());
+        out.insert(out.end(), d.data(), d.data() + d.size());
+        return out;
+      };
+      const auto one = run(1, GemmVariant::SimdParallel);
+      EXPECT_EQ(one, run(max_threads(), GemmVariant::SimdParallel)) << name(ta) << name(tb);
+      EXPECT_EQ(one, run(3, GemmVariant::SimdParallel)) << name(ta) << name(tb);
+      EXPECT_EQ(one, run(8, GemmVariant::SimdParallel)) << name(ta) << name(tb);
+      EXPECT_EQ(one, run(1, GemmVariant::Simd)) << name(ta) << name(tb);
+    }
+}
+
+// The fused epilogue against gemm followed by the separate bias add and activation ops.
+TYPED_TEST(GemmTyped, EpilogueMatchesSeparateOps) {
+  using T = TypeParam;
+  Rng rng(4000);
+  for (const GemmVariant v : kVariants)
+    for (const Activation act : {Activation::Identity, Activation::Relu, Activation::Tanh})
+      for (const std::size_t k : {std::size_t{0}, std::size_t{5}, std::size_t{700}}) {
+        const std::size_t m = 45, n = 70;
+        Matrix<T> a(m, k), b(n, k), c_init(m, n);
+        test::fill_uniform(a.view(), rng);
+        test::fill_uniform(b.view(), rng);
+        test::fill_uniform(c_init.view(), rng);
+        std::vector<T> bias(n);
+        for (auto& x : bias) x = static_cast<T>(rng.uniform(-1, 1));
+
+        Matrix<T> fused = c_init;
+        Strided<T> d(m, n, 3, 1, T(-7));
+        GemmEpilogue<T> ep;
+        ep.bias = bias.data();
+        ep.activation = act;
+        ep.derivative = d.view;
+        gemm<T>(Trans::N, Trans::T, T(1.5), a.cview(), b.cview(), T(-0.5), fused.view(), ep, v);
+
+        Matrix<T> z = c_init;
+        gemm<T>(Trans::N, Trans::T, T(1.5), a.cview(), b.cview(), T(-0.5), z.view(), {}, v);
+        for (std::size_t i = 0; i < m; ++i)
+          for (std::size_t j = 0; j < n; ++j) z(i, j) += bias[j];
+        Matrix<T> y(m, n), dref(m, n);
+        apply_activation(act, z.data(), y.data(), z.size());
+        activation_derivative(act, z.data(), dref.data(), z.size());
+
+        // tanh: the scalar variants use std::tanh, the elementwise op xsimd's; a few ulps apart.
+        const double tol = act == Activation::Tanh ? 8 * std::numeric_limits<T>::epsilon() : 0.0;
+        for (std::size_t i = 0; i < m; ++i)
+          for (std::size_t j = 0; j < n; ++j) {
+            ASSERT_NEAR(fused(i, j), y(i, j), tol) << to_string(v) << " " << to_string(act)
+                                                   << " k=" << k << " (" << i << "," << j << ")";
+            ASSERT_NEAR(d.view(i, j), dref(i, j), 2 * tol)
+                << to_string(v) << " " << to_string(act) << " k=" << k << " (" << i << "," << j
+                << ")";
+          }
+        for (std::size_t i = 0; i + 1 < m; ++i)
+          for (std::size_t j = n; j < n + 3; ++j) ASSERT_EQ(d.view.row(i)[j], T(-7));
+      }
+}
+
+TEST(Gemm, RejectsBadShapesAndAliasing) {
+  Matrix<float> a(4, 3), b(3, 5), c(4, 5), wrong(4, 4);
+  EXPECT_THROW(gemm<float>(Trans::N, Trans::N, 1.F, a.cview(), b.cview(), 0.F, wrong.view()),
+               InvalidArgument);
+  EXPECT_THROW(gemm<float>(Trans::T, Trans::N, 1.F, a.cview(), b.cview(), 0.F, c.view()),
+               InvalidArgument);
+  Matrix<float> square(4, 4);
+  EXPECT_THROW(
+      gemm<float>(Trans::N, Trans::N, 1.F, square.cview(), square.cview(), 0.F, square.view()),
+      InvalidArgument);
+  GemmEpilogue<float> ep;
+  ep.derivative = wrong.view();
+  EXPECT_THROW(gemm<float>(Trans::N, Trans::N, 1.F, a.cview(), b.cview(), 0.F, c.view(), ep),
+               InvalidArgument);
+  ep.derivative = c.view();
+  EXPECT_THROW(gemm<float>(Trans::N, Trans::N, 1.F, a.cview(), b.cview(), 0.F, c.view(), ep),
+               InvalidArgument);
+}
+
+TEST(Gemm, VariantNames) {
+  EXPECT_STREQ(to_string(GemmVariant::SimdParallel), "simd_parallel");
+  EXPECT_STREQ(to_string(GemmVariant::BlockedScalar), "blocked_scalar");
+  EXPECT_STREQ(to_string(Activation::Tanh), "tanh");
+}
+
+}  // namespace
+}  // namespace catapult::kernels

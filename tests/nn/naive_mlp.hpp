@@ -1,0 +1,53 @@
+#pragma once
+// Naive double-precision MLP forward pass written from the formulas in mlp.hpp (never calls the
+// code under test): z_l = s_l·a_l·W_lᵀ + b_l, a_{l+1} = act(z_l), W_l [d_{l+1}, d_l] row-major.
+
+#include <cmath>
+#include <cstddef>
+#include <vector>
+
+#include "catapult/core/matrix.hpp"
+#include "catapult/nn/mlp.hpp"
+
+namespace catapult::test {
+
+inline double naive_act(kernels::Activation a, double z) {
+  switch (a) {
+    case kernels::Activation::Relu:
+      return z > 0 ? z : 0.0;
+    case kernels::Activation::Tanh:
+      return std::tanh(z);
+    case kernels::Activation::Identity:
+      break;
+  }
+  return z;
+}
+
+/// f(x) for the flat parameters theta (layout of mlp.hpp), x [B, d_0]; returns [B, d_L].
+inline Matrix<double> naive_mlp_forward(const nn::MlpConfig& cfg, const std::vector<double>& theta,
+                                        const Matrix<double>& x) {
+  Matrix<double> a = x;
+  std::size_t off = 0;
+  const std::size_t layers = cfg.widths.size() - 1;
+  for (std::size_t l = 0; l < layers; ++l) {
+    const std::size_t din = cfg.widths[l], dout = cfg.widths[l + 1];
+    const double s = cfg.parameterization == nn::Parameterization::Ntk
+                         ? 1.0 / std::sqrt(static_cast<double>(din))
+                         : 1.0;
+    const auto act = l + 1 == layers ? cfg.output_activation : cfg.hidden_activation;
+    Matrix<double> z(a.rows(), dout);
+    for (std::size_t i = 0; i < a.rows(); ++i)
+      for (std::size_t o = 0; o < dout; ++o) {
+        double acc = 0;
+        for (std::size_t p = 0; p < din; ++p) acc += a(i, p) * theta[off + o * din + p];
+        acc *= s;
+        if (cfg.bias) acc += theta[off + dout * din + o];
+        z(i, o) = naive_act(act, acc);
+      }
+    off += dout * din + (cfg.bias ? dout : 0);
+    a = z;
+  }
+  return a;
+}
+
+}  // namespace catapult::test
