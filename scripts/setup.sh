@@ -11,7 +11,8 @@ packages=(
   libopenblas-dev
   libopenmpi-dev openmpi-bin
   gnuplot-nox
-  nodejs npm
+  nodejs npm curl tar
+  dataset-fashion-mnist
   clang clang-format clang-tidy libclang-rt-14-dev
 )
 

@@ -71,6 +71,7 @@ class Fetcher {
       }
       std::string why;
       for (const auto& f : report_.failures) why += str_cat("\n  ", f);
+      if (why.empty()) why = " no source to try (no directory given, mirrors and npm disabled)";
       throw IoError(str_cat("could not fetch ", missing, " into ", options_.dest.string(),
                             ": every source failed:", why));
     }

@@ -167,9 +167,9 @@ bool valid_type(std::uint8_t code) noexcept {
   }
 }
 
-std::string hex32(std::uint32_t v) {
+std::string hex(std::uint32_t v, int digits) {
   std::array<char, 16> buf{};
-  std::snprintf(buf.data(), buf.size(), "0x%08x", v);
+  std::snprintf(buf.data(), buf.size(), "0x%0*x", digits, v);
   return buf.data();
 }
 
@@ -199,19 +199,19 @@ IdxArray decode(Source& src, std::string_view name, const IdxReadOptions& option
                                     (std::uint32_t{magic[1]} << 16) |
                                     (std::uint32_t{magic[2]} << 8) | magic[3];
   if (magic[0] != 0 || magic[1] != 0)
-    throw DataError(str_cat(name, ": wrong magic number ", hex32(magic_value),
+    throw DataError(str_cat(name, ": wrong magic number ", hex(magic_value, 8),
                             " (an IDX file starts with two zero bytes): not an IDX file"));
   if (!valid_type(magic[2]))
-    throw DataError(str_cat(name, ": wrong magic number ", hex32(magic_value),
-                            ": unsupported IDX type code ", hex32(magic[2]).substr(6)));
+    throw DataError(str_cat(name, ": wrong magic number ", hex(magic_value, 8),
+                            ": unsupported IDX type code ", hex(magic[2], 2)));
   const auto type = static_cast<IdxType>(magic[2]);
   const std::size_t rank = magic[3];
   if (rank == 0)
     throw DataError(
-        str_cat(name, ": wrong magic number ", hex32(magic_value), ": zero dimensions"));
+        str_cat(name, ": wrong magic number ", hex(magic_value, 8), ": zero dimensions"));
   if (options.rank && rank != *options.rank)
     throw DataError(str_cat(name, ": wrong number of dimensions: expected ", *options.rank,
-                            ", header (magic ", hex32(magic_value), ") declares ", rank));
+                            ", header (magic ", hex(magic_value, 8), ") declares ", rank));
   if (options.type && type != *options.type)
     throw DataError(str_cat(name, ": wrong element type: expected ", idx_type_name(*options.type),
                             ", header declares ", idx_type_name(type)));
@@ -260,12 +260,28 @@ IdxArray decode(Source& src, std::string_view name, const IdxReadOptions& option
                             " bytes after the ", data_bytes, " bytes of data the header declares"));
   }
 
-  result.data.resize(static_cast<std::size_t>(data_bytes));
-  const std::size_t got_data = take(result.data.data(), result.data.size());
+  // A raw source was checked against its size above, so its data is allocated at once. A gzip
+  // stream's size is only known by decompressing it, so the buffer grows with the data actually
+  // decompressed (geometrically, never beyond data_bytes): a small forged .gz that declares
+  // gigabytes fails as truncated after a small allocation.
+  const auto want = static_cast<std::size_t>(data_bytes);
+  std::size_t got_data = 0;
+  if (src.remaining()) {
+    result.data.resize(want);
+    got_data = take(result.data.data(), want);
+  } else {
+    while (got_data < want) {
+      const std::size_t grow = std::max<std::size_t>(kChunk, result.data.size());
+      result.data.resize(std::min(want, result.data.size() + grow));
+      const std::size_t n = take(result.data.data() + got_data, result.data.size() - got_data);
+      got_data += n;
+      if (got_data < result.data.size()) break;  // the stream ended early
+    }
+  }
   if (got_data < data_bytes)
     throw DataError(str_cat(name, ": truncated: header (", dims_string(result.dims), " ",
-                            idx_type_name(type), ") declares ", data_bytes,
-                            " bytes of data, decompressed file has ", got_data));
+                            idx_type_name(type), ") declares ", data_bytes, " bytes of data, ",
+                            src.remaining() ? "file" : "decompressed file", " has ", got_data));
   std::uint8_t extra = 0;
   if (read_fully(src, &extra, 1) != 0)
     throw DataError(str_cat(name, ": header dimensions ", dims_string(result.dims),
