@@ -1,0 +1,80 @@
+#pragma once
+/// @file Ready-made observers: CSV logs, a JSON summary, a progress display. None prints to the
+/// terminal by itself: the progress observer writes to the std::ostream it is given.
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "catapult/train/trainer.hpp"
+
+namespace catapult::train {
+
+/// Writes two CSV files, flushed at every evaluation and at the end (so a diverged or killed run
+/// keeps its log):
+///   steps file:  step,epoch,loss,lr,grad_norm          (one row per logged step)
+///   evals file:  step,epoch,train_loss,test_loss,test_accuracy
+/// Numbers are written with 9 significant digits (%.9g); NaN as "nan".
+class CsvLogger final : public Observer {
+ public:
+  /// Opens (truncates) both files; log_every > 1 keeps every log_every-th step only.
+  /// Throws IoError naming a path that cannot be opened, InvalidArgument for log_every 0.
+  CsvLogger(const std::filesystem::path& steps_path, const std::filesystem::path& evals_path,
+            std::uint64_t log_every = 1);
+  void on_step(const StepInfo& info) override;
+  void on_eval(const EvalInfo& info) override;
+  void on_end(const TrainResult& result) override;
+
+ private:
+  std::ofstream steps_;
+  std::ofstream evals_;
+  std::uint64_t log_every_;
+};
+
+/// Keeps the evaluations and writes one JSON file at the end:
+///   {"status", "message", "steps", "epochs", "seconds", "last_loss", "test_loss",
+///    "test_accuracy", "num_params", "evals": [{"step", "epoch", "train_loss", "test_loss",
+///    "test_accuracy"}, …], "config": <config_json as given>}
+/// Non-finite numbers are written as null.
+class JsonSummary final : public Observer {
+ public:
+  /// config_json: the run's configuration as a JSON document (embedded as is; "" for none).
+  /// Throws InvalidArgument if config_json is not valid JSON.
+  JsonSummary(std::filesystem::path path, std::string config_json = "");
+  void on_start(const RunInfo& info) override;
+  void on_eval(const EvalInfo& info) override;
+  /// Writes the file; throws IoError if it cannot be written.
+  void on_end(const TrainResult& result) override;
+
+ private:
+  std::filesystem::path path_;
+  std::string config_json_;
+  std::size_t num_params_ = 0;
+  std::vector<EvalInfo> evals_;
+};
+
+/// Progress on a stream. On a terminal (tty = true) one line redrawn with '\r':
+///   [=========>          ] 45%  step 450/1000  epoch 1  loss 0.01234  lr 0.1
+/// otherwise plain lines every `every` steps. Evaluations and the final status are printed as
+/// lines in both modes.
+class ProgressObserver final : public Observer {
+ public:
+  /// every: steps between plain lines (0: about 20 lines per run). The stream must outlive this.
+  ProgressObserver(std::ostream& out, bool tty, std::uint64_t every = 0);
+  void on_start(const RunInfo& info) override;
+  void on_step(const StepInfo& info) override;
+  void on_eval(const EvalInfo& info) override;
+  void on_end(const TrainResult& result) override;
+
+ private:
+  std::ostream& out_;
+  bool tty_;
+  std::uint64_t every_;
+  std::uint64_t total_ = 0;
+  bool line_open_ = false;
+};
+
+}  // namespace catapult::train

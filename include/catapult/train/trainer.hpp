@@ -1,0 +1,131 @@
+#pragma once
+/// @file The training loop: mini-batch SGD-style training of an Mlp<float> on a labelled dataset,
+/// read top to bottom in lib/train/trainer.cpp. Per step t = 0, 1, …:
+///   batch ← next b samples of a seeded shuffle, f = model(x), (L, d_out) = loss(f, y),
+///   g = J_θᵀ·d_out (Mlp::backward), η = schedule.lr(t), optimizer.step(θ, g, η),
+///   observers.on_step; every eval_every steps the test set is evaluated (observers.on_eval).
+/// A non-finite loss, gradient or parameter stops the run with status Diverged; what the
+/// observers logged up to there is kept (they are told through on_end).
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <string>
+
+#include "catapult/data/dataset.hpp"
+#include "catapult/nn/loss.hpp"
+#include "catapult/nn/mlp.hpp"
+#include "catapult/optim/optimizer.hpp"
+#include "catapult/optim/schedule.hpp"
+
+namespace catapult::train {
+
+/// How a run iterates over the data.
+struct TrainConfig {
+  std::size_t batch_size = 128;  ///< b > 0; the last batch of an epoch may be smaller
+  std::size_t epochs = 1;        ///< passes over the training set (when steps is 0)
+  std::uint64_t steps = 0;       ///< if > 0: stop after this many steps (epochs then ignored)
+  std::uint64_t eval_every = 0;  ///< evaluate on the test set every this many steps (0: only at
+                                 ///< the start and the end)
+  std::uint64_t seed = 0;        ///< shuffling seed (epoch e uses Rng(seed).split(e))
+  bool shuffle = true;           ///< false: samples in dataset order (for tests)
+  bool drop_last = false;        ///< drop the last incomplete batch of each epoch
+  std::size_t eval_batch_size = 1000;  ///< chunk size of the evaluation forward passes
+  nn::LossConfig loss;                 ///< the loss minimised (and reported on the test set)
+};
+
+/// Number of steps a run with this config performs on n training samples.
+/// Throws InvalidArgument for batch_size 0, an empty training set, or neither epochs nor steps.
+[[nodiscard]] std::uint64_t planned_steps(const TrainConfig& config, std::size_t n);
+
+/// Told once before the first step.
+struct RunInfo {
+  std::uint64_t total_steps;      ///< planned_steps()
+  std::uint64_t steps_per_epoch;  ///< batches per epoch
+  std::size_t num_params;         ///< P
+  std::size_t train_size;         ///< n
+  std::size_t test_size;          ///< 0 without a test set
+};
+
+/// One completed optimizer step (the model already holds the updated parameters).
+struct StepInfo {
+  std::uint64_t step;   ///< t, 0-based (the schedule's index)
+  std::uint64_t epoch;  ///< 0-based
+  double loss;          ///< loss on the batch, before the update
+  double lr;            ///< η(t) used for the update
+  double grad_norm;     ///< ‖g‖₂ of the batch gradient
+  std::size_t batch_size;
+  const nn::Mlp<float>& model;
+  const optim::Optimizer<float>& optimizer;
+  std::span<const float> gradient;  ///< g (P entries)
+};
+
+/// An evaluation on the test set after `step` completed steps.
+struct EvalInfo {
+  std::uint64_t step;    ///< completed steps (0 = before training)
+  std::uint64_t epoch;   ///< epoch of the last step (0 before training)
+  double train_loss;     ///< mean batch loss since the previous evaluation (NaN at step 0)
+  double test_loss;      ///< loss over the whole test set (same LossConfig)
+  double test_accuracy;  ///< fraction in [0, 1]
+};
+
+enum class TrainStatus : unsigned char {
+  Completed,  ///< all planned steps were taken
+  Diverged,   ///< a loss, gradient norm or parameter became NaN/Inf
+  Stopped,    ///< an observer asked to stop
+};
+
+/// "completed", "diverged", "stopped".
+[[nodiscard]] const char* to_string(TrainStatus status) noexcept;
+
+/// Outcome of a run.
+struct TrainResult {
+  TrainStatus status = TrainStatus::Completed;
+  std::string message;       ///< one line; says where and why a run diverged
+  std::uint64_t steps = 0;   ///< completed steps
+  std::uint64_t epochs = 0;  ///< epochs started
+  double last_loss = std::numeric_limits<double>::quiet_NaN();  ///< last finite batch loss
+  double test_loss = std::numeric_limits<double>::quiet_NaN();  ///< final evaluation
+  double test_accuracy = std::numeric_limits<double>::quiet_NaN();
+  double seconds = 0;  ///< wall time of the loop
+};
+
+/// Receives the run's events. Every method has an empty default.
+class Observer {
+ public:
+  virtual ~Observer() = default;
+  Observer() = default;
+  Observer(const Observer&) = default;
+  Observer& operator=(const Observer&) = default;
+  Observer(Observer&&) noexcept = default;
+  Observer& operator=(Observer&&) noexcept = default;
+
+  virtual void on_start(const RunInfo& /*info*/) {}
+  virtual void on_step(const StepInfo& /*info*/) {}
+  virtual void on_eval(const EvalInfo& /*info*/) {}
+  /// Called once, for every outcome (also after divergence).
+  virtual void on_end(const TrainResult& /*result*/) {}
+  /// Polled after each step; true stops the run with status Stopped.
+  [[nodiscard]] virtual bool should_stop() const { return false; }
+};
+
+/// Loss and accuracy of model over a whole dataset (forward passes in chunks of chunk_size).
+struct Evaluation {
+  double loss;
+  double accuracy;
+};
+/// Throws InvalidArgument if the dataset's dimension differs from the model's input or the
+/// classes from its outputs, or chunk_size is 0.
+[[nodiscard]] Evaluation evaluate(const nn::Mlp<float>& model, const data::Dataset& set,
+                                  const nn::LossConfig& loss, std::size_t chunk_size = 1000);
+
+/// Trains model in place. test_set may be null (no evaluations). The observers are called in
+/// order. Throws InvalidArgument for mismatched shapes or a bad config; numerical failure is
+/// reported in the result (status Diverged), never thrown.
+[[nodiscard]] TrainResult train(nn::Mlp<float>& model, optim::Optimizer<float>& optimizer,
+                                const optim::Schedule& schedule, const data::Dataset& train_set,
+                                const data::Dataset* test_set, const TrainConfig& config,
+                                std::span<Observer* const> observers = {});
+
+}  // namespace catapult::train

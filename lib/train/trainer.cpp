@@ -1,0 +1,206 @@
+#include "catapult/train/trainer.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+#include <vector>
+
+#include "catapult/core/error.hpp"
+#include "catapult/kernels/elementwise.hpp"
+
+namespace catapult::train {
+namespace {
+
+void check_dataset(const nn::Mlp<float>& model, const data::Dataset& set, const char* what) {
+  if (set.images.rows() != set.labels.size())
+    throw InvalidArgument(str_cat("train: ", what, " has ", set.images.rows(), " images and ",
+                                  set.labels.size(), " labels"));
+  if (set.dim() != model.input_dim())
+    throw InvalidArgument(str_cat("train: ", what, " samples have ", set.dim(),
+                                  " features, the model takes ", model.input_dim()));
+  if (set.num_classes > model.output_dim())
+    throw InvalidArgument(str_cat("train: ", what, " has ", set.num_classes,
+                                  " classes, the model has ", model.output_dim(), " outputs"));
+}
+
+// The loss factor c(n) for n samples: a batch loss L = c(n)·S with S additive over samples.
+double loss_factor(const nn::LossConfig& loss, std::size_t n, std::size_t k) {
+  if (loss.kind == nn::LossKind::CrossEntropy) return 1.0 / static_cast<double>(n);
+  return nn::mse_scale(loss.reduction, n, k);
+}
+
+bool finite(double x) { return std::isfinite(x); }
+
+}  // namespace
+
+const char* to_string(TrainStatus status) noexcept {
+  switch (status) {
+    case TrainStatus::Completed:
+      return "completed";
+    case TrainStatus::Diverged:
+      return "diverged";
+    case TrainStatus::Stopped:
+      return "stopped";
+  }
+  return "unknown";
+}
+
+std::uint64_t planned_steps(const TrainConfig& config, std::size_t n) {
+  if (config.batch_size == 0) throw InvalidArgument("train: batch_size is 0");
+  if (n == 0) throw InvalidArgument("train: the training set is empty");
+  if (config.steps > 0) return config.steps;
+  if (config.epochs == 0) throw InvalidArgument("train: neither epochs nor steps is set");
+  const std::uint64_t per_epoch =
+      config.drop_last ? n / config.batch_size : (n + config.batch_size - 1) / config.batch_size;
+  if (per_epoch == 0)
+    throw InvalidArgument(
+        str_cat("train: batch_size ", config.batch_size, " > ", n, " samples with drop_last"));
+  return per_epoch * config.epochs;
+}
+
+Evaluation evaluate(const nn::Mlp<float>& model, const data::Dataset& set,
+                    const nn::LossConfig& loss, std::size_t chunk_size) {
+  check_dataset(model, set, "the evaluation set");
+  if (chunk_size == 0) throw InvalidArgument("evaluate: chunk_size is 0");
+  const std::size_t n = set.size(), k = model.output_dim();
+  if (n == 0) return {std::numeric_limits<double>::quiet_NaN(), 0.0};
+  Matrix<float> out;
+  double additive = 0;  // S = Σ over chunks of L_chunk / c(chunk)
+  std::size_t correct = 0;
+  for (std::size_t r0 = 0; r0 < n; r0 += chunk_size) {
+    const std::size_t m = std::min(chunk_size, n - r0);
+    out.resize(m, k);
+    model.forward(set.images.cview().rows_range(r0, m), out.view());
+    const std::span<const std::uint8_t> labels(set.labels.data() + r0, m);
+    const double l = nn::evaluate_loss<float>(loss, out.cview(), labels, MatrixView<float>{});
+    additive += l / loss_factor(loss, m, k);
+    correct += nn::count_correct(out.cview(), labels);
+  }
+  return {additive * loss_factor(loss, n, k),
+          static_cast<double>(correct) / static_cast<double>(n)};
+}
+
+TrainResult train(nn::Mlp<float>& model, optim::Optimizer<float>& optimizer,
+                  const optim::Schedule& schedule, const data::Dataset& train_set,
+                  const data::Dataset* test_set, const TrainConfig& config,
+                  std::span<Observer* const> observers) {
+  check_dataset(model, train_set, "the training set");
+  if (test_set != nullptr) check_dataset(model, *test_set, "the test set");
+  const std::size_t n = train_set.size(), d = model.input_dim(), k = model.output_dim();
+  const std::size_t p = model.num_params();
+  const std::uint64_t total = planned_steps(config, n);
+  const std::size_t b = config.batch_size;
+  const std::uint64_t per_epoch = config.drop_last ? n / b : (n + b - 1) / b;
+
+  const auto start = std::chrono::steady_clock::now();
+  TrainResult result;
+  const RunInfo info{total, per_epoch, p, n, test_set != nullptr ? test_set->size() : 0};
+  for (auto* o : observers) o->on_start(info);
+
+  double loss_since_eval = 0;
+  std::uint64_t steps_since_eval = 0;
+  std::uint64_t epoch = 0;
+  auto run_eval = [&](std::uint64_t step) {
+    if (test_set == nullptr) return;
+    const Evaluation e = evaluate(model, *test_set, config.loss, config.eval_batch_size);
+    const double train_loss = steps_since_eval > 0
+                                  ? loss_since_eval / static_cast<double>(steps_since_eval)
+                                  : std::numeric_limits<double>::quiet_NaN();
+    loss_since_eval = 0;
+    steps_since_eval = 0;
+    result.test_loss = e.loss;
+    result.test_accuracy = e.accuracy;
+    const EvalInfo ei{step, epoch, train_loss, e.loss, e.accuracy};
+    for (auto* o : observers) o->on_eval(ei);
+  };
+  auto finish = [&]() -> TrainResult {
+    result.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    for (auto* o : observers) o->on_end(result);
+    return result;
+  };
+
+  run_eval(0);
+
+  std::vector<std::size_t> order(n);
+  Matrix<float> x, out, d_out;
+  nn::ForwardCache<float> cache;
+  AlignedVector<float> grads(p);
+  std::vector<std::uint8_t> labels;
+  std::size_t pos = n;  // position in the current epoch's order; n forces a new epoch
+  bool started = false;
+
+  for (std::uint64_t t = 0; t < total; ++t) {
+    // Next batch (a new epoch when the current one is used up).
+    if (pos >= n || (config.drop_last && n - pos < b)) {
+      if (started) ++epoch;
+      started = true;
+      std::iota(order.begin(), order.end(), std::size_t{0});
+      if (config.shuffle) {
+        Rng rng = Rng(config.seed).split(epoch);
+        rng.shuffle(order.begin(), order.end());
+      }
+      pos = 0;
+      result.epochs = epoch + 1;
+    }
+    const std::size_t m = std::min(b, n - pos);
+    x.resize(m, d);
+    out.resize(m, k);
+    d_out.resize(m, k);
+    labels.resize(m);
+    for (std::size_t i = 0; i < m; ++i) {
+      const std::size_t src = order[pos + i];
+      std::memcpy(x.row(i), train_set.images.row(src), d * sizeof(float));
+      labels[i] = train_set.labels[src];
+    }
+    pos += m;
+
+    model.forward(x.cview(), out.view(), &cache);
+    const double loss = nn::evaluate_loss<float>(config.loss, out.cview(), labels, d_out.view());
+    const double lr = schedule.lr(t);
+    if (!finite(loss)) {
+      result.status = TrainStatus::Diverged;
+      result.message = str_cat("diverged at step ", t, " (epoch ", epoch, "): loss is ", loss,
+                               " at learning rate ", lr);
+      return finish();
+    }
+    model.backward(cache, d_out.cview(), grads.data());
+    const double grad_norm = std::sqrt(kernels::squared_norm(grads.data(), p));
+    if (!finite(grad_norm)) {
+      result.status = TrainStatus::Diverged;
+      result.message = str_cat("diverged at step ", t, " (epoch ", epoch, "): gradient norm is ",
+                               grad_norm, " (loss ", loss, ", learning rate ", lr, ")");
+      return finish();
+    }
+    optimizer.step(model.params(), grads.data(), p, lr);
+    result.steps = t + 1;
+    result.last_loss = loss;
+    loss_since_eval += loss;
+    ++steps_since_eval;
+    const StepInfo si{t, epoch, loss, lr, grad_norm, m, model, optimizer, {grads.data(), p}};
+    for (auto* o : observers) o->on_step(si);
+    if (!finite(kernels::squared_norm(model.params(), p))) {
+      result.status = TrainStatus::Diverged;
+      result.message = str_cat("diverged at step ", t, " (epoch ", epoch,
+                               "): a parameter is not finite after the update (loss ", loss,
+                               ", learning rate ", lr, ")");
+      return finish();
+    }
+    if (config.eval_every > 0 && (t + 1) % config.eval_every == 0 && t + 1 < total) run_eval(t + 1);
+    const bool stop = std::any_of(observers.begin(), observers.end(),
+                                  [](const Observer* o) { return o->should_stop(); });
+    if (stop && t + 1 < total) {
+      result.status = TrainStatus::Stopped;
+      result.message = str_cat("stopped by an observer after step ", t);
+      run_eval(t + 1);
+      return finish();
+    }
+  }
+  run_eval(total);
+  result.message = str_cat("completed ", total, " steps");
+  return finish();
+}
+
+}  // namespace catapult::train

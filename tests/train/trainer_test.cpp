@@ -1,0 +1,266 @@
+// The training loop: determinism, divergence handling, evaluation bookkeeping, observers.
+#include "catapult/train/trainer.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "blobs.hpp"
+#include "catapult/optim/adagrad.hpp"
+#include "catapult/optim/sgd.hpp"
+#include "catapult/train/observers.hpp"
+
+namespace catapult::train {
+namespace {
+
+// Records everything it is told.
+struct Recorder : Observer {
+  std::vector<double> losses, lrs, grad_norms;
+  std::vector<std::uint64_t> steps, epochs;
+  std::vector<EvalInfo> evals;
+  RunInfo info{};
+  int ends = 0;
+  TrainResult result;
+  std::uint64_t stop_after = 0;
+  void on_start(const RunInfo& i) override { info = i; }
+  void on_step(const StepInfo& s) override {
+    losses.push_back(s.loss);
+    lrs.push_back(s.lr);
+    grad_norms.push_back(s.grad_norm);
+    steps.push_back(s.step);
+    epochs.push_back(s.epoch);
+  }
+  void on_eval(const EvalInfo& e) override { evals.push_back(e); }
+  void on_end(const TrainResult& r) override {
+    ++ends;
+    result = r;
+  }
+  [[nodiscard]] bool should_stop() const override {
+    return stop_after > 0 && steps.size() >= stop_after;
+  }
+};
+
+nn::MlpConfig blob_model() { return nn::MlpConfig{{8, 16, 4}}; }
+
+struct RunRecord {
+  TrainResult result;
+  Recorder rec;
+  std::vector<float> params;
+};
+
+RunRecord run(const TrainConfig& tc, double lr, std::uint64_t init_seed = 1,
+              Observer* extra = nullptr) {
+  const auto train_set = test::make_blobs(200, 8, 4, 0.3, 10);
+  const auto test_set = test::make_blobs(100, 8, 4, 0.3, 11);
+  nn::Mlp<float> model(blob_model());
+  Rng rng(init_seed);
+  model.init(rng);
+  optim::Sgd<float> sgd(optim::SgdOptions{0.9});
+  optim::ScheduleConfig sc;
+  sc.lr = lr;
+  const optim::Schedule schedule(sc);
+  RunRecord r;
+  std::vector<Observer*> obs = {&r.rec};
+  if (extra != nullptr) obs.push_back(extra);
+  r.result = train(model, sgd, schedule, train_set, &test_set, tc, obs);
+  r.params.assign(model.params(), model.params() + model.num_params());
+  return r;
+}
+
+TEST(Trainer, LearnsBlobsAndCountsStepsEpochsEvals) {
+  TrainConfig tc;
+  tc.batch_size = 16;  // 200 samples → 13 batches per epoch, the last one of 8
+  tc.epochs = 5;
+  tc.eval_every = 20;
+  tc.seed = 3;
+  tc.loss.kind = nn::LossKind::CrossEntropy;
+  const RunRecord r = run(tc, 0.05);
+  EXPECT_EQ(r.result.status, TrainStatus::Completed) << r.result.message;
+  EXPECT_EQ(r.result.steps, 65u);
+  EXPECT_EQ(r.result.epochs, 5u);
+  EXPECT_EQ(r.rec.info.total_steps, 65u);
+  EXPECT_EQ(r.rec.info.steps_per_epoch, 13u);
+  EXPECT_EQ(r.rec.losses.size(), 65u);
+  EXPECT_EQ(r.rec.epochs[12], 0u);
+  EXPECT_EQ(r.rec.epochs[13], 1u);
+  EXPECT_EQ(r.rec.epochs[64], 4u);
+  // Evaluations at 0, 20, 40, 60 and the end (65).
+  ASSERT_EQ(r.rec.evals.size(), 5u);
+  EXPECT_EQ(r.rec.evals[0].step, 0u);
+  EXPECT_TRUE(std::isnan(r.rec.evals[0].train_loss));
+  EXPECT_EQ(r.rec.evals[1].step, 20u);
+  EXPECT_EQ(r.rec.evals[4].step, 65u);
+  double mean = 0;
+  for (std::size_t i = 60; i < 65; ++i) mean += r.rec.losses[i];
+  EXPECT_NEAR(r.rec.evals[4].train_loss, mean / 5, 1e-12);
+  EXPECT_GT(r.result.test_accuracy, 0.95);
+  EXPECT_LT(r.result.test_loss, r.rec.evals[0].test_loss);
+  EXPECT_EQ(r.rec.ends, 1);
+}
+
+TEST(Trainer, SameSeedSameTraceDifferentSeedDifferentTrace) {
+  TrainConfig tc;
+  tc.batch_size = 10;
+  tc.steps = 50;
+  tc.seed = 77;
+  const RunRecord a = run(tc, 0.5);
+  const RunRecord b = run(tc, 0.5);
+  ASSERT_EQ(a.rec.losses.size(), 50u);
+  for (std::size_t i = 0; i < 50; ++i) ASSERT_EQ(a.rec.losses[i], b.rec.losses[i]) << i;
+  EXPECT_EQ(a.params, b.params);
+  tc.seed = 78;
+  const RunRecord c = run(tc, 0.5);
+  EXPECT_NE(a.rec.losses[5], c.rec.losses[5]);  // another shuffle
+  EXPECT_EQ(a.rec.losses[0] == c.rec.losses[0], false);
+}
+
+TEST(Trainer, GradientNormAndLrAreReported) {
+  TrainConfig tc;
+  tc.batch_size = 200;
+  tc.steps = 1;
+  tc.shuffle = false;
+  const RunRecord r = run(tc, 0.25);
+  ASSERT_EQ(r.rec.grad_norms.size(), 1u);
+  EXPECT_EQ(r.rec.lrs[0], 0.25);
+  // Recompute the full-batch gradient norm independently at the initial parameters.
+  const auto train_set = test::make_blobs(200, 8, 4, 0.3, 10);
+  nn::Mlp<float> model(blob_model());
+  Rng rng(1);
+  model.init(rng);
+  Matrix<float> out(200, 4), d_out(200, 4);
+  nn::ForwardCache<float> cache;
+  model.forward(train_set.images.cview(), out.view(), &cache);
+  (void)nn::evaluate_loss<float>(tc.loss, out.cview(), train_set.labels, d_out.view());
+  std::vector<float> g(model.num_params());
+  model.backward(cache, d_out.cview(), g.data());
+  double sq = 0;
+  for (float v : g) sq += static_cast<double>(v) * v;
+  EXPECT_NEAR(r.rec.grad_norms[0], std::sqrt(sq), 1e-6 * std::sqrt(sq));
+}
+
+TEST(Trainer, HugeLearningRateDivergesCleanlyWithAFiniteLog) {
+  const auto dir = std::filesystem::temp_directory_path() / "catapult_trainer_diverge";
+  std::filesystem::create_directories(dir);
+  TrainConfig tc;
+  tc.batch_size = 20;
+  tc.steps = 200;
+  tc.eval_every = 5;
+  RunRecord r;
+  {
+    CsvLogger csv(dir / "steps.csv", dir / "evals.csv");
+    r = run(tc, 1e6, 1, &csv);
+  }
+  EXPECT_EQ(r.result.status, TrainStatus::Diverged);
+  EXPECT_NE(r.result.message.find("diverged at step"), std::string::npos) << r.result.message;
+  EXPECT_LT(r.result.steps, 200u);
+  EXPECT_EQ(r.rec.ends, 1);
+  for (double l : r.rec.losses) EXPECT_TRUE(std::isfinite(l));
+  // The CSV has a header and one finite row per reported step.
+  std::ifstream f(dir / "steps.csv");
+  std::string line;
+  std::getline(f, line);
+  EXPECT_EQ(line, "step,epoch,loss,lr,grad_norm");
+  std::size_t rows = 0;
+  while (std::getline(f, line)) {
+    ++rows;
+    EXPECT_EQ(line.find("nan"), std::string::npos) << line;
+    EXPECT_EQ(line.find("inf"), std::string::npos) << line;
+  }
+  EXPECT_EQ(rows, r.rec.losses.size());
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Trainer, ObserverCanStopTheRun) {
+  Recorder stopper;
+  stopper.stop_after = 7;
+  TrainConfig tc;
+  tc.batch_size = 10;
+  tc.steps = 100;
+  const RunRecord r = run(tc, 0.1, 1, &stopper);
+  EXPECT_EQ(r.result.status, TrainStatus::Stopped);
+  EXPECT_EQ(r.result.steps, 7u);
+  EXPECT_FALSE(std::isnan(r.result.test_accuracy));
+}
+
+TEST(Trainer, ChunkedEvaluationEqualsOneBatch) {
+  const auto set = test::make_blobs(103, 8, 4, 0.5, 5);
+  nn::Mlp<float> model(blob_model());
+  Rng rng(2);
+  model.init(rng);
+  for (auto red : {nn::MseReduction::Mean, nn::MseReduction::Sum, nn::MseReduction::SampleMean}) {
+    for (auto kind : {nn::LossKind::Mse, nn::LossKind::CrossEntropy}) {
+      const nn::LossConfig loss{kind, red};
+      const Evaluation one = evaluate(model, set, loss, 1000);
+      const Evaluation many = evaluate(model, set, loss, 10);
+      EXPECT_NEAR(one.loss, many.loss, 1e-9 * std::abs(one.loss));
+      EXPECT_EQ(one.accuracy, many.accuracy);
+    }
+  }
+}
+
+TEST(Trainer, RejectsMismatchedDataAndConfig) {
+  const auto set = test::make_blobs(10, 5, 4, 0.5, 5);
+  nn::Mlp<float> model(blob_model());
+  optim::Sgd<float> sgd;
+  const optim::Schedule s(optim::ScheduleConfig{});
+  TrainConfig tc;
+  EXPECT_THROW((void)train(model, sgd, s, set, nullptr, tc), InvalidArgument);
+  tc.batch_size = 0;
+  EXPECT_THROW((void)planned_steps(tc, 10), InvalidArgument);
+}
+
+TEST(Observers, JsonSummaryAndProgress) {
+  const auto dir = std::filesystem::temp_directory_path() / "catapult_trainer_json";
+  std::filesystem::create_directories(dir);
+  std::ostringstream progress_plain, progress_tty;
+  TrainConfig tc;
+  tc.batch_size = 50;
+  tc.steps = 8;
+  tc.eval_every = 4;
+  {
+    JsonSummary summary(dir / "summary.json", R"({"note": "test"})");
+    ProgressObserver plain(progress_plain, false, 2);
+    ProgressObserver tty(progress_tty, true);
+    struct Fanout : Observer {
+      std::vector<Observer*> o;
+      void on_start(const RunInfo& i) override {
+        for (auto* x : o) x->on_start(i);
+      }
+      void on_step(const StepInfo& s) override {
+        for (auto* x : o) x->on_step(s);
+      }
+      void on_eval(const EvalInfo& e) override {
+        for (auto* x : o) x->on_eval(e);
+      }
+      void on_end(const TrainResult& r) override {
+        for (auto* x : o) x->on_end(r);
+      }
+    } fan;
+    fan.o = {&summary, &plain, &tty};
+    (void)run(tc, 0.1, 1, &fan);
+  }
+  std::ifstream f(dir / "summary.json");
+  const auto j = nlohmann::json::parse(f);
+  EXPECT_EQ(j["status"], "completed");
+  EXPECT_EQ(j["steps"], 8);
+  EXPECT_EQ(j["evals"].size(), 3u);  // steps 0, 4, 8
+  EXPECT_EQ(j["config"]["note"], "test");
+  EXPECT_TRUE(j["evals"][0]["train_loss"].is_null());
+  const std::string plain = progress_plain.str();
+  EXPECT_NE(plain.find("step 2/8"), std::string::npos) << plain;
+  EXPECT_NE(plain.find("eval at step 4"), std::string::npos) << plain;
+  EXPECT_EQ(plain.find('\r'), std::string::npos);
+  EXPECT_NE(progress_tty.str().find('\r'), std::string::npos);
+  EXPECT_NE(progress_tty.str().find("completed"), std::string::npos);
+  EXPECT_THROW(JsonSummary(dir / "x.json", "{not json"), InvalidArgument);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace catapult::train
