@@ -414,3 +414,134 @@ Checkpoint read_checkpoint(const std::filesystem::path& path) {
 }
 
 }  // namespace catapult::train
+
+// ---------------------------------------------------------------------------------------------
+// Training checkpoints
+
+namespace catapult::train {
+namespace {
+
+constexpr std::string_view kTrainingKind = "catapult-training";
+
+std::uint64_t batches_per_epoch(const TrainConfig& config, std::size_t n) {
+  const std::size_t b = config.batch_size;
+  return config.drop_last ? n / b : (n + b - 1) / b;
+}
+
+}  // namespace
+
+Checkpoint make_training_checkpoint(const nn::Mlp<float>& model,
+                                    const optim::Optimizer<float>& optimizer,
+                                    const ResumePoint& point, const TrainConfig& config,
+                                    std::size_t train_size, std::string_view run_config_json) {
+  const std::uint64_t per_epoch = batches_per_epoch(config, train_size);
+  if (per_epoch == 0)
+    throw InvalidArgument(str_cat("make_training_checkpoint: no batch fits ", train_size,
+                                  " samples with batch size ", config.batch_size));
+  Checkpoint c;
+  c.put_text("kind", kTrainingKind);
+  c.put_text("config", run_config_json);
+  c.put_u64("step", point.step);
+  c.put_f64("loss_since_eval", point.loss_since_eval);
+  c.put_u64("steps_since_eval", point.steps_since_eval);
+  c.put_f64("last_loss", point.last_loss);
+  c.put_u64("schedule.step", point.step);
+  const std::uint64_t epoch = point.step / per_epoch;
+  const Rng order_rng = Rng(config.seed).split(epoch);
+  c.put_u64("data.seed", config.seed);
+  c.put_u64("data.epoch", epoch);
+  c.put_u64("data.position", (point.step % per_epoch) * config.batch_size);
+  c.put_u64s("data.rng", {order_rng.state().begin(), order_rng.state().end()});
+  c.put_f32s("params", model.params(), model.num_params());
+  c.put_text("optimizer.name", optimizer.name());
+  c.put_u64("optimizer.steps", optimizer.steps());
+  for (const auto& buffer : optimizer.state())
+    c.put_f32s("optimizer." + buffer.name, buffer.data, buffer.size);
+  return c;
+}
+
+ResumePoint restore_training_checkpoint(const Checkpoint& c, nn::Mlp<float>& model,
+                                        optim::Optimizer<float>& optimizer,
+                                        const TrainConfig& config, std::size_t train_size) {
+  const auto& src = c.source();
+  if (!c.contains("kind") || c.text("kind") != kTrainingKind)
+    throw DataError(str_cat(src, ": not a training checkpoint"));
+  ResumePoint point;
+  point.step = c.u64("step");
+  point.loss_since_eval = c.f64("loss_since_eval");
+  point.steps_since_eval = c.u64("steps_since_eval");
+  point.last_loss = c.f64("last_loss");
+  if (c.u64("schedule.step") != point.step)
+    throw DataError(str_cat(src, ": schedule position ", c.u64("schedule.step"),
+                            " disagrees with step ", point.step));
+
+  // The data order must be the one this configuration reproduces.
+  const std::uint64_t per_epoch = batches_per_epoch(config, train_size);
+  if (per_epoch == 0)
+    throw InvalidArgument(str_cat("restore_training_checkpoint: no batch fits ", train_size,
+                                  " samples with batch size ", config.batch_size));
+  const std::uint64_t epoch = point.step / per_epoch;
+  const Rng order_rng = Rng(config.seed).split(epoch);
+  const std::vector<std::uint64_t> rng_state(order_rng.state().begin(), order_rng.state().end());
+  if (c.u64("data.seed") != config.seed || c.u64("data.epoch") != epoch ||
+      c.u64("data.position") != (point.step % per_epoch) * config.batch_size ||
+      c.u64s("data.rng") != rng_state)
+    throw DataError(str_cat(src, ": its data order (seed ", c.u64("data.seed"), ", epoch ",
+                            c.u64("data.epoch"), ", position ", c.u64("data.position"),
+                            ") is not the one this run's seed ", config.seed, " and batch size ",
+                            config.batch_size, " give at step ", point.step));
+
+  c.read_f32s("params", model.params(), model.num_params());
+  const std::string name = c.text("optimizer.name");
+  if (name != optimizer.name())
+    throw DataError(str_cat(src, ": written by optimizer '", name, "', this run uses '",
+                            optimizer.name(), "'"));
+  optimizer.reset(model.num_params());
+  std::size_t buffers = 0;
+  for (auto& buffer : optimizer.state()) {
+    c.read_f32s("optimizer." + buffer.name, buffer.data, buffer.size);
+    ++buffers;
+  }
+  std::size_t stored = 0;
+  for (const auto& n : c.names()) stored += n.rfind("optimizer.", 0) == 0 ? 1 : 0;
+  if (stored != buffers + 2)
+    throw DataError(
+        str_cat(src, ": holds ", stored - 2, " optimizer buffers, '", name, "' has ", buffers));
+  optimizer.set_steps(c.u64("optimizer.steps"));
+  return point;
+}
+
+CheckpointObserver::CheckpointObserver(std::filesystem::path path, std::uint64_t every,
+                                       TrainConfig config, std::size_t train_size,
+                                       std::string run_config_json,
+                                       std::function<void()> before_write,
+                                       const ResumePoint* resumed_from)
+    : path_(std::move(path)),
+      every_(every),
+      config_(std::move(config)),
+      train_size_(train_size),
+      run_config_json_(std::move(run_config_json)),
+      before_write_(std::move(before_write)) {
+  if (every == 0) throw InvalidArgument("CheckpointObserver: checkpoint every 0 steps");
+  if (resumed_from != nullptr) point_ = *resumed_from;
+}
+
+void CheckpointObserver::on_step(const StepInfo& info) {
+  point_.step = info.step + 1;
+  point_.loss_since_eval += info.loss;
+  ++point_.steps_since_eval;
+  point_.last_loss = info.loss;
+  if (point_.step % every_ != 0) return;
+  if (before_write_) before_write_();
+  write_checkpoint(make_training_checkpoint(info.model, info.optimizer, point_, config_,
+                                            train_size_, run_config_json_),
+                   path_);
+  ++written_;
+}
+
+void CheckpointObserver::on_eval(const EvalInfo& /*info*/) {
+  point_.loss_since_eval = 0;
+  point_.steps_since_eval = 0;
+}
+
+}  // namespace catapult::train

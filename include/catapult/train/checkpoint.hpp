@@ -19,9 +19,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "catapult/nn/mlp.hpp"
+#include "catapult/optim/optimizer.hpp"
+#include "catapult/train/trainer.hpp"
 
 namespace catapult::train {
 
@@ -121,5 +126,62 @@ void write_checkpoint(const Checkpoint& checkpoint, const std::filesystem::path&
 /// (naming the file and what is wrong: truncated, bad magic, unsupported version, checksum
 /// mismatch, malformed entry) if its contents are not a complete checkpoint of this format.
 [[nodiscard]] Checkpoint read_checkpoint(const std::filesystem::path& path);
+
+// ---------------------------------------------------------------------------------------------
+// Training checkpoints
+
+/// The checkpoint of a run after point.step completed steps. Entries:
+///   "kind" = "catapult-training", "config" (the run's configuration JSON, as given),
+///   "step", "loss_since_eval", "steps_since_eval", "last_loss"   (the loop: ResumePoint),
+///   "schedule.step" (= step: a schedule is a function of t),
+///   "data.seed", "data.epoch", "data.position", "data.rng"      (the data order: the epoch's
+///        shuffle generator Rng(seed).split(epoch) before it shuffles, and the batch position),
+///   "params" (P floats), "optimizer.name", "optimizer.steps", "optimizer.<buffer>" (P floats
+///   each).
+[[nodiscard]] Checkpoint make_training_checkpoint(const nn::Mlp<float>& model,
+                                                  const optim::Optimizer<float>& optimizer,
+                                                  const ResumePoint& point,
+                                                  const TrainConfig& config, std::size_t train_size,
+                                                  std::string_view run_config_json);
+
+/// Restores the parameters and the optimizer's state from a training checkpoint and returns
+/// where the loop resumes. Throws DataError naming the checkpoint's file if it is not a training
+/// checkpoint or does not fit: another number of parameters, another optimizer or buffer set, a
+/// data order that the config does not reproduce (another seed or batch size).
+[[nodiscard]] ResumePoint restore_training_checkpoint(const Checkpoint& checkpoint,
+                                                      nn::Mlp<float>& model,
+                                                      optim::Optimizer<float>& optimizer,
+                                                      const TrainConfig& config,
+                                                      std::size_t train_size);
+
+/// Writes a training checkpoint every `every` steps (after steps every, 2·every, …) with
+/// write_checkpoint (atomic, keeps `<path>.prev`). Tracks the loop's loss accumulators itself
+/// from on_step/on_eval, so what it writes is exactly the trainer's ResumePoint.
+class CheckpointObserver final : public Observer {
+ public:
+  /// before_write runs before each checkpoint is written (e.g. flushing the CSV logs, so the logs
+  /// on disk always cover at least the steps the checkpoint holds). resumed_from: the point the
+  /// run was resumed from (its accumulators are the starting values), or null.
+  /// Throws InvalidArgument for every = 0.
+  CheckpointObserver(std::filesystem::path path, std::uint64_t every, TrainConfig config,
+                     std::size_t train_size, std::string run_config_json,
+                     std::function<void()> before_write = {},
+                     const ResumePoint* resumed_from = nullptr);
+  void on_step(const StepInfo& info) override;
+  void on_eval(const EvalInfo& info) override;
+
+  /// Checkpoints written so far.
+  [[nodiscard]] std::uint64_t written() const noexcept { return written_; }
+
+ private:
+  std::filesystem::path path_;
+  std::uint64_t every_;
+  TrainConfig config_;
+  std::size_t train_size_;
+  std::string run_config_json_;
+  std::function<void()> before_write_;
+  ResumePoint point_;
+  std::uint64_t written_ = 0;
+};
 
 }  // namespace catapult::train
