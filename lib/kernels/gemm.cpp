@@ -110,25 +110,40 @@ template <class T>
 using FastKernel =
     std::conditional_t<detail::kHaveSimd, detail::SimdKernel<T>, detail::ScalarKernel<T>>;
 
-template <class Kernel, class T>
-void gemm_sequential(const Problem<T>& g) {
-  const std::size_t a_size = round_up_to_line<T>(detail::a_buffer_size<Kernel>(g.m));
-  T* ap = workspace<T>(a_size + detail::b_buffer_size<Kernel>(g.n));
-  detail::gemm_region<Kernel>(g, 0, g.m, 0, g.n, ap, ap + a_size);
+// A·Bᵀ with both operands along K and one side small (the MLP forward pass X[B,784]·W[H,784]ᵀ
+// for B ≤ 128, the 10-class output layer): the dot-product driver reads both in place. The packed
+// path would transpose the large operand while packing it for only 2·min(M, N) flops per packed
+// element; measured 2-4x slower there (bench/kernels_bench.cpp, pass 0 and 3). For large M and N
+// packing is amortised and the packed kernel is faster.
+template <class T>
+bool use_dot_driver(const Problem<T>& g) noexcept {
+  return g.trans_a == Trans::N && g.trans_b == Trans::T && g.k >= 16 && std::min(g.m, g.n) <= 192;
 }
 
-// 2D partition of C into tiles of mt × nt (multiples of MR × NR, at most MC × NC) with enough
-// tiles to keep every thread busy. Only the tiling depends on the thread count; the arithmetic on
+// Runs Driver::region over all of C on the calling thread.
+template <class Driver, class T>
+void gemm_sequential(const Problem<T>& g) {
+  const std::size_t a_size = round_up_to_line<T>(Driver::a_size(g.m));
+  const std::size_t b_size = round_up_to_line<T>(Driver::b_size(g.n));
+  T* ap = a_size + b_size > 0 ? workspace<T>(a_size + b_size) : nullptr;
+  Driver::region(g, 0, g.m, 0, g.n, ap, ap == nullptr ? nullptr : ap + a_size);
+}
+
+// 2D partition of C into tiles of mt × nt (multiples of MR × NR) with enough tiles to keep every
+// thread busy. Only the tiling depends on the thread count; the arithmetic on
 // each element of C does not (K is never split), so results are bitwise independent of it.
-template <class Kernel, class T>
+template <class Driver, class T>
 void gemm_parallel(const Problem<T>& g, std::size_t threads) {
   using detail::ceil_div;
   using detail::round_up;
-  const std::size_t max_row_tiles = ceil_div(g.m, Kernel::MR);
-  const std::size_t max_col_tiles = ceil_div(g.n, Kernel::NR);
-  std::size_t row_tiles = ceil_div(g.m, Kernel::MC);
-  std::size_t col_tiles = ceil_div(g.n, Kernel::NC);
-  const std::size_t target = 4 * threads;
+  const std::size_t max_row_tiles = ceil_div(g.m, Driver::MR);
+  const std::size_t max_col_tiles = ceil_div(g.n, Driver::NR);
+  // Each tile packs its own panels (A once per column of tiles, B once per row of tiles), so
+  // more tiles cost more packing; two per thread leave room for dynamic balance when a core is
+  // busy with something else. Tiles larger than MC × NC are blocked inside the region.
+  std::size_t row_tiles = 1;
+  std::size_t col_tiles = 1;
+  const std::size_t target = 2 * threads;
   while (row_tiles * col_tiles < target) {
     const bool can_rows = row_tiles < max_row_tiles;
     const bool can_cols = col_tiles < max_col_tiles;
@@ -141,20 +156,20 @@ void gemm_parallel(const Problem<T>& g, std::size_t threads) {
     else
       ++col_tiles;
   }
-  const std::size_t mt = round_up(ceil_div(g.m, row_tiles), Kernel::MR);
-  const std::size_t nt = round_up(ceil_div(g.n, col_tiles), Kernel::NR);
+  const std::size_t mt = round_up(ceil_div(g.m, row_tiles), Driver::MR);
+  const std::size_t nt = round_up(ceil_div(g.n, col_tiles), Driver::NR);
   row_tiles = ceil_div(g.m, mt);
   col_tiles = ceil_div(g.n, nt);
   if (row_tiles * col_tiles == 1) {
-    gemm_sequential<Kernel>(g);
+    gemm_sequential<Driver>(g);
     return;
   }
 
   // One slot of packing buffers per thread of the arena, indexed by its thread index.
-  const std::size_t a_size = round_up_to_line<T>(detail::a_buffer_size<Kernel>(mt));
-  const std::size_t b_size = round_up_to_line<T>(detail::b_buffer_size<Kernel>(nt));
+  const std::size_t a_size = round_up_to_line<T>(Driver::a_size(mt));
+  const std::size_t b_size = round_up_to_line<T>(Driver::b_size(nt));
   const auto slots = static_cast<std::size_t>(tbb::this_task_arena::max_concurrency());
-  T* buffers = workspace<T>(slots * (a_size + b_size));
+  T* buffers = a_size + b_size > 0 ? workspace<T>(slots * (a_size + b_size)) : nullptr;
 
   // isolate: while it waits, this thread runs only our tiles, never an outer task that could
   // call gemm again and reuse this thread's buffers.
@@ -162,18 +177,46 @@ void gemm_parallel(const Problem<T>& g, std::size_t threads) {
     tbb::parallel_for(
         tbb::blocked_range<std::size_t>(0, row_tiles * col_tiles, 1),
         [&](const tbb::blocked_range<std::size_t>& range) noexcept {
-          const auto slot = static_cast<std::size_t>(tbb::this_task_arena::current_thread_index());
-          T* ap = buffers + slot * (a_size + b_size);
-          T* bp = ap + a_size;
+          T* ap = nullptr;
+          T* bp = nullptr;
+          if (buffers != nullptr) {
+            const auto slot =
+                static_cast<std::size_t>(tbb::this_task_arena::current_thread_index());
+            ap = buffers + slot * (a_size + b_size);
+            bp = ap + a_size;
+          }
           for (std::size_t tile = range.begin(); tile != range.end(); ++tile) {
             const std::size_t i0 = (tile / col_tiles) * mt;
             const std::size_t j0 = (tile % col_tiles) * nt;
-            detail::gemm_region<Kernel>(g, i0, std::min(i0 + mt, g.m), j0, std::min(j0 + nt, g.n),
-                                        ap, bp);
+            Driver::region(g, i0, std::min(i0 + mt, g.m), j0, std::min(j0 + nt, g.n), ap, bp);
           }
         },
         tbb::simple_partitioner());
   });
+}
+
+// The fast path for one problem: the dot-product driver when both operands run along K
+// (A·Bᵀ), else the packed xsimd kernel. Chosen from the shape only, so Simd and SimdParallel and
+// every thread count compute every element identically.
+template <class T>
+void gemm_fast(const Problem<T>& g, bool parallel) {
+  const std::size_t threads = max_threads();
+  const double flops =
+      2.0 * static_cast<double>(g.m) * static_cast<double>(g.n) * static_cast<double>(g.k);
+  const bool use_threads = parallel && threads > 1 && flops >= kParallelMinFlops;
+  const auto run = [&]<class Driver>() {
+    if (use_threads)
+      gemm_parallel<Driver>(g, threads);
+    else
+      gemm_sequential<Driver>(g);
+  };
+  if constexpr (detail::kHaveSimd) {
+    if (use_dot_driver(g)) {
+      run.template operator()<detail::DotDriver<T>>();
+      return;
+    }
+  }
+  run.template operator()<detail::PackedDriver<FastKernel<T>>>();
 }
 
 }  // namespace
@@ -218,22 +261,16 @@ void gemm(Trans trans_a, Trans trans_b, T alpha, MatrixView<const T> a, MatrixVi
                      epilogue.derivative.ld()};
   switch (variant) {
     case GemmVariant::BlockedScalar:
-      gemm_sequential<detail::ScalarKernel<T>>(g);
+      gemm_sequential<detail::PackedDriver<detail::ScalarKernel<T>>>(g);
       return;
     case GemmVariant::Simd:
-      gemm_sequential<FastKernel<T>>(g);
+      gemm_fast(g, false);
       return;
     case GemmVariant::SimdParallel:
     case GemmVariant::Naive:
       break;
   }
-  const std::size_t threads = max_threads();
-  const double flops =
-      2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-  if (threads <= 1 || flops < kParallelMinFlops)
-    gemm_sequential<FastKernel<T>>(g);
-  else
-    gemm_parallel<FastKernel<T>>(g, threads);
+  gemm_fast(g, true);
 }
 
 const char* to_string(GemmVariant variant) noexcept {

@@ -60,6 +60,36 @@ inline constexpr std::size_t round_up(std::size_t a, std::size_t b) noexcept {
   return ceil_div(a, b) * b;
 }
 
+// c = alpha·acc (+ beta·c); on the last K block also + bias, act, derivative; acc is a t.m × t.n
+// tile with row stride acc_ld. The scalar form of SimdKernel::write_back.
+template <class T>
+void scalar_write_back(const T* acc, std::size_t acc_ld, const TileArgs<T>& t) noexcept {
+  for (std::size_t r = 0; r < t.m; ++r) {
+    T* crow = t.c + r * t.ldc;
+    for (std::size_t cc = 0; cc < t.n; ++cc) {
+      T z = t.alpha * acc[r * acc_ld + cc];
+      if (t.read_c) z = std::fma(t.beta, crow[cc], z);
+      if (t.last) {
+        if (t.bias != nullptr) z += t.bias[cc];
+        switch (t.act) {
+          case Activation::Relu:
+            if (t.d != nullptr) t.d[r * t.ldd + cc] = z > T(0) ? T(1) : T(0);
+            z = z > T(0) ? z : T(0);
+            break;
+          case Activation::Tanh:
+            z = std::tanh(z);
+            if (t.d != nullptr) t.d[r * t.ldd + cc] = T(1) - z * z;
+            break;
+          case Activation::Identity:
+            if (t.d != nullptr) t.d[r * t.ldd + cc] = T(1);
+            break;
+        }
+      }
+      crow[cc] = z;
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Scalar reference micro-kernel.
 // Assumes: packed panels as above; any kc (0 included); tile rows/cols within MR/NR.
@@ -81,30 +111,7 @@ struct ScalarKernel {
         for (std::size_t cc = 0; cc < NR; ++cc) acc[r][cc] += av * bp[p * NR + cc];
       }
     }
-    for (std::size_t r = 0; r < t.m; ++r) {
-      T* crow = t.c + r * t.ldc;
-      for (std::size_t cc = 0; cc < t.n; ++cc) {
-        T z = t.alpha * acc[r][cc];
-        if (t.read_c) z = std::fma(t.beta, crow[cc], z);
-        if (t.last) {
-          if (t.bias != nullptr) z += t.bias[cc];
-          switch (t.act) {
-            case Activation::Relu:
-              if (t.d != nullptr) t.d[r * t.ldd + cc] = z > T(0) ? T(1) : T(0);
-              z = z > T(0) ? z : T(0);
-              break;
-            case Activation::Tanh:
-              z = std::tanh(z);
-              if (t.d != nullptr) t.d[r * t.ldd + cc] = T(1) - z * z;
-              break;
-            case Activation::Identity:
-              if (t.d != nullptr) t.d[r * t.ldd + cc] = T(1);
-              break;
-          }
-        }
-        crow[cc] = z;
-      }
-    }
+    scalar_write_back(&acc[0][0], NR, t);
   }
 };
 
@@ -124,11 +131,13 @@ struct SimdKernel {
   // Cache blocking, from the sizes of this machine (Xeon, per core: L1d 48 KiB, L2 2 MiB,
   // L3 shared and large):
   //   KC: the kc × NR B micro-panel stays in L1 while A micro-panels stream past it:
-  //       KC·NR·sizeof(T) = 24 KiB for float and for double, half of L1d.
-  //   MC: the MC × KC A block stays in L2: 336 · 192 · 4 B = 252 KiB (504 KiB for double),
-  //       a quarter of L2, leaving room for the B panel's traffic and C.
-  //   NC: the KC × NC B block lives in L3 (3 MiB for float).
-  static constexpr std::size_t KC = 24 * 1024 / (NR * sizeof(T));
+  //       KC·NR·sizeof(T) = 32 KiB (KC = 256 for float and for double), two thirds of L1d,
+  //       the A micro-panel adding MR·sizeof(T) = 56 B per k step. (24 and 16 KiB measured no
+  //       better; the K loop is split into equal blocks of at most KC, see balanced_kc.)
+  //   MC: the MC × KC A block stays in L2: 336 · 256 · 4 B = 336 KiB (672 KiB for double),
+  //       at most a third of L2, leaving room for the streaming B block and C.
+  //   NC: the KC × NC B block lives in L3 (4 MiB for float).
+  static constexpr std::size_t KC = 32 * 1024 / (NR * sizeof(T));
   static constexpr std::size_t MC = MR * 24;
   static constexpr std::size_t NC = 4096;
 
@@ -211,6 +220,9 @@ struct SimdKernel {
 // ---------------------------------------------------------------------------------------------
 // Packing. op(A)(i, p) is a(i, p) for N and a(p, i) for T; likewise for B.
 
+// k-steps per block of the transposing copies: one 64-byte line of float source per row.
+inline constexpr std::size_t kPackBlock = 16;
+
 template <std::size_t MR, class T>
 void pack_a(const GemmProblem<T>& g, std::size_t ic, std::size_t mc, std::size_t pc, std::size_t kc,
             T* ap) noexcept {
@@ -218,10 +230,15 @@ void pack_a(const GemmProblem<T>& g, std::size_t ic, std::size_t mc, std::size_t
     const std::size_t mr = std::min(MR, mc - ir);
     T* panel = ap + ir * kc;
     if (g.trans_a == Trans::N) {
-      // op(A) rows are rows of a: read each row contiguously, scatter with stride MR.
-      for (std::size_t r = 0; r < mr; ++r) {
-        const T* src = g.a.row(ic + ir + r) + pc;
-        for (std::size_t p = 0; p < kc; ++p) panel[p * MR + r] = src[p];
+      // op(A) rows are rows of a. Blocks of kPackBlock k-steps: each row is read one cache line
+      // at a time and the kPackBlock destination lines stay in L1 across the MR rows.
+      for (std::size_t p0 = 0; p0 < kc; p0 += kPackBlock) {
+        const std::size_t pb = std::min(kPackBlock, kc - p0);
+        for (std::size_t r = 0; r < mr; ++r) {
+          const T* src = g.a.row(ic + ir + r) + pc + p0;
+          T* dst = panel + p0 * MR + r;
+          for (std::size_t p = 0; p < pb; ++p) dst[p * MR] = src[p];
+        }
       }
     } else {
       // op(A) rows are columns of a: row pc + p of a holds MR consecutive entries.
@@ -250,9 +267,14 @@ void pack_b(const GemmProblem<T>& g, std::size_t pc, std::size_t kc, std::size_t
         for (std::size_t cc = nr; cc < NR; ++cc) dst[cc] = T(0);
       }
     } else {
-      for (std::size_t cc = 0; cc < nr; ++cc) {
-        const T* src = g.b.row(jc + jr + cc) + pc;
-        for (std::size_t p = 0; p < kc; ++p) panel[p * NR + cc] = src[p];
+      // op(B) columns are rows of b: the same blocked transpose as for A.
+      for (std::size_t p0 = 0; p0 < kc; p0 += kPackBlock) {
+        const std::size_t pb = std::min(kPackBlock, kc - p0);
+        for (std::size_t cc = 0; cc < nr; ++cc) {
+          const T* src = g.b.row(jc + jr + cc) + pc + p0;
+          T* dst = panel + p0 * NR + cc;
+          for (std::size_t p = 0; p < pb; ++p) dst[p * NR] = src[p];
+        }
       }
       if (nr < NR)
         for (std::size_t p = 0; p < kc; ++p)
@@ -271,6 +293,14 @@ constexpr std::size_t b_buffer_size(std::size_t cols) noexcept {
   return std::min(Kernel::NC, round_up(cols, Kernel::NR)) * Kernel::KC;
 }
 
+/// The K block actually used: K split into ceil(K / KC) nearly equal blocks (a multiple of 8,
+/// at most KC), so that no block is a short remainder. Depends on K only, never on the threads.
+template <class Kernel>
+constexpr std::size_t balanced_kc(std::size_t k) noexcept {
+  if (k <= Kernel::KC) return std::max<std::size_t>(k, 1);
+  return std::min(Kernel::KC, round_up(ceil_div(k, ceil_div(k, Kernel::KC)), 8));
+}
+
 /// C[i0:i1, j0:j1] for the whole K range: the five loops around the micro-kernel.
 /// Assumes: ap holds a_buffer_size(i1 − i0) and bp b_buffer_size(j1 − j0) elements, 64-byte
 /// aligned. The sequence of operations on any element of C depends only on KC, not on the region,
@@ -282,8 +312,9 @@ void gemm_region(const GemmProblem<T>& g, std::size_t i0, std::size_t i1, std::s
   for (std::size_t jc = j0; jc < j1; jc += Kernel::NC) {
     const std::size_t nc = std::min(Kernel::NC, j1 - jc);
     // K = 0 still makes one pass (kc = 0) so that C = beta·C and the epilogue are applied.
-    for (std::size_t pc = 0; pc == 0 || pc < g.k; pc += Kernel::KC) {
-      const std::size_t kc = std::min(Kernel::KC, g.k - pc);
+    const std::size_t kc_step = balanced_kc<Kernel>(g.k);
+    for (std::size_t pc = 0; pc == 0 || pc < g.k; pc += kc_step) {
+      const std::size_t kc = std::min(kc_step, g.k - pc);
       const bool first = pc == 0;
       const bool last = pc + kc >= g.k;
       pack_b<NR>(g, pc, kc, jc, nc, bp);
@@ -313,5 +344,120 @@ void gemm_region(const GemmProblem<T>& g, std::size_t i0, std::size_t i1, std::s
     }
   }
 }
+
+/// The packed BLIS-style path: Kernel's blocking, packing buffers per region.
+template <class Kernel>
+struct PackedDriver {
+  static constexpr std::size_t MR = Kernel::MR, NR = Kernel::NR;
+  static constexpr std::size_t a_size(std::size_t rows) noexcept {
+    return a_buffer_size<Kernel>(rows);
+  }
+  static constexpr std::size_t b_size(std::size_t cols) noexcept {
+    return b_buffer_size<Kernel>(cols);
+  }
+  template <class T>
+  static void region(const GemmProblem<T>& g, std::size_t i0, std::size_t i1, std::size_t j0,
+                     std::size_t j1, T* ap, T* bp) noexcept {
+    gemm_region<Kernel>(g, i0, i1, j0, j1, ap, bp);
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Dot-product path for C = A·Bᵀ with A and B both row-major along K (trans_a = N, trans_b = T:
+// the MLP forward pass X·Wᵀ). Both operands are read in place, with no packing: packing would
+// have to transpose both, which costs as much as the product when M or N is small. An MR × NR
+// tile of C is MR·NR vector accumulators along K, each reduced horizontally at the end.
+// Assumes: trans_a = N, trans_b = T; rows of A and B contiguous along K (any ld, any alignment).
+template <class T>
+struct DotDriver {
+  using B = Batch<T>;
+  static constexpr std::size_t W = B::size;
+  // 6 × 4 = 24 accumulators + 4 B vectors + 1 A vector ≤ 32 registers (AVX-512); per vector step
+  // 10 loads for 24 FMAs. 16-register ISAs: 3 × 4.
+  static constexpr std::size_t MR = sizeof(B) >= 64 ? 6 : 3;
+  static constexpr std::size_t NR = 4;
+  // Columns of C (rows of B) per block: the block of B rows, NC·K·sizeof(T), should stay in L2
+  // (sized for K ≈ 1000 floats: 256 rows = 1 MiB); the MR rows of A stay in L1 while it streams.
+  static constexpr std::size_t NC = 256;
+  static constexpr std::size_t a_size(std::size_t /*rows*/) noexcept { return 0; }
+  static constexpr std::size_t b_size(std::size_t /*cols*/) noexcept { return 0; }
+
+  static void region(const GemmProblem<T>& g, std::size_t i0, std::size_t i1, std::size_t j0,
+                     std::size_t j1, T* /*ap*/, T* /*bp*/) noexcept {
+    for (std::size_t jb = j0; jb < j1; jb += NC) {
+      const std::size_t jb_end = std::min(jb + NC, j1);
+      for (std::size_t i = i0; i < i1; i += MR) {
+        for (std::size_t j = jb; j < jb_end; j += NR) {
+          // Edge tiles repeat the last valid row; the duplicates are computed and dropped, so
+          // every element of C goes through the same arithmetic.
+          const std::size_t m = std::min(MR, i1 - i), n = std::min(NR, jb_end - j);
+          const T* ar[MR];
+          const T* br[NR];
+          for (std::size_t r = 0; r < MR; ++r) ar[r] = g.a.row(i + std::min(r, m - 1));
+          for (std::size_t c = 0; c < NR; ++c) br[c] = g.b.row(j + std::min(c, n - 1));
+          T acc[MR][NR];
+          dot_tile(ar, br, g.k, acc);
+          TileArgs<T> t;
+          t.c = g.c.data() + i * g.c.ld() + j;
+          t.ldc = g.c.ld();
+          t.m = m;
+          t.n = n;
+          t.alpha = g.alpha;
+          t.beta = g.beta;
+          t.read_c = g.beta != T(0);
+          t.last = true;
+          t.bias = g.bias != nullptr ? g.bias + j : nullptr;
+          t.act = g.act;
+          t.d = g.d != nullptr ? g.d + i * g.ldd + j : nullptr;
+          t.ldd = g.ldd;
+          scalar_write_back(&acc[0][0], NR, t);
+        }
+      }
+    }
+  }
+
+ private:
+  static void dot_tile(const T* const (&ar)[MR], const T* const (&br)[NR], std::size_t k,
+                       T (&out)[MR][NR]) noexcept {
+    B acc[MR][NR];
+#pragma GCC unroll 8
+    for (std::size_t r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+      for (std::size_t c = 0; c < NR; ++c) acc[r][c] = B(T(0));
+    std::size_t p = 0;
+    for (; p + W <= k; p += W) step(ar, br, p, acc);
+    if (p < k) {
+      // The K tail: zero-padded copies of the last k − p entries of every row.
+      alignas(64) T tail_a[MR][W] = {};
+      alignas(64) T tail_b[NR][W] = {};
+      const T* ta[MR];
+      const T* tb[NR];
+      for (std::size_t r = 0; r < MR; ++r) {
+        std::copy(ar[r] + p, ar[r] + k, tail_a[r]);
+        ta[r] = tail_a[r];
+      }
+      for (std::size_t c = 0; c < NR; ++c) {
+        std::copy(br[c] + p, br[c] + k, tail_b[c]);
+        tb[c] = tail_b[c];
+      }
+      step(ta, tb, 0, acc);
+    }
+    for (std::size_t r = 0; r < MR; ++r)
+      for (std::size_t c = 0; c < NR; ++c) out[r][c] = xsimd::hadd(acc[r][c]);
+  }
+
+  static void step(const T* const (&ar)[MR], const T* const (&br)[NR], std::size_t p,
+                   B (&acc)[MR][NR]) noexcept {
+    B bv[NR];
+#pragma GCC unroll 4
+    for (std::size_t c = 0; c < NR; ++c) bv[c] = B::load_unaligned(br[c] + p);
+#pragma GCC unroll 8
+    for (std::size_t r = 0; r < MR; ++r) {
+      const B av = B::load_unaligned(ar[r] + p);
+#pragma GCC unroll 4
+      for (std::size_t c = 0; c < NR; ++c) acc[r][c] = xsimd::fma(av, bv[c], acc[r][c]);
+    }
+  }
+};
 
 }  // namespace catapult::kernels::detail

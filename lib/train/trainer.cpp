@@ -227,7 +227,7 @@ TrainResult train(nn::Mlp<float>& model, optim::Optimizer<float>& optimizer,
     }
   }
   run_eval(total);
-  result.message = str_cat("completed ", total, " steps");
+  result.message = str_cat(total, " steps");
   return finish();
 }
 

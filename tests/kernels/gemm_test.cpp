@@ -168,36 +168,38 @@ TYPED_TEST(GemmTyped, StridedMisalignedViews) {
 TYPED_TEST(GemmTyped, ThreadCountDoesNotChangeResults) {
   using T = TypeParam;
   Rng rng(3000);
-  for (const Trans ta : kTrans)
-    for (const Trans tb : kTrans) {
-      const std::size_t m = 301, n = 517, k = 419;
-      Matrix<T> a(ta == Trans::N ? m : k, ta == Trans::N ? k : m);
-      Matrix<T> b(tb == Trans::N ? k : n, tb == Trans::N ? n : k);
-      Matrix<T> c_init(m, n);
-      test::fill_uniform(a.view(), rng);
-      test::fill_uniform(b.view(), rng);
-      test::fill_uniform(c_init.view(), rng);
-      std::vector<T> bias(n);
-      for (auto& x : bias) x = static_cast<T>(rng.uniform(-1, 1));
-      auto run = [&](std::size_t threads, GemmVariant v) {
-        ThreadLimit limit(threads);
-        Matrix<T> c = c_init;
-        Matrix<T> d(m, n);
-        GemmEpilogue<T> ep;
-        ep.bias = bias.data();
-        ep.activation = Activation::Tanh;
-        ep.derivative = d.view();
-        gemm<T>(ta, tb, T(0.9), a.cview(), b.cview(), T(0.3), c.view(), ep, v);
-        std::vector<T> out(c.data(), c.data() + c.size());
-        out.insert(out.end(), d.data(), d.data() + d.size());
-        return out;
-      };
-      const auto one = run(1, GemmVariant::SimdParallel);
-      EXPECT_EQ(one, run(max_threads(), GemmVariant::SimdParallel)) << name(ta) << name(tb);
-      EXPECT_EQ(one, run(3, GemmVariant::SimdParallel)) << name(ta) << name(tb);
-      EXPECT_EQ(one, run(8, GemmVariant::SimdParallel)) << name(ta) << name(tb);
-      EXPECT_EQ(one, run(1, GemmVariant::Simd)) << name(ta) << name(tb);
-    }
+  // The second shape takes the dot-product path for op = NT (one side small).
+  for (const auto& [m, n, k] :
+       {std::array<std::size_t, 3>{301, 517, 419}, std::array<std::size_t, 3>{37, 1100, 300}})
+    for (const Trans ta : kTrans)
+      for (const Trans tb : kTrans) {
+        Matrix<T> a(ta == Trans::N ? m : k, ta == Trans::N ? k : m);
+        Matrix<T> b(tb == Trans::N ? k : n, tb == Trans::N ? n : k);
+        Matrix<T> c_init(m, n);
+        test::fill_uniform(a.view(), rng);
+        test::fill_uniform(b.view(), rng);
+        test::fill_uniform(c_init.view(), rng);
+        std::vector<T> bias(n);
+        for (auto& x : bias) x = static_cast<T>(rng.uniform(-1, 1));
+        auto run = [&](std::size_t threads, GemmVariant v) {
+          ThreadLimit limit(threads);
+          Matrix<T> c = c_init;
+          Matrix<T> d(m, n);
+          GemmEpilogue<T> ep;
+          ep.bias = bias.data();
+          ep.activation = Activation::Tanh;
+          ep.derivative = d.view();
+          gemm<T>(ta, tb, T(0.9), a.cview(), b.cview(), T(0.3), c.view(), ep, v);
+          std::vector<T> out(c.data(), c.data() + c.size());
+          out.insert(out.end(), d.data(), d.data() + d.size());
+          return out;
+        };
+        const auto one = run(1, GemmVariant::SimdParallel);
+        EXPECT_EQ(one, run(max_threads(), GemmVariant::SimdParallel)) << name(ta) << name(tb) << m;
+        EXPECT_EQ(one, run(3, GemmVariant::SimdParallel)) << name(ta) << name(tb) << m;
+        EXPECT_EQ(one, run(8, GemmVariant::SimdParallel)) << name(ta) << name(tb) << m;
+        EXPECT_EQ(one, run(1, GemmVariant::Simd)) << name(ta) << name(tb) << m;
+      }
 }
 
 // The fused epilogue against gemm followed by the separate bias add and activation ops.

@@ -1,4 +1,5 @@
-// The poster's network on real MNIST: one epoch of SGD reaches > 90% test accuracy.
+// The poster's network on real MNIST: one epoch of plain SGD on MSE reaches > 90% test accuracy
+// (about 94.6% with these seeds).
 #include <gtest/gtest.h>
 
 #include "catapult/data/dataset.hpp"
@@ -17,12 +18,12 @@ TEST(MnistTraining, OneEpochOfSgdExceedsNinetyPercent) {
   model.init(rng);
   optim::Sgd<float> sgd;
   optim::ScheduleConfig sc;
-  sc.lr = 0.1;
+  sc.lr = 1.0;  // mean MSE over 10 outputs: gradients are 10x smaller than cross-entropy's
   TrainConfig tc;
   tc.batch_size = 64;
   tc.epochs = 1;
   tc.seed = 1;
-  tc.loss.kind = nn::LossKind::CrossEntropy;
+  tc.loss.kind = nn::LossKind::Mse;  // the paper's loss, PyTorch's mean reduction
   const TrainResult r = train(model, sgd, optim::Schedule(sc), mnist.train, &mnist.test, tc);
   EXPECT_EQ(r.status, TrainStatus::Completed) << r.message;
   EXPECT_GT(r.test_accuracy, 0.90);

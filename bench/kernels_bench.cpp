@@ -1,0 +1,257 @@
+// Kernels benchmarks: our GEMM variants against OpenBLAS and Eigen in one binary, so ratios come
+// from one run, plus an FMA-throughput peak of this machine.
+//
+// Families (all with a "flops" rate counter, FLOP/s; 2·M·N·K flops per GEMM):
+//   BM_Kernels_GemmSquare<T>/n/impl/threads   C[n,n] = A[n,n]·B[n,n]
+//   BM_Kernels_GemmMlp<T>/pass/batch/hidden/impl/threads   the MLP's products (784 inputs, 10
+//       classes): pass 0 forward Z = X[B,784]·W1[H,784]ᵀ, 1 dW = dHᵀ[H,B]·X[B,784],
+//       2 dX = dH[B,H]·W1[H,784], 3 output layer Z2 = A[B,H]·W2[10,H]ᵀ
+//   BM_Kernels_FmaPeak<T>/threads   independent xsimd FMAs: the machine's peak
+// impl: 0 naive, 1 blocked_scalar, 2 simd, 3 simd_parallel, 4 openblas, 5 eigen.
+// threads: 1, or every hardware thread; every benchmark uses real time.
+//
+// OpenBLAS 0.3.21 (Debian 12) does not recognise recent Xeons and falls back to a slow generic
+// kernel, so main() re-executes the binary with OPENBLAS_CORETYPE set (SkylakeX with AVX-512,
+// Haswell with AVX2) unless the caller set it; the core in use is printed in the context.
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <Eigen/Core>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+#include <xsimd/xsimd.hpp>
+
+#include "catapult/core/matrix.hpp"
+#include "catapult/core/rng.hpp"
+#include "catapult/core/threading.hpp"
+#include "catapult/kernels/gemm.hpp"
+
+#ifdef CATAPULT_HAVE_OPENBLAS
+#include <cblas.h>
+#endif
+
+namespace {
+
+using catapult::Matrix;
+using catapult::kernels::GemmVariant;
+using catapult::kernels::Trans;
+
+enum Impl : int { kNaive, kBlockedScalar, kSimd, kSimdParallel, kOpenBlas, kEigen };
+
+const char* impl_name(int impl) {
+  switch (impl) {
+    case kOpenBlas:
+      return "openblas";
+    case kEigen:
+      return "eigen";
+    default:
+      return catapult::kernels::to_string(static_cast<GemmVariant>(impl));
+  }
+}
+
+int all_threads() { return static_cast<int>(std::max(1U, std::thread::hardware_concurrency())); }
+
+template <class T>
+Matrix<T> random_matrix(std::size_t rows, std::size_t cols, std::uint64_t seed) {
+  catapult::Rng rng(seed);
+  Matrix<T> m(rows, cols);
+  for (std::size_t i = 0; i < m.size(); ++i) m.data()[i] = static_cast<T>(rng.uniform(-1, 1));
+  return m;
+}
+
+template <class T>
+using EigenMap =
+    Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
+template <class T>
+using EigenMapMut = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
+
+#ifdef CATAPULT_HAVE_OPENBLAS
+void blas_gemm(Trans ta, Trans tb, int m, int n, int k, const float* a, int lda, const float* b,
+               int ldb, float* c, int ldc) {
+  cblas_sgemm(CblasRowMajor, ta == Trans::N ? CblasNoTrans : CblasTrans,
+              tb == Trans::N ? CblasNoTrans : CblasTrans, m, n, k, 1.0F, a, lda, b, ldb, 0.0F, c,
+              ldc);
+}
+void blas_gemm(Trans ta, Trans tb, int m, int n, int k, const double* a, int lda, const double* b,
+               int ldb, double* c, int ldc) {
+  cblas_dgemm(CblasRowMajor, ta == Trans::N ? CblasNoTrans : CblasTrans,
+              tb == Trans::N ? CblasNoTrans : CblasTrans, m, n, k, 1.0, a, lda, b, ldb, 0.0, c,
+              ldc);
+}
+#endif
+
+// Times C = op(A)·op(B) (alpha 1, beta 0) with the given implementation and thread count.
+template <class T>
+void run_gemm(benchmark::State& state, Trans ta, Trans tb, std::size_t m, std::size_t n,
+              std::size_t k, int impl, int threads) {
+  const Matrix<T> a = ta == Trans::N ? random_matrix<T>(m, k, 1) : random_matrix<T>(k, m, 1);
+  const Matrix<T> b = tb == Trans::N ? random_matrix<T>(k, n, 2) : random_matrix<T>(n, k, 2);
+  Matrix<T> c(m, n);
+  state.SetLabel(impl_name(impl));
+  catapult::ThreadLimit limit(static_cast<std::size_t>(threads));
+  if (impl == kOpenBlas) {
+#ifdef CATAPULT_HAVE_OPENBLAS
+    openblas_set_num_threads(threads);
+    for (auto _ : state) {
+      blas_gemm(ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), a.data(),
+                static_cast<int>(a.cols()), b.data(), static_cast<int>(b.cols()), c.data(),
+                static_cast<int>(n));
+      benchmark::ClobberMemory();
+    }
+#else
+    state.SkipWithError("built without OpenBLAS");
+    return;
+#endif
+  } else if (impl == kEigen) {
+    Eigen::setNbThreads(threads);
+    const EigenMap<T> ea(a.data(), static_cast<Eigen::Index>(a.rows()),
+                         static_cast<Eigen::Index>(a.cols()));
+    const EigenMap<T> eb(b.data(), static_cast<Eigen::Index>(b.rows()),
+                         static_cast<Eigen::Index>(b.cols()));
+    EigenMapMut<T> ec(c.data(), static_cast<Eigen::Index>(m), static_cast<Eigen::Index>(n));
+    for (auto _ : state) {
+      if (ta == Trans::N && tb == Trans::N)
+        ec.noalias() = ea * eb;
+      else if (ta == Trans::N)
+        ec.noalias() = ea * eb.transpose();
+      else if (tb == Trans::N)
+        ec.noalias() = ea.transpose() * eb;
+      else
+        ec.noalias() = ea.transpose() * eb.transpose();
+      benchmark::ClobberMemory();
+    }
+  } else {
+    const auto variant = static_cast<GemmVariant>(impl);
+    for (auto _ : state) {
+      catapult::kernels::gemm<T>(ta, tb, T(1), a.cview(), b.cview(), T(0), c.view(), {}, variant);
+      benchmark::ClobberMemory();
+    }
+  }
+  const double flops =
+      2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  state.counters["flops"] = benchmark::Counter(flops * static_cast<double>(state.iterations()),
+                                               benchmark::Counter::kIsRate);
+}
+
+template <class T>
+void BM_Kernels_GemmSquare(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  run_gemm<T>(state, Trans::N, Trans::N, n, n, n, static_cast<int>(state.range(1)),
+              static_cast<int>(state.range(2)));
+}
+
+template <class T>
+void BM_Kernels_GemmMlp(benchmark::State& state) {
+  constexpr std::size_t kInputs = 784, kClasses = 10;
+  const auto pass = state.range(0);
+  const auto batch = static_cast<std::size_t>(state.range(1));
+  const auto hidden = static_cast<std::size_t>(state.range(2));
+  const int impl = static_cast<int>(state.range(3));
+  const int threads = static_cast<int>(state.range(4));
+  switch (pass) {
+    case 0:  // Z[B,H] = X[B,784]·W1[H,784]ᵀ
+      run_gemm<T>(state, Trans::N, Trans::T, batch, hidden, kInputs, impl, threads);
+      break;
+    case 1:  // dW[H,784] = dH[B,H]ᵀ·X[B,784]
+      run_gemm<T>(state, Trans::T, Trans::N, hidden, kInputs, batch, impl, threads);
+      break;
+    case 2:  // dX[B,784] = dH[B,H]·W1[H,784]
+      run_gemm<T>(state, Trans::N, Trans::N, batch, kInputs, hidden, impl, threads);
+      break;
+    default:  // Z2[B,10] = A[B,H]·W2[10,H]ᵀ
+      run_gemm<T>(state, Trans::N, Trans::T, batch, kClasses, hidden, impl, threads);
+      break;
+  }
+}
+
+// Peak FMA throughput: kAcc independent accumulator registers, each updated by one FMA per
+// iteration (enough to cover the FMA latency on two ports), nothing loaded from memory.
+template <class T>
+void BM_Kernels_FmaPeak(benchmark::State& state) {
+  using B = xsimd::batch<T, xsimd::default_arch>;
+  constexpr int kAcc = 16;
+  constexpr int kInner = 256;
+  B acc[kAcc];
+  for (int i = 0; i < kAcc; ++i) acc[i] = B(static_cast<T>(i) * T(0.01));
+  const B x(T(0.999));
+  const B y(T(0.001));
+  for (auto _ : state) {
+    for (int it = 0; it < kInner; ++it)
+#pragma GCC unroll 16
+      for (int i = 0; i < kAcc; ++i) acc[i] = xsimd::fma(acc[i], x, y);
+    benchmark::DoNotOptimize(acc);
+  }
+  const double flops = 2.0 * kAcc * kInner * static_cast<double>(B::size);
+  state.counters["flops"] = benchmark::Counter(flops * static_cast<double>(state.iterations()),
+                                               benchmark::Counter::kIsRate);
+  state.SetLabel(xsimd::default_arch::name());
+}
+
+// Naive and blocked-scalar only on small sizes (they are 10-100x slower).
+void square_args(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"n", "impl", "threads"});
+  for (const int n : {64, 128, 256, 512, 1024, 2048}) {
+    if (n <= 256) {
+      b->Args({n, kNaive, 1});
+      b->Args({n, kBlockedScalar, 1});
+    }
+    b->Args({n, kSimd, 1});
+    for (const int threads : {1, all_threads()}) {
+      b->Args({n, kSimdParallel, threads});
+      b->Args({n, kOpenBlas, threads});
+      b->Args({n, kEigen, threads});
+      if (all_threads() == 1) break;
+    }
+  }
+  b->UseRealTime();
+}
+
+void mlp_args(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"pass", "batch", "hidden", "impl", "threads"});
+  for (const int pass : {0, 1, 2, 3})
+    for (const int batch : {32, 128, 1024})
+      for (const int hidden : {256, 1024, 4096})
+        for (const int threads : {1, all_threads()}) {
+          for (const int impl : {kSimdParallel, kOpenBlas, kEigen})
+            b->Args({pass, batch, hidden, impl, threads});
+          if (all_threads() == 1) break;
+        }
+  b->UseRealTime();
+}
+
+BENCHMARK_TEMPLATE(BM_Kernels_FmaPeak, float)->Threads(1)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_Kernels_FmaPeak, float)->Threads(all_threads())->UseRealTime();
+BENCHMARK_TEMPLATE(BM_Kernels_FmaPeak, double)->Threads(1)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_Kernels_GemmSquare, float)->Apply(square_args);
+BENCHMARK_TEMPLATE(BM_Kernels_GemmSquare, double)->Apply(square_args);
+BENCHMARK_TEMPLATE(BM_Kernels_GemmMlp, float)->Apply(mlp_args);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+#ifdef CATAPULT_HAVE_OPENBLAS
+  // OpenBLAS reads OPENBLAS_CORETYPE when the library is loaded, before main: set it and restart.
+  if (std::getenv("OPENBLAS_CORETYPE") == nullptr) {
+    __builtin_cpu_init();
+    const char* core = __builtin_cpu_supports("avx512f") ? "SkylakeX"
+                       : __builtin_cpu_supports("avx2")  ? "Haswell"
+                                                         : nullptr;
+    if (core != nullptr) {
+      setenv("OPENBLAS_CORETYPE", core, 1);
+      execv("/proc/self/exe", argv);
+      // execv returns only on failure: carry on with the default core.
+    }
+  }
+  benchmark::AddCustomContext("openblas_corename", openblas_get_corename());
+#endif
+  benchmark::AddCustomContext("xsimd_arch", xsimd::default_arch::name());
+  benchmark::AddCustomContext("threads_all", std::to_string(all_threads()));
+  benchmark::AddCustomContext("eigen_threads_available", std::to_string(Eigen::nbThreads()));
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
