@@ -335,9 +335,9 @@ const CommandRegistrar kTrain{
                       "<path>.prev)");
       cmd->add_option("--checkpoint", a->checkpoint,
                       "Checkpoint file (default: <out>/checkpoint.ckpt)");
-      cmd->add_option(
-          "--resume", a->resume,
-          "Resume from this checkpoint (same configuration; --steps/--epochs may grow)");
+      cmd->add_option("--resume", a->resume,
+                      "Resume from this checkpoint (same configuration; --steps/--epochs may grow)")
+          ->check(CLI::ExistingFile);
       cmd->callback([a, cmd] { run_train(*a, *cmd); });
     }};
 

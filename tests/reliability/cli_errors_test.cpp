@@ -5,10 +5,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "subprocess.hpp"
+#include "synthetic_data.hpp"
 #include "temp_dir.hpp"
 
 namespace catapult::test {
@@ -60,6 +63,111 @@ TEST(CliErrors, FullDiskOnStandardOutputIsReported) {
   const auto ok = run_cli({"info"}, dir.path(), "ok");
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
   EXPECT_THAT(ok.out, HasSubstr("catapult"));
+}
+
+}  // namespace
+}  // namespace catapult::test
+
+namespace catapult::test {
+namespace {
+
+// A small, quick `catapult train` on synthetic data.
+class TrainFailures : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::filesystem::create_directories(data());
+    write_synthetic_dataset(data(), 300, 50);
+  }
+  std::filesystem::path data() const { return dir_.path() / "data"; }
+  std::vector<std::string> args(const std::vector<std::string>& more) const {
+    std::vector<std::string> a = {
+        "train",    "--dataset", "fashion-mnist", "--data-dir", data().string(),
+        "--widths", "64,16,10",  "--batch",       "10",         "--threads",
+        "1"};
+    a.insert(a.end(), more.begin(), more.end());
+    return a;
+  }
+  TempDir dir_;
+};
+
+TEST_F(TrainFailures, DivergingRunExitsNonZeroWithItsLogsIntact) {
+  const auto out = dir_.path() / "out";
+  const auto r =
+      run_cli(args({"--lr", "1e8", "--steps", "100", "--eval-every", "5", "--out", out.string()}),
+              dir_.path());
+  EXPECT_EQ(r.exit_code, kFailure) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("diverged at step"));
+  EXPECT_THAT(r.err, HasSubstr(out.string()));
+  // The logs hold the steps up to the divergence, and the summary says what happened.
+  const auto steps = slurp(out / "steps.csv");
+  EXPECT_EQ(steps.rfind("step,epoch,loss,lr,grad_norm\n0,0,", 0), 0U) << steps;
+  EXPECT_EQ(steps.back(), '\n');
+  EXPECT_THAT(slurp(out / "evals.csv"), HasSubstr("step,epoch,train_loss"));
+  EXPECT_THAT(slurp(out / "summary.json"), HasSubstr("diverged"));
+}
+
+TEST_F(TrainFailures, UnwritableOutputIsReportedNamingThePath) {
+  const auto file = dir_.path() / "a-file";
+  std::ofstream(file) << "x";
+  for (const auto& bad : {file / "out", std::filesystem::path("/proc/catapult-test-out")}) {
+    const auto r = run_cli(args({"--steps", "5", "--out", bad.string()}), dir_.path());
+    EXPECT_EQ(r.exit_code, kFailure) << r.err;
+    EXPECT_THAT(r.err, HasSubstr(bad.string()));
+  }
+  const auto ckpt = file / "run.ckpt";
+  const auto r =
+      run_cli(args({"--steps", "20", "--checkpoint-every", "5", "--checkpoint", ckpt.string()}),
+              dir_.path());
+  EXPECT_EQ(r.exit_code, kFailure) << r.err;
+  EXPECT_THAT(r.err, HasSubstr(ckpt.string()));
+}
+
+// A full disk while the logs are written (a 16 KiB file-size limit on the process): reported,
+// not ignored.
+TEST_F(TrainFailures, FullDiskWhileLoggingIsReported) {
+  const auto out = dir_.path() / "out";
+  const auto r = wait_cli(start_cli(args({"--steps", "2000", "--out", out.string()}), dir_.path(),
+                                    "full", "", 16 * 1024));
+  EXPECT_EQ(r.exit_code, kFailure) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("steps.csv"));
+}
+
+TEST_F(TrainFailures, BadConfigFilesExitWithStatus2NamingTheValue) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"optimizer": {"kind": "rmsprop"}})", "rmsprop"},
+      {R"({"schedule": {"lr": -3}})", "-3"},
+      {R"({"train": {"batch_size": "many"}})", "batch_size"},
+      {R"({"model": {"widths": [64, 0, 10]}})", "width 1"},
+      {R"({"no_such_key": 1})", "no_such_key"},
+      {R"({"train": {"batch_size": 10,})", "config"},
+  };
+  int i = 0;
+  for (const auto& [json, named] : cases) {
+    SCOPED_TRACE(json);
+    const auto path = dir_.path() / ("config" + std::to_string(i++) + ".json");
+    std::ofstream(path) << json;
+    // No --widths flag here: a flag would override the file's value.
+    const auto r = run_cli({"train", "--dataset", "fashion-mnist", "--data-dir", data().string(),
+                            "--steps", "5", "--config", path.string()},
+                           dir_.path());
+    EXPECT_EQ(r.exit_code, kUsage) << r.err;
+    EXPECT_THAT(r.err, HasSubstr(named));
+  }
+}
+
+TEST_F(TrainFailures, BadCheckpointFlagsExitWithStatus2) {
+  const std::vector<UsageCase> cases = {
+      {{"--checkpoint-every", "0", "--out", dir_.path().string()}, "--checkpoint-every 0"},
+      {{"--checkpoint-every", "5"}, "--checkpoint PATH"},
+      {{"--resume", (dir_.path() / "none.ckpt").string()}, "none.ckpt"},
+      {{"--checkpoint-every", "x"}, "x"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.named);
+    const auto r = run_cli(args(c.args), dir_.path());
+    EXPECT_EQ(r.exit_code, kUsage) << r.err;
+    EXPECT_THAT(r.err, HasSubstr(c.named));
+  }
 }
 
 }  // namespace

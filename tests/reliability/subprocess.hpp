@@ -3,6 +3,7 @@
 // error sent to files, so tests see exactly what a user sees: the exit status and the messages.
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,9 +46,11 @@ struct RunResult {
 
 /// Starts `catapult args...` with stdout/stderr redirected to files in work_dir (named after
 /// tag) and stdin from /dev/null. `stdout_path`, when not empty, replaces the stdout file (e.g.
-/// "/dev/full").
+/// "/dev/full"). file_size_limit > 0 caps the size of every file the child writes (RLIMIT_FSIZE,
+/// with SIGXFSZ ignored): writes past it fail with EFBIG, as on a full disk.
 inline Child start_cli(const std::vector<std::string>& args, const std::filesystem::path& work_dir,
-                       const std::string& tag, const std::string& stdout_path = "") {
+                       const std::string& tag, const std::string& stdout_path = "",
+                       rlim_t file_size_limit = 0) {
   Child c;
   c.out_file = stdout_path.empty() ? work_dir / (tag + ".out") : std::filesystem::path(stdout_path);
   c.err_file = work_dir / (tag + ".err");
@@ -65,6 +68,11 @@ inline Child start_cli(const std::vector<std::string>& args, const std::filesyst
     ::dup2(in, 0);
     ::dup2(out, 1);
     ::dup2(err, 2);
+    if (file_size_limit > 0) {
+      std::signal(SIGXFSZ, SIG_IGN);
+      const rlimit limit{file_size_limit, file_size_limit};
+      ::setrlimit(RLIMIT_FSIZE, &limit);
+    }
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }
