@@ -15,4 +15,8 @@ namespace catapult::fuzz {
 /// that decodes to the same array.
 int idx(const std::uint8_t* data, std::size_t size);
 
+/// JSON run configuration of `catapult train` via train::apply_json: either InvalidArgument or
+/// a configuration that to_json/apply_json round-trips exactly.
+int train_config(const std::uint8_t* data, std::size_t size);
+
 }  // namespace catapult::fuzz

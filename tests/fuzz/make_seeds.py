@@ -44,5 +44,32 @@ def idx_seeds():
         gzip.compress(seeds["f32"][:half], mtime=0) + gzip.compress(seeds["f32"][half:], mtime=0))
 
 
+def train_config_seeds():
+    seeds = {
+        "full.json": """{"model": {"widths": [784, 256, 10], "hidden_activation": "relu",
+ "output_activation": "identity", "bias": true, "parameterization": "standard"},
+ "loss": {"kind": "mse", "reduction": "mean", "target_on": 1.0, "target_off": 0.0},
+ "optimizer": {"kind": "sgd", "momentum": 0.9, "dampening": 0, "nesterov": false,
+  "weight_decay": 0, "eps": 1e-10, "beta1": 0.9, "beta2": 0.999,
+  "initial_accumulator_value": 0, "lr_decay": 0},
+ "schedule": {"kind": "cyclic", "lr": 0.01, "max_lr": 0.5, "step_size_up": 200,
+  "step_size_down": 200, "mode": "triangular", "gamma": 0.999, "step_size": 1000,
+  "step_gamma": 0.1, "total_steps": 0, "min_lr": 0, "warmup_steps": 0,
+  "warmup_start_factor": 0.333},
+ "train": {"batch_size": 128, "epochs": 1, "steps": 0, "eval_every": 0, "seed": 0,
+  "shuffle": true, "drop_last": false, "eval_batch_size": 1000},
+ "data_dir": "", "dataset": "mnist", "out_dir": "", "threads": 0, "init_seed": 0}""",
+        "adam.json": '{"optimizer": {"kind": "adam", "beta2": 0.98}, "schedule": {"kind": "cosine", "total_steps": 5}}',
+        "adagrad_ntk.json": '{"model": {"widths": [4, 3], "parameterization": "ntk", "bias": false}, "optimizer": {"kind": "adagrad"}}',
+        "critical.json": '{"schedule": {"kind": "cyclic", "peak_multiple_of_critical": 4.0, "base_multiple_of_critical": 0.5}}',
+        "empty.json": "{}",
+        "unknown_key.json": '{"train": {"batch": 3}}',
+        "wrong_type.json": '{"threads": "four"}',
+    }
+    for name, text in seeds.items():
+        put("train_config", name, text.encode())
+
+
 if __name__ == "__main__":
     idx_seeds()
+    train_config_seeds()

@@ -42,6 +42,7 @@ void replay(const std::string& target, int (*fn)(const std::uint8_t*, std::size_
 }
 
 TEST(FuzzReplay, Idx) { replay("idx", &idx); }
+TEST(FuzzReplay, TrainConfig) { replay("train_config", &train_config); }
 
 }  // namespace
 }  // namespace catapult::fuzz

@@ -139,6 +139,7 @@ TEST_F(TrainFailures, BadConfigFilesExitWithStatus2NamingTheValue) {
       {R"({"train": {"batch_size": "many"}})", "batch_size"},
       {R"({"model": {"widths": [64, 0, 10]}})", "width 1"},
       {R"({"no_such_key": 1})", "no_such_key"},
+      {R"({"schedule": {"lr": 1e999}})", "1e999"},  // found by fuzzing: number overflow
       {R"({"train": {"batch_size": 10,})", "config"},
   };
   int i = 0;
