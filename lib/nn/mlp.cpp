@@ -195,14 +195,16 @@ void Mlp<T>::backward(const ForwardCache<T>& cache, MatrixView<const T> d_out, T
                   "Mlp::backward (cache)");
   }
   const bool want_dx = d_x.data() != nullptr;
-  Matrix<T> dz_buf, da_buf;  // dZ_l and the next dA, swapped each layer
+  // dZ_l and the next dA, swapped each layer; held by the cache so steps do not allocate.
+  Matrix<T>* dz_buf = &cache.scratch[0];
+  Matrix<T>* da_buf = &cache.scratch[1];
   // dZ_{L-1} = d_out ⊙ act'(z_{L-1}); with an identity output d_out is dZ itself.
   MatrixView<const T> dz = d_out;
   if (layer_activation(layers - 1) != Activation::Identity) {
-    ensure_shape(dz_buf, batch, output_dim());
-    copy_rows(d_out, dz_buf.view());
-    multiply_rows(dz_buf.view(), cache.derivatives[layers - 1].cview());
-    dz = dz_buf.cview();
+    ensure_shape(*dz_buf, batch, output_dim());
+    copy_rows(d_out, dz_buf->view());
+    multiply_rows(dz_buf->view(), cache.derivatives[layers - 1].cview());
+    dz = dz_buf->cview();
   }
   for (std::size_t l = layers; l-- > 0;) {
     const LayerView<const T> lv = layer(l);
@@ -217,14 +219,14 @@ void Mlp<T>::backward(const ForwardCache<T>& cache, MatrixView<const T> d_out, T
     if (l == 0) {
       d_a = d_x;
     } else {
-      ensure_shape(da_buf, batch, lv.d_in);
-      d_a = da_buf.view();
+      ensure_shape(*da_buf, batch, lv.d_in);
+      d_a = da_buf->view();
     }
     gemm(Trans::N, Trans::N, lv.scale, dz, lv.weight, T(0), d_a);
     if (l == 0) break;
     multiply_rows(d_a, cache.derivatives[l - 1].cview());
     std::swap(dz_buf, da_buf);
-    dz = dz_buf.cview();
+    dz = dz_buf->cview();
   }
 }
 
@@ -270,6 +272,42 @@ void Mlp<T>::jvp(MatrixView<const T> x, const T* v, MatrixView<T> tangent,
     if (!t.empty()) gemm(Trans::N, Trans::T, lv.scale, t, lv.weight, T(1), t_next);
     if (lv.activation != Activation::Identity) multiply_rows(t_next, deriv.cview());
     a = a_next;
+    t = t_next;
+  }
+}
+
+template <class T>
+void Mlp<T>::jvp(const ForwardCache<T>& cache, const T* v, MatrixView<T> tangent) const {
+  const std::size_t layers = num_layers();
+  if (cache.inputs.size() != layers || cache.derivatives.size() != layers)
+    throw InvalidArgument(str_cat("Mlp::jvp: the cache holds ", cache.inputs.size(),
+                                  " layers, the network has ", layers,
+                                  " (run forward with a cache first)"));
+  const std::size_t batch = cache.inputs[0].rows();
+  require_shape(tangent, batch, output_dim(), "Mlp::jvp (tangent)");
+  if (v == nullptr && num_params() > 0) throw InvalidArgument("Mlp::jvp: v is null");
+  for (std::size_t l = 0; l < layers; ++l) {
+    require_shape(cache.inputs[l].cview(), batch, config_.widths[l], "Mlp::jvp (cache)");
+    require_shape(cache.derivatives[l].cview(), batch, config_.widths[l + 1], "Mlp::jvp (cache)");
+  }
+  Matrix<T> t_buf[2];
+  MatrixView<const T> t;  // da_l; zero for l = 0
+  for (std::size_t l = 0; l < layers; ++l) {
+    const LayerView<const T> lv = layer(l);
+    MatrixView<T> t_next;
+    if (l + 1 == layers) {
+      t_next = tangent;
+    } else {
+      ensure_shape(t_buf[l % 2], batch, lv.d_out);
+      t_next = t_buf[l % 2].view();
+    }
+    // dz [B, d_out] = s · (a · Vᵀ + da · Wᵀ) + v_b, then ⊙ act'(z)
+    const MatrixView<const T> v_w(v + offsets_[l], lv.d_out, lv.d_in);
+    GemmEpilogue<T> tep;
+    tep.bias = config_.bias ? v + offsets_[l] + lv.d_out * lv.d_in : nullptr;
+    gemm(Trans::N, Trans::T, lv.scale, cache.inputs[l].cview(), v_w, T(0), t_next, tep);
+    if (!t.empty()) gemm(Trans::N, Trans::T, lv.scale, t, lv.weight, T(1), t_next);
+    if (lv.activation != Activation::Identity) multiply_rows(t_next, cache.derivatives[l].cview());
     t = t_next;
   }
 }

@@ -279,11 +279,16 @@ TEST(Mlp, JvpMatchesFiniteDifferences) {
           EXPECT_NEAR(tangent.data()[i], fd, 1e-6 * (1 + std::abs(fd)));
           EXPECT_NEAR(out.data()[i], f0.data()[i], 1e-13);
         }
-        // Without the optional out.
-        Matrix<double> tangent2(3, 2);
+        // Without the optional out, and from a forward cache: the same products.
+        Matrix<double> tangent2(3, 2), tangent3(3, 2), f(3, 2);
         net.jvp(x.cview(), v.data(), tangent2.view());
-        for (std::size_t i = 0; i < tangent.size(); ++i)
+        nn::ForwardCache<double> cache;
+        net.forward(x.cview(), f.view(), &cache);
+        net.jvp(cache, v.data(), tangent3.view());
+        for (std::size_t i = 0; i < tangent.size(); ++i) {
           EXPECT_EQ(tangent2.data()[i], tangent.data()[i]);
+          EXPECT_EQ(tangent3.data()[i], tangent.data()[i]);
+        }
       }
 }
 

@@ -1,0 +1,234 @@
+// nn benchmarks: one training step of the poster's network, 784-H-10, against the time its GEMMs
+// alone take in OpenBLAS, measured in the same binary and run.
+//
+// Families (FLOP counters as rates; a step is 2·B·H·(2·784 + 3·10) flops: forward of both layers,
+// dW of both layers, dX of the output layer only — the input needs no gradient):
+//   BM_Nn_Step/hidden/batch/threads      forward (fused bias + ReLU + derivative) + mean-MSE loss
+//       and d_out + backward + SGD update on the flat buffer: what Trainer does per step, minus
+//       batch gathering and the divergence checks.
+//       Counter step_efficiency = t(OpenBLAS GEMMs of the step) / t(our step), both timed after
+//       the main loop, interleaved, best of several repetitions (target ≥ 0.8 at batch ≥ 128);
+//       own_gemms_ms: the same five products with our gemm, so step_ms − own_gemms_ms is what the
+//       nn layer adds (copies, ⊙ act', bias sums, loss, update) and own/openblas the GEMM gap.
+//   BM_Nn_StepGemmsOpenBlas/hidden/batch/threads   the same five GEMMs with cblas_sgemm only.
+// threads: 1, or every hardware thread; every benchmark uses real time.
+//
+// Debian's OpenBLAS 0.3.21 does not recognise recent Xeons and falls back to its generic kernel,
+// so main() re-executes the binary with OPENBLAS_CORETYPE set (SkylakeX with AVX-512, Haswell
+// with AVX2) unless the caller set it (same policy as kernels_bench).
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "catapult/core/matrix.hpp"
+#include "catapult/core/rng.hpp"
+#include "catapult/core/threading.hpp"
+#include "catapult/kernels/gemm.hpp"
+#include "catapult/nn/loss.hpp"
+#include "catapult/nn/mlp.hpp"
+#include "catapult/optim/sgd.hpp"
+
+#ifdef CATAPULT_HAVE_OPENBLAS
+#include <cblas.h>
+#endif
+
+namespace {
+
+using catapult::Matrix;
+using catapult::Rng;
+
+constexpr std::size_t kInputs = 784;
+constexpr std::size_t kClasses = 10;
+
+int all_threads() { return static_cast<int>(std::max(1U, std::thread::hardware_concurrency())); }
+
+double step_flops(std::size_t batch, std::size_t hidden) {
+  return 2.0 * static_cast<double>(batch) * static_cast<double>(hidden) *
+         (2.0 * kInputs + 3.0 * kClasses);
+}
+
+// Everything one step touches, built outside the timed loops.
+struct StepFixture {
+  catapult::nn::Mlp<float> model;
+  catapult::optim::Sgd<float> sgd;
+  Matrix<float> x, out, d_out, d_hidden;
+  std::vector<std::uint8_t> labels;
+  catapult::nn::ForwardCache<float> cache;
+  catapult::AlignedVector<float> grads;
+
+  StepFixture(std::size_t batch, std::size_t hidden)
+      : model(catapult::nn::MlpConfig{{kInputs, hidden, kClasses}}),
+        x(batch, kInputs),
+        out(batch, kClasses),
+        d_out(batch, kClasses),
+        d_hidden(batch, hidden),
+        labels(batch),
+        grads(model.num_params()) {
+    Rng rng(1);
+    model.init(rng);
+    for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = static_cast<float>(rng.uniform());
+    for (auto& l : labels) l = static_cast<std::uint8_t>(rng.uniform_index(kClasses));
+  }
+
+  void step() {
+    model.forward(x.cview(), out.view(), &cache);
+    benchmark::DoNotOptimize(
+        catapult::nn::mse_loss_labels<float>(out.cview(), labels, d_out.view()));
+    model.backward(cache, d_out.cview(), grads.data());
+    sgd.step(model.params(), grads.data(), model.num_params(), 1e-6);
+  }
+
+  // The same five products with our gemm (no epilogue): step − this = the nn layer's overhead.
+  void own_gemms() {
+    using catapult::kernels::gemm;
+    using catapult::kernels::Trans;
+    const auto l0 = model.layer(0);
+    const auto l1 = model.layer(1);
+    auto a1 = cache.inputs[1].view();
+    const std::size_t h = d_hidden.cols();
+    catapult::MatrixView<float> dw0(grads.data(), h, kInputs);
+    catapult::MatrixView<float> dw1(grads.data() + model.weight_offset(1), kClasses, h);
+    gemm<float>(Trans::N, Trans::T, 1.0F, x.cview(), l0.weight, 0.0F, a1);
+    gemm<float>(Trans::N, Trans::T, 1.0F, catapult::MatrixView<const float>(a1), l1.weight, 0.0F,
+                out.view());
+    gemm<float>(Trans::T, Trans::N, 1.0F, d_out.cview(), catapult::MatrixView<const float>(a1),
+                0.0F, dw1);
+    gemm<float>(Trans::N, Trans::N, 1.0F, d_out.cview(), l1.weight, 0.0F, d_hidden.view());
+    gemm<float>(Trans::T, Trans::N, 1.0F, d_hidden.cview(), x.cview(), 0.0F, dw0);
+    benchmark::ClobberMemory();
+  }
+
+#ifdef CATAPULT_HAVE_OPENBLAS
+  // The step's five products, in OpenBLAS: Z1 = X·W0ᵀ, Z2 = A1·W1ᵀ, dW1 = dZ2ᵀ·A1,
+  // dA1 = dZ2·W1, dW0 = dZ1ᵀ·X (shapes as Mlp uses them; A1, dZ reuse the cache buffers).
+  void blas_gemms() {
+    const auto b = static_cast<int>(x.rows());
+    const auto h = static_cast<int>(d_hidden.cols());
+    const int d = static_cast<int>(kInputs), k = static_cast<int>(kClasses);
+    const auto l0 = model.layer(0);
+    const auto l1 = model.layer(1);
+    float* a1 = cache.inputs[1].data();
+    float* dw0 = grads.data();
+    float* dw1 = grads.data() + model.weight_offset(1);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, h, d, 1.0F, x.data(), d,
+                l0.weight.data(), d, 0.0F, a1, h);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, k, h, 1.0F, a1, h, l1.weight.data(), h,
+                0.0F, out.data(), k);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, h, b, 1.0F, d_out.data(), k, a1, h,
+                0.0F, dw1, h);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, h, k, 1.0F, d_out.data(), k,
+                l1.weight.data(), h, 0.0F, d_hidden.data(), h);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, h, d, b, 1.0F, d_hidden.data(), h,
+                x.data(), d, 0.0F, dw0, d);
+    benchmark::ClobberMemory();
+  }
+#endif
+};
+
+template <class F>
+double best_seconds(F&& f, int reps) {
+  double best = 1e300;
+  for (int r = 0; r < reps; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    best = std::min(best,
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return best;
+}
+
+void BM_Nn_Step(benchmark::State& state) {
+  const auto hidden = static_cast<std::size_t>(state.range(0));
+  const auto batch = static_cast<std::size_t>(state.range(1));
+  const auto threads = static_cast<int>(state.range(2));
+  catapult::ThreadLimit limit(static_cast<std::size_t>(threads));
+  StepFixture f(batch, hidden);
+  f.step();  // sizes the cache and the optimizer state
+  for (auto _ : state) {
+    f.step();
+    benchmark::ClobberMemory();
+  }
+  state.counters["flops"] =
+      benchmark::Counter(step_flops(batch, hidden) * static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate);
+#ifdef CATAPULT_HAVE_OPENBLAS
+  openblas_set_num_threads(threads);
+  // Interleave the two timings, best of each, so drifts of the machine affect both alike.
+  const double one = best_seconds([&] { f.step(); }, 1);
+  const int reps = std::clamp(static_cast<int>(0.2 / std::max(one, 1e-6)), 3, 50);
+  double ours = 1e300, blas = 1e300, own = 1e300;
+  for (int r = 0; r < 3; ++r) {
+    ours = std::min(ours, best_seconds([&] { f.step(); }, reps));
+    blas = std::min(blas, best_seconds([&] { f.blas_gemms(); }, reps));
+    own = std::min(own, best_seconds([&] { f.own_gemms(); }, reps));
+  }
+  state.counters["own_gemms_ms"] = 1e3 * own;
+  state.counters["step_efficiency"] = blas / ours;
+  state.counters["openblas_gemms_ms"] = 1e3 * blas;
+  state.counters["step_ms"] = 1e3 * ours;
+#endif
+}
+
+void BM_Nn_StepGemmsOpenBlas(benchmark::State& state) {
+#ifdef CATAPULT_HAVE_OPENBLAS
+  const auto hidden = static_cast<std::size_t>(state.range(0));
+  const auto batch = static_cast<std::size_t>(state.range(1));
+  const auto threads = static_cast<int>(state.range(2));
+  openblas_set_num_threads(threads);
+  StepFixture f(batch, hidden);
+  f.step();
+  for (auto _ : state) f.blas_gemms();
+  state.counters["flops"] =
+      benchmark::Counter(step_flops(batch, hidden) * static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate);
+#else
+  state.SkipWithError("built without OpenBLAS");
+#endif
+}
+
+void step_args(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"hidden", "batch", "threads"});
+  std::vector<int> thread_counts = {1};
+  if (all_threads() > 1) thread_counts.push_back(all_threads());
+  for (int hidden : {256, 1024, 4096})
+    for (int batch : {32, 128, 1024})
+      for (int t : thread_counts) b->Args({hidden, batch, t});
+  b->UseRealTime();
+}
+
+BENCHMARK(BM_Nn_Step)->Apply(step_args);
+BENCHMARK(BM_Nn_StepGemmsOpenBlas)->Apply(step_args);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // OPENBLAS_CORETYPE is read when OpenBLAS loads, before main: set it and restart once.
+#ifdef CATAPULT_HAVE_OPENBLAS
+  if (std::getenv("OPENBLAS_CORETYPE") == nullptr &&
+      std::getenv("CATAPULT_BENCH_RESTARTED") == nullptr) {
+    __builtin_cpu_init();
+    const char* core = __builtin_cpu_supports("avx512f") ? "SkylakeX"
+                       : __builtin_cpu_supports("avx2")  ? "Haswell"
+                                                         : nullptr;
+    if (core != nullptr) {
+      setenv("OPENBLAS_CORETYPE", core, 1);
+      setenv("CATAPULT_BENCH_RESTARTED", "1", 1);
+      execv("/proc/self/exe", argv);
+      // execv returns only on failure: carry on with the environment as it is.
+    }
+  }
+  benchmark::AddCustomContext("openblas_corename", openblas_get_corename());
+#endif
+  benchmark::AddCustomContext("threads_all", std::to_string(all_threads()));
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
