@@ -69,7 +69,7 @@ std::span<const DataFileSpec> mnist_files() noexcept { return kMnistFiles; }
 
 std::filesystem::path find_data_file(const std::filesystem::path& dir, std::string_view name) {
   std::error_code ec;
-  const auto raw = dir / name;
+  auto raw = dir / name;
   if (std::filesystem::exists(raw, ec)) return raw;
   auto gz = dir / name;
   gz += ".gz";
@@ -179,7 +179,7 @@ Matrix<float> one_hot(const std::vector<std::uint8_t>& labels, std::size_t num_c
 
 Matrix<float> centred_one_hot(const std::vector<std::uint8_t>& labels, std::size_t num_classes) {
   if (num_classes == 0) throw InvalidArgument("centred_one_hot: num_classes is 0");
-  const double k = static_cast<double>(num_classes);
+  const auto k = static_cast<double>(num_classes);
   return one_hot(labels, num_classes, static_cast<float>(1.0 - 1.0 / k),
                  static_cast<float>(-1.0 / k));
 }

@@ -6,6 +6,7 @@
 
 #include "alloc_tracker.hpp"
 #include "catapult/core/error.hpp"
+#include "catapult/core/rng.hpp"
 #include "fixtures.hpp"
 
 namespace catapult::data {
@@ -239,6 +240,48 @@ TEST(IdxParse, InMemoryEntryPointChecksLikeTheFileReader) {
         (void)parse_idx(Bytes{0, 0}, "buffer-2");
       },
       {"buffer-2", "truncated"});
+}
+
+TEST(IdxParse, MutatedInputsEitherDecodeConsistentlyOrThrowDataError) {
+  // Deterministic mutations (byte flips, truncations, insertions) of a raw and a gzip file:
+  // each must decode to data matching its header or throw DataError, nothing else.
+  const Bytes raw = idx_file(kUByte, {4, 3, 5}, ramp(60, 9));
+  const Bytes gz = test::gzip(raw);
+  Rng rng(20240601);
+  int decoded = 0;
+  int refused = 0;
+  for (int trial = 0; trial < 4000; ++trial) {
+    Bytes b = trial % 2 == 0 ? raw : gz;
+    const int edits = 1 + static_cast<int>(rng.uniform_index(3));
+    for (int e = 0; e < edits && !b.empty(); ++e) {
+      const auto pos = static_cast<std::size_t>(rng.uniform_index(b.size()));
+      switch (rng.uniform_index(3)) {
+        case 0:
+          b[pos] = static_cast<std::uint8_t>(rng.next_u64());
+          break;
+        case 1:
+          b.resize(pos);
+          break;
+        default:
+          b.insert(b.begin() + static_cast<std::ptrdiff_t>(pos),
+                   static_cast<std::uint8_t>(rng.next_u64()));
+      }
+    }
+    IdxReadOptions opts;
+    opts.max_bytes = 1 << 16;
+    try {
+      const IdxArray a = parse_idx(b, "mutant", opts);
+      EXPECT_EQ(a.data.size(), a.count() * idx_element_size(a.type)) << "trial " << trial;
+      ++decoded;
+    } catch (const DataError& e) {
+      EXPECT_NE(std::string(e.what()).find("mutant"), std::string::npos) << e.what();
+      ++refused;
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "trial " << trial << ": unexpected exception " << e.what();
+    }
+  }
+  EXPECT_GT(refused, 1000);  // the mutations do break most files
+  EXPECT_GT(decoded, 0);     // and some survive (flipped data bytes)
 }
 
 TEST(Gunzip, BoundedAndStrict) {

@@ -16,8 +16,8 @@ using Sha256Digest = std::array<std::uint8_t, 32>;
 
 /// Incremental SHA-256 (FIPS 180-4, section 6.2). Feed bytes with update() in any chunking,
 /// then call finish() once; the digest depends only on the concatenated bytes.
-/// Throughput is a few hundred MB/s (portable C++, no SHA extensions), enough to hash MNIST
-/// (55 MB) in well under a second.
+/// Portable C++ without SHA extensions: about 130 MB/s on the build machine, so hashing MNIST
+/// (55 MB) takes about 0.4 s.
 class Sha256 {
  public:
   Sha256() noexcept;
