@@ -230,7 +230,10 @@ void run_train(const TrainArgs& args, const CLI::App& cmd) {
   if (!c.out_dir.empty()) {
     out = c.out_dir;
     std::filesystem::create_directories(out);
-    std::ofstream(out / "config.json") << config_json << '\n';
+    std::ofstream config_out(out / "config.json");
+    config_out << config_json << '\n';
+    if (!config_out.flush())
+      throw IoError(str_cat("train: cannot write ", (out / "config.json").string()));
     auto logger = std::make_unique<train::CsvLogger>(out / "steps.csv", out / "evals.csv",
                                                      args.log_every, resume_step);
     csv = logger.get();

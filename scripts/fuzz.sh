@@ -6,6 +6,7 @@
 # Prints executions, exec/s and coverage per target and writes them to build/fuzz/fuzz-summary.md.
 # A crash stops the script with a non-zero status; the input is in build/fuzz/artifacts/<target>/.
 # To keep it fixed: copy it to tests/fuzz/regressions/<target>/ (the normal suite replays it).
+# CATAPULT_UPDATE_DOCS=1 also writes the table into docs/reliability.md (block fuzz-figures).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
@@ -46,4 +47,13 @@ for t in "${targets[@]}"; do
   fi
 done
 cat "$summary"
+if [[ "${CATAPULT_UPDATE_DOCS:-0}" == 1 && $status == 0 ]]; then
+  {
+    echo "Measured $(date -u +%Y-%m-%d) with \`CATAPULT_UPDATE_DOCS=1 scripts/fuzz.sh $seconds\`"
+    echo "(clang $(clang++ --version | sed -n 's/.*version \([0-9.]*\).*/\1/p;q'), $(nproc) cores, one fuzzing process per target):"
+    echo
+    cat "$summary"
+  } >build/fuzz/fuzz-doc.md
+  bash scripts/update_doc_block.sh docs/reliability.md fuzz-figures build/fuzz/fuzz-doc.md
+fi
 exit $status

@@ -34,7 +34,8 @@ TEST(Npz, NpyHeaderIsExactAndAligned) {
   std::memcpy(&last, b.data() + b.size() - 4, 4);
   EXPECT_EQ(last, 6.0F);
   // 1-D shapes have a trailing comma, scalars an empty tuple.
-  const std::string one = npy_bytes({"y", {5}, NpyType::Float64, v.data()});
+  const std::vector<double> five(5, 1.0);  // 5 doubles: v (6 floats) is too short for them
+  const std::string one = npy_bytes({"y", {5}, NpyType::Float64, five.data()});
   EXPECT_NE(one.find("'shape': (5,), }"), std::string::npos);
   const double s = 2.5;
   const std::string scalar = npy_bytes({"s", {}, NpyType::Float64, &s});
