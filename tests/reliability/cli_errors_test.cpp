@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,33 @@ TEST(CliErrors, BadFlagsAndValuesExitWithStatus2NamingTheValue) {
     const auto r = run_cli(c.args, dir.path());
     EXPECT_EQ(r.exit_code, kUsage) << r.err;
     EXPECT_THAT(r.err + r.out, HasSubstr(c.named));
+  }
+}
+
+// Every subcommand the program lists (including ones added later) rejects an unknown flag with
+// status 2, naming it.
+TEST(CliErrors, EveryCommandRejectsAnUnknownFlag) {
+  TempDir dir;
+  const auto help = run_cli({"--help"}, dir.path(), "help");
+  ASSERT_EQ(help.exit_code, 0) << help.err;
+  const auto at = help.out.find("Subcommands:");
+  ASSERT_NE(at, std::string::npos) << help.out;
+  std::vector<std::string> commands;
+  std::istringstream lines(help.out.substr(at));
+  std::string line;
+  std::getline(lines, line);
+  while (std::getline(lines, line) && line.rfind("  ", 0) == 0) {
+    std::istringstream words(line);
+    std::string name;
+    words >> name;
+    commands.push_back(name);
+  }
+  ASSERT_GE(commands.size(), 4U) << help.out;
+  for (const auto& c : commands) {
+    SCOPED_TRACE(c);
+    const auto r = run_cli({c, "--no-such-flag-xyz"}, dir.path(), c);
+    EXPECT_EQ(r.exit_code, kUsage) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("--no-such-flag-xyz"));
   }
 }
 
