@@ -8,6 +8,8 @@
 #include <iostream>
 #include <iterator>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +21,7 @@
 #include "catapult/nn/mlp.hpp"
 #include "catapult/optim/optimizer.hpp"
 #include "catapult/optim/schedule.hpp"
+#include "catapult/train/checkpoint.hpp"
 #include "catapult/train/config.hpp"
 #include "catapult/train/npz.hpp"
 #include "catapult/train/observers.hpp"
@@ -47,6 +50,8 @@ struct TrainArgs {
   std::size_t batch = 0, epochs = 0, eval_batch = 0, threads = 0;
   std::uint64_t steps = 0, eval_every = 0, seed = 0, init_seed = 0, log_every = 1;
   bool dump_config = false;
+  std::string checkpoint, resume;
+  std::uint64_t checkpoint_every = 0;
 };
 
 std::string read_file(const std::string& path) {
@@ -130,6 +135,49 @@ train::RunConfig build_config(const TrainArgs& a, const CLI::App& cmd) {
   return c;
 }
 
+// The configuration a checkpoint was written with must be this run's, except for where the files
+// are, the thread count and how long the run goes on. Throws InvalidArgument naming the first key
+// that differs.
+void check_resume_config(const std::string& resume_path, const std::string& stored,
+                         const std::string& current) {
+  auto normalize = [](const std::string& text) {
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return nlohmann::json();
+    for (const char* key : {"out_dir", "data_dir", "threads"}) j.erase(key);
+    if (j.contains("train")) {
+      j["train"].erase("steps");
+      j["train"].erase("epochs");
+    }
+    return j;
+  };
+  const auto a = normalize(stored), b = normalize(current);
+  if (a.is_null())
+    throw DataError(str_cat(resume_path, ": the checkpoint's configuration is not valid JSON"));
+  if (a == b) return;
+  const auto patch = nlohmann::json::diff(a, b);
+  const std::string path = patch.empty() ? "" : patch[0].value("path", "");
+  const auto pointer = nlohmann::json::json_pointer(path);
+  throw InvalidArgument(
+      str_cat("train: --resume ", resume_path,
+              ": the checkpoint was written by a run with another configuration (", path, ": ",
+              a.contains(pointer) ? a.at(pointer).dump() : "absent", " there, ",
+              b.contains(pointer) ? b.at(pointer).dump() : "absent", " here)"));
+}
+
+// Reads the checkpoint to resume from; a damaged one is refused, pointing at the previous one.
+train::Checkpoint read_resume_checkpoint(const std::filesystem::path& path) {
+  try {
+    return train::read_checkpoint(path);
+  } catch (const DataError& e) {
+    const auto prev = train::previous_checkpoint_path(path);
+    if (!std::filesystem::exists(prev)) throw;
+    throw DataError(str_cat(e.what(),
+                            "; the previous checkpoint is kept: resume from it with "
+                            "--resume ",
+                            prev.string()));
+  }
+}
+
 void run_train(const TrainArgs& args, const CLI::App& cmd) {
   const train::RunConfig c = build_config(args, cmd);
   const std::string config_json = train::to_json(c);
@@ -143,6 +191,19 @@ void run_train(const TrainArgs& args, const CLI::App& cmd) {
   const optim::Schedule schedule(c.schedule);
   if (c.train.batch_size == 0) throw InvalidArgument("train: --batch 0");
   if (args.log_every == 0) throw InvalidArgument("train: --log-every 0");
+  if (cmd.count("--checkpoint-every") > 0 && args.checkpoint_every == 0)
+    throw InvalidArgument("train: --checkpoint-every 0 (must be >= 1)");
+  std::filesystem::path checkpoint_path = args.checkpoint;
+  if (checkpoint_path.empty() && !c.out_dir.empty())
+    checkpoint_path = std::filesystem::path(c.out_dir) / "checkpoint.ckpt";
+  if (args.checkpoint_every > 0 && checkpoint_path.empty())
+    throw InvalidArgument(str_cat("train: --checkpoint-every ", args.checkpoint_every,
+                                  " needs --checkpoint PATH or --out DIR"));
+  std::optional<train::Checkpoint> resume_from;
+  if (!args.resume.empty()) {
+    resume_from = read_resume_checkpoint(args.resume);
+    check_resume_config(args.resume, resume_from->text("config"), config_json);
+  }
   std::unique_ptr<ThreadLimit> limit;
   if (c.threads > 0) limit = std::make_unique<ThreadLimit>(c.threads);
 
@@ -155,18 +216,39 @@ void run_train(const TrainArgs& args, const CLI::App& cmd) {
                                          : std::filesystem::path(c.data_dir));
   Rng rng(c.init_seed);
   model.init(rng);
+  std::optional<train::ResumePoint> resume_point;
+  if (resume_from)
+    resume_point = train::restore_training_checkpoint(*resume_from, model, *optimizer, c.train,
+                                                      splits.train.size());
+  const std::uint64_t resume_step = resume_point ? resume_point->step : 0;
 
   std::vector<std::unique_ptr<train::Observer>> owned;
   const bool tty = isatty(fileno(stdout)) != 0;
   owned.push_back(std::make_unique<train::ProgressObserver>(std::cout, tty));
   std::filesystem::path out;
+  train::CsvLogger* csv = nullptr;
   if (!c.out_dir.empty()) {
     out = c.out_dir;
     std::filesystem::create_directories(out);
-    std::ofstream(out / "config.json") << config_json << '\n';
-    owned.push_back(
-        std::make_unique<train::CsvLogger>(out / "steps.csv", out / "evals.csv", args.log_every));
+    std::ofstream config_out(out / "config.json");
+    config_out << config_json << '\n';
+    if (!config_out.flush())
+      throw IoError(str_cat("train: cannot write ", (out / "config.json").string()));
+    auto logger = std::make_unique<train::CsvLogger>(out / "steps.csv", out / "evals.csv",
+                                                     args.log_every, resume_step);
+    csv = logger.get();
+    owned.push_back(std::move(logger));
     owned.push_back(std::make_unique<train::JsonSummary>(out / "summary.json", config_json));
+  }
+  if (args.checkpoint_every > 0) {
+    // The logs are flushed before each checkpoint, so after a kill they cover every step the
+    // checkpoint holds (a resumed run drops the rows written after it).
+    owned.push_back(std::make_unique<train::CheckpointObserver>(
+        checkpoint_path, args.checkpoint_every, c.train, splits.train.size(), config_json,
+        [csv] {
+          if (csv != nullptr) csv->flush();
+        },
+        resume_point ? &*resume_point : nullptr));
   }
   std::vector<train::Observer*> observers;
   observers.reserve(owned.size());
@@ -175,8 +257,11 @@ void run_train(const TrainArgs& args, const CLI::App& cmd) {
   for (auto w : c.model.widths) std::cout << ' ' << w;
   std::cout << "; optimizer " << optimizer->name() << "; schedule "
             << optim::to_string(c.schedule.kind) << "; threads " << max_threads() << '\n';
+  if (resume_point)
+    std::cout << "resumed from " << args.resume << " after step " << resume_step << '\n';
   const train::TrainResult r =
-      train::train(model, *optimizer, schedule, splits.train, &splits.test, c.train, observers);
+      train::train(model, *optimizer, schedule, splits.train, &splits.test, c.train, observers,
+                   resume_point ? &*resume_point : nullptr);
   owned.clear();  // flush and close the logs
   if (r.status == train::TrainStatus::Diverged)
     throw RuntimeError(
@@ -249,6 +334,14 @@ const CommandRegistrar kTrain{
       cmd->add_option("--threads", a->threads, "Threads (default: all)");
       cmd->add_option("--log-every", a->log_every, "CSV: log every N-th step (default 1)");
       cmd->add_flag("--dump-config", a->dump_config, "Print the resolved configuration and exit");
+      cmd->add_option("--checkpoint-every", a->checkpoint_every,
+                      "Write a checkpoint every N steps (atomically; the previous one is kept as "
+                      "<path>.prev)");
+      cmd->add_option("--checkpoint", a->checkpoint,
+                      "Checkpoint file (default: <out>/checkpoint.ckpt)");
+      cmd->add_option("--resume", a->resume,
+                      "Resume from this checkpoint (same configuration; --steps/--epochs may grow)")
+          ->check(CLI::ExistingFile);
       cmd->callback([a, cmd] { run_train(*a, *cmd); });
     }};
 

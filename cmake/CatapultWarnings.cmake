@@ -19,3 +19,12 @@ if(CATAPULT_TSAN)
   target_compile_options(catapult_codegen INTERFACE -fsanitize=thread -fno-omit-frame-pointer)
   target_link_options(catapult_codegen INTERFACE -fsanitize=thread)
 endif()
+if(CATAPULT_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "CATAPULT_FUZZ needs clang (libFuzzer); use the `fuzz` preset")
+  endif()
+  # Coverage instrumentation for libFuzzer everywhere; the fuzz executables add -fsanitize=fuzzer.
+  target_compile_options(catapult_codegen INTERFACE -fsanitize=fuzzer-no-link,address,undefined
+                                                    -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_link_options(catapult_codegen INTERFACE -fsanitize=address,undefined)
+endif()

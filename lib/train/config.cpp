@@ -51,7 +51,7 @@ void apply_json(RunConfig& c, std::string_view text) {
   json root;
   try {
     root = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number overflow
     throw InvalidArgument(str_cat("config: not valid JSON: ", e.what()));
   }
   for_each_key(root, "", [&](const std::string& key, const json& v) {

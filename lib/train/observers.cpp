@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
@@ -30,12 +31,54 @@ std::ofstream open_out(const std::filesystem::path& path) {
 
 }  // namespace
 
+namespace {
+
+// Rewrites a CSV log keeping its header and the rows whose first field (the step) is < step;
+// a last line without its newline (cut by a kill) is dropped too.
+void truncate_log(const std::filesystem::path& path, std::uint64_t step, const char* header) {
+  std::ifstream in(path);
+  if (!in) throw IoError(str_cat("cannot resume the log '", path.string(), "': cannot read it"));
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  std::string kept = std::string(header) + "\n";
+  std::size_t pos = text.find('\n');  // skip the header
+  while (pos != std::string::npos && pos + 1 < text.size()) {
+    const std::size_t end = text.find('\n', pos + 1);
+    if (end == std::string::npos) break;
+    const std::string line = text.substr(pos + 1, end - pos - 1);
+    if (std::stoull(line.substr(0, line.find(','))) < step) kept += line + "\n";
+    pos = end;
+  }
+  std::ofstream out(path, std::ios::out | std::ios::trunc);
+  out << kept;
+  if (!out.flush())
+    throw IoError(str_cat("cannot resume the log '", path.string(), "': write failed"));
+}
+
+constexpr const char* kStepsHeader = "step,epoch,loss,lr,grad_norm";
+constexpr const char* kEvalsHeader = "step,epoch,train_loss,test_loss,test_accuracy";
+
+std::ofstream open_log(const std::filesystem::path& path, std::uint64_t resume_step,
+                       const char* header) {
+  if (resume_step == 0) {
+    auto f = open_out(path);
+    f << header << '\n';
+    return f;
+  }
+  truncate_log(path, resume_step, header);
+  std::ofstream f(path, std::ios::out | std::ios::app);
+  if (!f) throw IoError(str_cat("cannot open '", path.string(), "' for writing"));
+  return f;
+}
+
+}  // namespace
+
 CsvLogger::CsvLogger(const std::filesystem::path& steps_path,
-                     const std::filesystem::path& evals_path, std::uint64_t log_every)
-    : steps_(open_out(steps_path)), evals_(open_out(evals_path)), log_every_(log_every) {
+                     const std::filesystem::path& evals_path, std::uint64_t log_every,
+                     std::uint64_t resume_step)
+    : steps_path_(steps_path), evals_path_(evals_path), log_every_(log_every) {
   if (log_every == 0) throw InvalidArgument("CsvLogger: log_every is 0");
-  steps_ << "step,epoch,loss,lr,grad_norm\n";
-  evals_ << "step,epoch,train_loss,test_loss,test_accuracy\n";
+  steps_ = open_log(steps_path, resume_step, kStepsHeader);
+  evals_ = open_log(evals_path, resume_step, kEvalsHeader);
 }
 
 void CsvLogger::on_step(const StepInfo& s) {
@@ -47,13 +90,18 @@ void CsvLogger::on_step(const StepInfo& s) {
 void CsvLogger::on_eval(const EvalInfo& e) {
   evals_ << e.step << ',' << e.epoch << ',' << num(e.train_loss) << ',' << num(e.test_loss) << ','
          << num(e.test_accuracy) << '\n';
-  evals_.flush();
-  steps_.flush();
+  flush();
 }
 
-void CsvLogger::on_end(const TrainResult& /*result*/) {
-  steps_.flush();
-  evals_.flush();
+void CsvLogger::on_end(const TrainResult& /*result*/) { flush(); }
+
+void CsvLogger::flush() {
+  if (!steps_.flush())
+    throw IoError(str_cat("cannot write the log '", steps_path_.string(),
+                          "' (disk full or file size limit?)"));
+  if (!evals_.flush())
+    throw IoError(str_cat("cannot write the log '", evals_path_.string(),
+                          "' (disk full or file size limit?)"));
 }
 
 JsonSummary::JsonSummary(std::filesystem::path path, std::string config_json)

@@ -85,7 +85,7 @@ Evaluation evaluate(const nn::Mlp<float>& model, const data::Dataset& set,
 TrainResult train(nn::Mlp<float>& model, optim::Optimizer<float>& optimizer,
                   const optim::Schedule& schedule, const data::Dataset& train_set,
                   const data::Dataset* test_set, const TrainConfig& config,
-                  std::span<Observer* const> observers) {
+                  std::span<Observer* const> observers, const ResumePoint* resume) {
   check_dataset(model, train_set, "the training set");
   if (test_set != nullptr) check_dataset(model, *test_set, "the test set");
   const std::size_t n = train_set.size(), d = model.input_dim(), k = model.output_dim();
@@ -94,9 +94,14 @@ TrainResult train(nn::Mlp<float>& model, optim::Optimizer<float>& optimizer,
   const std::size_t b = config.batch_size;
   const std::uint64_t per_epoch = config.drop_last ? n / b : (n + b - 1) / b;
 
+  const std::uint64_t t0 = resume != nullptr ? resume->step : 0;
+  if (t0 > total)
+    throw InvalidArgument(
+        str_cat("train: cannot resume after step ", t0, ": the run plans ", total, " steps"));
+
   const auto start = std::chrono::steady_clock::now();
   TrainResult result;
-  const RunInfo info{total, per_epoch, p, n, test_set != nullptr ? test_set->size() : 0};
+  const RunInfo info{total, per_epoch, p, n, test_set != nullptr ? test_set->size() : 0, t0};
   for (auto* o : observers) o->on_start(info);
 
   double loss_since_eval = 0;
@@ -122,17 +127,40 @@ TrainResult train(nn::Mlp<float>& model, optim::Optimizer<float>& optimizer,
     return result;
   };
 
-  run_eval(0);
-
   std::vector<std::size_t> order(n);
+  std::size_t pos = n;  // position in the current epoch's order; n forces a new epoch
+  bool started = false;
+  if (t0 == 0) {
+    run_eval(0);
+  } else {
+    // Step t0 is batch t0 % per_epoch of epoch t0 / per_epoch. At an epoch boundary the loop
+    // opens the next epoch itself (and an evaluation due at t0 reports the finished epoch).
+    loss_since_eval = resume->loss_since_eval;
+    steps_since_eval = resume->steps_since_eval;
+    result.steps = t0;
+    result.last_loss = resume->last_loss;
+    started = true;
+    if (t0 % per_epoch == 0) {
+      epoch = t0 / per_epoch - 1;
+    } else {
+      epoch = t0 / per_epoch;
+      std::iota(order.begin(), order.end(), std::size_t{0});
+      if (config.shuffle) {
+        Rng rng = Rng(config.seed).split(epoch);
+        rng.shuffle(order.begin(), order.end());
+      }
+      pos = static_cast<std::size_t>(t0 % per_epoch) * b;
+    }
+    result.epochs = epoch + 1;
+    if (config.eval_every > 0 && t0 % config.eval_every == 0 && t0 < total) run_eval(t0);
+  }
+
   Matrix<float> x, out, d_out;
   nn::ForwardCache<float> cache;
   AlignedVector<float> grads(p);
   std::vector<std::uint8_t> labels;
-  std::size_t pos = n;  // position in the current epoch's order; n forces a new epoch
-  bool started = false;
 
-  for (std::uint64_t t = 0; t < total; ++t) {
+  for (std::uint64_t t = t0; t < total; ++t) {
     // Next batch (a new epoch when the current one is used up).
     if (pos >= n || (config.drop_last && n - pos < b)) {
       if (started) ++epoch;

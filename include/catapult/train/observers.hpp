@@ -21,14 +21,22 @@ namespace catapult::train {
 class CsvLogger final : public Observer {
  public:
   /// Opens (truncates) both files; log_every > 1 keeps every log_every-th step only.
+  /// resume_step > 0 continues the logs of a run resumed after that many steps instead: the
+  /// files' rows for steps ≥ resume_step (written after its checkpoint, possibly cut short by a
+  /// kill) are dropped and new rows appended, so the logs read as if the run was never stopped.
   /// Throws IoError naming a path that cannot be opened, InvalidArgument for log_every 0.
   CsvLogger(const std::filesystem::path& steps_path, const std::filesystem::path& evals_path,
-            std::uint64_t log_every = 1);
+            std::uint64_t log_every = 1, std::uint64_t resume_step = 0);
   void on_step(const StepInfo& info) override;
   void on_eval(const EvalInfo& info) override;
+  /// Flushes; throws IoError if a write failed (e.g. no space left on the device).
   void on_end(const TrainResult& result) override;
+  /// Writes the buffered rows to the files; throws IoError naming the file if a write failed.
+  void flush();
 
  private:
+  std::filesystem::path steps_path_;
+  std::filesystem::path evals_path_;
   std::ofstream steps_;
   std::ofstream evals_;
   std::uint64_t log_every_;

@@ -46,6 +46,7 @@ struct RunInfo {
   std::size_t num_params;         ///< P
   std::size_t train_size;         ///< n
   std::size_t test_size;          ///< 0 without a test set
+  std::uint64_t first_step = 0;   ///< t of the first step this run takes (> 0 when resumed)
 };
 
 /// One completed optimizer step (the model already holds the updated parameters).
@@ -110,6 +111,18 @@ class Observer {
   [[nodiscard]] virtual bool should_stop() const { return false; }
 };
 
+/// Where a resumed run continues: the loop's own state at the moment a checkpoint was taken (the
+/// caller restores the model's parameters and the optimizer's state itself). Everything else the
+/// loop needs is a function of `step`: the schedule's index is t, and the data order of epoch e is
+/// the shuffle drawn from Rng(seed).split(e), so a resumed run takes exactly the batches, rates and
+/// updates the uninterrupted run would have taken.
+struct ResumePoint {
+  std::uint64_t step = 0;              ///< completed steps t0; the run continues with step t0
+  double loss_since_eval = 0;          ///< sum of the batch losses since the last evaluation
+  std::uint64_t steps_since_eval = 0;  ///< how many steps that sum holds
+  double last_loss = std::numeric_limits<double>::quiet_NaN();  ///< loss of step t0 − 1
+};
+
 /// Loss and accuracy of model over a whole dataset (forward passes in chunks of chunk_size).
 struct Evaluation {
   double loss;
@@ -121,11 +134,14 @@ struct Evaluation {
                                   const nn::LossConfig& loss, std::size_t chunk_size = 1000);
 
 /// Trains model in place. test_set may be null (no evaluations). The observers are called in
-/// order. Throws InvalidArgument for mismatched shapes or a bad config; numerical failure is
-/// reported in the result (status Diverged), never thrown.
+/// order. With `resume`, the run continues after resume->step completed steps (no evaluation at
+/// step 0; the evaluation due at resume->step, if any, is made before the first step).
+/// Throws InvalidArgument for mismatched shapes, a bad config or a resume step beyond the planned
+/// steps; numerical failure is reported in the result (status Diverged), never thrown.
 [[nodiscard]] TrainResult train(nn::Mlp<float>& model, optim::Optimizer<float>& optimizer,
                                 const optim::Schedule& schedule, const data::Dataset& train_set,
                                 const data::Dataset* test_set, const TrainConfig& config,
-                                std::span<Observer* const> observers = {});
+                                std::span<Observer* const> observers = {},
+                                const ResumePoint* resume = nullptr);
 
 }  // namespace catapult::train

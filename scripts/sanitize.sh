@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Builds and runs the whole test suite under a sanitizer preset:
+#   scripts/sanitize.sh [asan|tsan]      (default asan: AddressSanitizer + UndefinedBehaviorSanitizer)
+# Tests labelled `slow` (long real-MNIST training runs) are excluded: under ASan they take several
+# times their release time and the release suite already runs them. Set CATAPULT_SANITIZE_ALL=1
+# to run them too. CATAPULT_UPDATE_DOCS=1 writes the timings into docs/reliability.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+preset=${1:-asan}
+case "$preset" in asan | tsan) ;; *) echo "usage: $0 [asan|tsan]" >&2; exit 2 ;; esac
+exclude=(-LE slow)
+if [[ "${CATAPULT_SANITIZE_ALL:-0}" == 1 ]]; then exclude=(); fi
+start=$(date +%s)
+cmake --preset "$preset"
+cmake --build --preset "$preset" -j "$(nproc)"
+built=$(date +%s)
+ctest --preset "$preset" -j "$(nproc)" "${exclude[@]}"
+done_=$(date +%s)
+echo "sanitize ($preset): build $((built - start)) s, tests $((done_ - built)) s"
+if [[ "${CATAPULT_UPDATE_DOCS:-0}" == 1 ]]; then
+  ntests=$(ctest --preset "$preset" -N "${exclude[@]}" | sed -n 's/^Total Tests: //p')
+  echo "Measured $(date -u +%Y-%m-%d) with \`CATAPULT_UPDATE_DOCS=1 scripts/sanitize.sh $preset\` on" \
+    "$(nproc) cores: build $((built - start)) s, $ntests tests $((done_ - built)) s." >"build/$preset/timing.md"
+  bash scripts/update_doc_block.sh docs/reliability.md "$preset-timing" "build/$preset/timing.md"
+fi

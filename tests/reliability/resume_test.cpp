@@ -1,0 +1,186 @@
+// Exact resume: a `catapult train` process is killed with SIGKILL at an arbitrary moment after
+// its first checkpoint, resumed with --resume, and its logs (every step's loss, rate and
+// gradient norm, every evaluation) and final weights must be byte-identical to those of a run
+// that was never interrupted. A corrupt or truncated checkpoint is refused with a message naming
+// the file, and the previous checkpoint, kept as <path>.prev, resumes to the same result.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "subprocess.hpp"
+#include "synthetic_data.hpp"
+#include "temp_dir.hpp"
+
+namespace catapult::test {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+// Adam (state buffers), a cyclic schedule (the rate depends on t), shuffling (the data order
+// depends on the epoch) and evaluations whose train_loss averages across checkpoints.
+std::vector<std::string> train_args(const fs::path& data, const fs::path& out,
+                                    const std::string& steps = "6000") {
+  return {"train",
+          "--dataset",
+          "fashion-mnist",
+          "--data-dir",
+          data.string(),
+          "--out",
+          out.string(),
+          "--widths",
+          "64,48,10",
+          "--batch",
+          "8",
+          "--steps",
+          steps,
+          "--eval-every",
+          "700",
+          "--seed",
+          "5",
+          "--init-seed",
+          "7",
+          "--threads",
+          "1",
+          "--optimizer",
+          "adam",
+          "--schedule",
+          "cyclic",
+          "--lr",
+          "0.0005",
+          "--max-lr",
+          "0.004",
+          "--step-size-up",
+          "300"};
+}
+
+std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
+  args.insert(args.end(), more.begin(), more.end());
+  return args;
+}
+
+void flip_byte(const fs::path& p, std::size_t offset) {
+  auto bytes = slurp(p);
+  bytes.at(offset) = static_cast<char>(bytes.at(offset) ^ 0x01);
+  std::ofstream(p, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+class Resume : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::filesystem::create_directories(data());
+    write_synthetic_dataset(data(), 1000, 200);
+    // The reference: the same run, never interrupted.
+    const auto r = run_cli(train_args(data(), ref()), dir_.path(), "reference");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  fs::path data() const { return dir_.path() / "data"; }
+  fs::path ref() const { return dir_.path() / "reference"; }
+
+  // Starts the checkpointing run and SIGKILLs it as soon as its first checkpoint exists.
+  void run_and_kill(const fs::path& out) {
+    const auto ckpt = out / "checkpoint.ckpt";
+    const auto child = start_cli(with(train_args(data(), out), {"--checkpoint-every", "250"}),
+                                 dir_.path(), "killed");
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (!fs::exists(ckpt) && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    ::kill(child.pid, SIGKILL);
+    const auto r = wait_cli(child);
+    ASSERT_EQ(r.signal, SIGKILL) << "the run ended before it could be killed (exit " << r.exit_code
+                                 << "): " << r.err;
+    ASSERT_TRUE(fs::exists(ckpt));
+  }
+
+  void expect_same_as_reference(const fs::path& out) {
+    for (const char* f : {"steps.csv", "evals.csv", "weights.npz"}) {
+      const auto a = slurp(ref() / f), b = slurp(out / f);
+      EXPECT_FALSE(a.empty()) << f;
+      EXPECT_TRUE(a == b) << f << " differs from the uninterrupted run's (" << a.size() << " vs "
+                          << b.size() << " bytes)";
+    }
+  }
+
+  TempDir dir_;
+};
+
+TEST_F(Resume, KilledRunResumesToTheIdenticalTrace) {
+  const auto out = dir_.path() / "run";
+  run_and_kill(out);
+  const auto r = run_cli(with(train_args(data(), out), {"--checkpoint-every", "250", "--resume",
+                                                        (out / "checkpoint.ckpt").string()}),
+                         dir_.path(), "resumed");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("resumed from"));
+  expect_same_as_reference(out);
+}
+
+TEST_F(Resume, DamagedCheckpointIsRefusedAndThePreviousOneResumes) {
+  const auto out = dir_.path() / "run";
+  run_and_kill(out);
+  const auto ckpt = out / "checkpoint.ckpt";
+  // Make sure a previous checkpoint exists: resume briefly past the next checkpoint boundary.
+  // (A second kill after the second checkpoint appears.)
+  if (!fs::exists(ckpt.string() + ".prev")) {
+    const auto before = fs::last_write_time(ckpt);
+    const auto child = start_cli(
+        with(train_args(data(), out), {"--checkpoint-every", "250", "--resume", ckpt.string()}),
+        dir_.path(), "killed2");
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while ((!fs::exists(ckpt.string() + ".prev") || fs::last_write_time(ckpt) == before) &&
+           std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    ::kill(child.pid, SIGKILL);
+    ASSERT_EQ(wait_cli(child).signal, SIGKILL);
+  }
+  ASSERT_TRUE(fs::exists(ckpt.string() + ".prev"));
+  const auto good = slurp(ckpt);
+
+  flip_byte(ckpt, good.size() / 2);
+  auto args =
+      with(train_args(data(), out), {"--checkpoint-every", "250", "--resume", ckpt.string()});
+  auto r = run_cli(args, dir_.path(), "corrupt");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr(ckpt.string()));
+  EXPECT_THAT(r.err, HasSubstr("checksum mismatch"));
+  EXPECT_THAT(r.err, HasSubstr(".prev"));
+
+  std::ofstream(ckpt, std::ios::binary | std::ios::trunc) << good.substr(0, good.size() - 1000);
+  r = run_cli(args, dir_.path(), "truncated");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr(ckpt.string()));
+  EXPECT_THAT(r.err, HasSubstr("truncated"));
+
+  // The refused resumes changed nothing; the previous checkpoint resumes to the same result.
+  r = run_cli(with(train_args(data(), out), {"--resume", ckpt.string() + ".prev"}), dir_.path(),
+              "from-prev");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  expect_same_as_reference(out);
+}
+
+TEST_F(Resume, CheckpointOfAnotherConfigurationIsRefusedNamingTheKey) {
+  const auto out = dir_.path() / "run";
+  const auto ckpt = out / "checkpoint.ckpt";
+  auto r = run_cli(with(train_args(data(), out, "500"), {"--checkpoint-every", "250"}), dir_.path(),
+                   "short");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_cli(with(train_args(data(), out), {"--resume", ckpt.string(), "--beta1", "0.8"}),
+              dir_.path(), "other-config");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("beta1"));
+  // Continuing a finished run for more steps is allowed (the step count may grow) and lands on the
+  // uninterrupted run's trace.
+  r = run_cli(with(train_args(data(), out), {"--resume", ckpt.string()}), dir_.path(), "longer");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  expect_same_as_reference(out);
+}
+
+}  // namespace
+}  // namespace catapult::test
