@@ -286,8 +286,8 @@ void import_weights_npz(nn::Mlp<T>& model, const std::filesystem::path& path) {
 }
 
 template <class T>
-void save_checkpoint(const nn::Mlp<T>& model, const optim::Optimizer<T>& optimizer,
-                     const std::filesystem::path& path) {
+void export_state_npz(const nn::Mlp<T>& model, const optim::Optimizer<T>& optimizer,
+                      const std::filesystem::path& path) {
   constexpr NpyType type = sizeof(T) == 4 ? NpyType::Float32 : NpyType::Float64;
   std::vector<NpyArray> arrays;
   const std::size_t p = model.num_params();
@@ -302,39 +302,39 @@ void save_checkpoint(const nn::Mlp<T>& model, const optim::Optimizer<T>& optimiz
 }
 
 template <class T>
-void load_checkpoint(nn::Mlp<T>& model, optim::Optimizer<T>& optimizer,
-                     const std::filesystem::path& path) {
+void import_state_npz(nn::Mlp<T>& model, optim::Optimizer<T>& optimizer,
+                      const std::filesystem::path& path) {
   const auto arrays = read_npz(path);
   auto find = [&](const std::string& name) -> const LoadedArray& {
     for (const auto& a : arrays)
       if (a.name == name) return a;
-    throw DataError(str_cat("load_checkpoint: '", path.string(), "' has no array ", name));
+    throw DataError(str_cat("import_state_npz: '", path.string(), "' has no array ", name));
   };
   const std::size_t p = model.num_params();
   const auto& params = find("params");
   if (params.values.size() != p)
-    throw DataError(str_cat("load_checkpoint: '", path.string(), "' holds ", params.values.size(),
+    throw DataError(str_cat("import_state_npz: '", path.string(), "' holds ", params.values.size(),
                             " parameters, the model has ", p));
   for (std::size_t i = 0; i < p; ++i) model.params()[i] = static_cast<T>(params.values[i]);
   optimizer.reset(p);
   for (auto& b : optimizer.state()) {
     const auto& a = find("optimizer." + b.name);
     if (a.values.size() != b.size)
-      throw DataError(str_cat("load_checkpoint: '", path.string(), "' optimizer.", b.name, " has ",
+      throw DataError(str_cat("import_state_npz: '", path.string(), "' optimizer.", b.name, " has ",
                               a.values.size(), " entries, expected ", b.size));
     for (std::size_t i = 0; i < b.size; ++i) b.data[i] = static_cast<T>(a.values[i]);
   }
   optimizer.set_steps(static_cast<std::uint64_t>(find("optimizer_steps").values.at(0)));
 }
 
-template void save_checkpoint<float>(const nn::Mlp<float>&, const optim::Optimizer<float>&,
-                                     const std::filesystem::path&);
-template void save_checkpoint<double>(const nn::Mlp<double>&, const optim::Optimizer<double>&,
+template void export_state_npz<float>(const nn::Mlp<float>&, const optim::Optimizer<float>&,
                                       const std::filesystem::path&);
-template void load_checkpoint<float>(nn::Mlp<float>&, optim::Optimizer<float>&,
-                                     const std::filesystem::path&);
-template void load_checkpoint<double>(nn::Mlp<double>&, optim::Optimizer<double>&,
+template void export_state_npz<double>(const nn::Mlp<double>&, const optim::Optimizer<double>&,
+                                       const std::filesystem::path&);
+template void import_state_npz<float>(nn::Mlp<float>&, optim::Optimizer<float>&,
                                       const std::filesystem::path&);
+template void import_state_npz<double>(nn::Mlp<double>&, optim::Optimizer<double>&,
+                                       const std::filesystem::path&);
 template void export_weights_npz<float>(const nn::Mlp<float>&, const std::filesystem::path&);
 template void export_weights_npz<double>(const nn::Mlp<double>&, const std::filesystem::path&);
 template void import_weights_npz<float>(nn::Mlp<float>&, const std::filesystem::path&);

@@ -110,10 +110,10 @@ TEST(Npz, WeightsExportLayoutAndImport) {
   std::filesystem::remove(path);
 }
 
-// A checkpoint restores parameters and optimizer state exactly: continuing from it matches
-// continuing the original run bit for bit.
-TEST(Npz, CheckpointRoundTripContinuesIdentically) {
-  const auto path = std::filesystem::temp_directory_path() / "catapult_checkpoint_test.npz";
+// An exported state (export_state_npz) restores parameters and optimizer state exactly: continuing
+// from it matches continuing the original run bit for bit.
+TEST(Npz, StateRoundTripContinuesIdentically) {
+  const auto path = std::filesystem::temp_directory_path() / "catapult_state_test.npz";
   const nn::MlpConfig cfg{{6, 5, 3}};
   nn::Mlp<float> a(cfg);
   Rng rng(8);
@@ -126,17 +126,17 @@ TEST(Npz, CheckpointRoundTripContinuesIdentically) {
     for (auto& x : g) x = static_cast<float>(rng.uniform(-1, 1));
     opt_a->step(a.params(), g.data(), g.size(), 0.01);
   }
-  save_checkpoint(a, *opt_a, path);
+  export_state_npz(a, *opt_a, path);
   nn::Mlp<float> b(cfg);
   auto opt_b = optim::make_optimizer<float>(oc);
-  load_checkpoint(b, *opt_b, path);
+  import_state_npz(b, *opt_b, path);
   EXPECT_EQ(opt_b->steps(), 3u);
   for (auto& x : g) x = static_cast<float>(rng.uniform(-1, 1));
   opt_a->step(a.params(), g.data(), g.size(), 0.01);
   opt_b->step(b.params(), g.data(), g.size(), 0.01);
   for (std::size_t i = 0; i < a.num_params(); ++i) ASSERT_EQ(a.params()[i], b.params()[i]) << i;
   nn::Mlp<float> wrong(nn::MlpConfig{{6, 4, 3}});
-  EXPECT_THROW(load_checkpoint(wrong, *opt_b, path), DataError);
+  EXPECT_THROW(import_state_npz(wrong, *opt_b, path), DataError);
   std::filesystem::remove(path);
 }
 

@@ -64,18 +64,21 @@ void export_weights_npz(const nn::Mlp<T>& model, const std::filesystem::path& pa
 template <class T>
 void import_weights_npz(nn::Mlp<T>& model, const std::filesystem::path& path);
 
-/// Writes a checkpoint: the model's arrays as export_weights_npz, plus "params" (the flat buffer,
-/// P entries), "optimizer_steps" (int64 scalar) and one array "optimizer.<name>" per optimizer
-/// state buffer (e.g. optimizer.sum for AdaGrad). Throws as write_npz.
+/// Writes the model and optimizer state as a NumPy-readable .npz (for inspecting, e.g., AdaGrad's
+/// accumulator from Python). Not a resumable checkpoint: train/checkpoint.hpp writes those
+/// (schedule, RNG and data position included, checksummed, atomic). Contents: the model's arrays as
+/// export_weights_npz, plus "params" (the flat buffer, P entries), "optimizer_steps" (int64 scalar)
+/// and one array "optimizer.<name>" per optimizer state buffer (e.g. optimizer.sum for AdaGrad).
+/// Throws as write_npz.
 template <class T>
-void save_checkpoint(const nn::Mlp<T>& model, const optim::Optimizer<T>& optimizer,
-                     const std::filesystem::path& path);
+void export_state_npz(const nn::Mlp<T>& model, const optim::Optimizer<T>& optimizer,
+                      const std::filesystem::path& path);
 
-/// Restores a checkpoint written by save_checkpoint into a model of the same architecture and an
+/// Restores a state written by export_state_npz into a model of the same architecture and an
 /// optimizer of the same kind: parameters, the optimizer state (sized by reset(P)) and its step
 /// count. Throws DataError naming the file and the array that is missing or mis-sized.
 template <class T>
-void load_checkpoint(nn::Mlp<T>& model, optim::Optimizer<T>& optimizer,
-                     const std::filesystem::path& path);
+void import_state_npz(nn::Mlp<T>& model, optim::Optimizer<T>& optimizer,
+                      const std::filesystem::path& path);
 
 }  // namespace catapult::train
