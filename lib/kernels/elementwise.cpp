@@ -235,7 +235,7 @@ void axpy(std::size_t n, T alpha, const T* x, T* y) noexcept {
     if constexpr (kHaveSimd) {
       const Batch<T> va(alpha);
       map2(x + b, y + b, y + b, e - b, [va](const Batch<T>& xv, const Batch<T>& yv) noexcept {
-        return xsimd::fma(va, xv, yv);
+        return detail::fmadd(va, xv, yv);
       });
     } else {
       map2(x + b, y + b, y + b, e - b,

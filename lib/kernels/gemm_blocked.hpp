@@ -206,7 +206,7 @@ struct SimdKernel {
     for (std::size_t r = 0; r < MR; ++r) {
       const B av(ap[r]);
 #pragma GCC unroll 4
-      for (std::size_t v = 0; v < NV; ++v) acc[r][v] = xsimd::fma(av, bv[v], acc[r][v]);
+      for (std::size_t v = 0; v < NV; ++v) acc[r][v] = fmadd(av, bv[v], acc[r][v]);
     }
   }
 
@@ -222,7 +222,7 @@ struct SimdKernel {
 #pragma GCC unroll 4
       for (std::size_t v = 0; v < NV; ++v) {
         B z = alpha * acc[r][v];
-        if (t.read_c) z = xsimd::fma(beta, B::load_unaligned(crow + v * W), z);
+        if (t.read_c) z = fmadd(beta, B::load_unaligned(crow + v * W), z);
         if (epilogue) {
           if (bias != nullptr) z = z + B::load_unaligned(bias + v * W);
           if (d != nullptr) {

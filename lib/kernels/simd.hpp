@@ -20,6 +20,23 @@ inline constexpr bool kHaveSimd = !std::is_same_v<Arch, xsimd::unavailable>;
 template <class T>
 using Batch = xsimd::batch<T, Arch>;
 
+/// x·y + z rounded once. xsimd 8.1 has no AVX-512 kernel for fma: there xsimd::fma is the generic
+/// x·y + z, fused only when the compiler happens to contract it (-O3 does, the -O1 sanitizer
+/// builds do not), so results would depend on the optimisation level. AVX-512 batches therefore
+/// call the intrinsic; other architectures have real fma kernels in xsimd.
+template <class B>
+inline B fmadd(const B& x, const B& y, const B& z) noexcept {
+#if defined(__AVX512F__)
+  if constexpr (std::is_base_of_v<xsimd::avx512f, typename B::arch_type>) {
+    if constexpr (std::is_same_v<typename B::value_type, float>)
+      return B(_mm512_fmadd_ps(x, y, z));
+    else if constexpr (std::is_same_v<typename B::value_type, double>)
+      return B(_mm512_fmadd_pd(x, y, z));
+  }
+#endif
+  return xsimd::fma(x, y, z);
+}
+
 /// Lanes of one register of T (1 when there is no SIMD).
 template <class T>
 constexpr std::size_t simd_width() noexcept {
