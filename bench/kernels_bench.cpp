@@ -28,6 +28,7 @@
 #include "catapult/core/rng.hpp"
 #include "catapult/core/threading.hpp"
 #include "catapult/kernels/gemm.hpp"
+#include "peer_environment.hpp"
 
 #ifdef CATAPULT_HAVE_OPENBLAS
 #include <cblas.h>
@@ -232,34 +233,7 @@ BENCHMARK_TEMPLATE(BM_Kernels_GemmMlp, float)->Apply(mlp_args);
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Environment read by OpenBLAS and libgomp when they are loaded, before main: set what the
-  // caller left unset and restart the binary once.
-  //  - OPENBLAS_CORETYPE: Debian's OpenBLAS 0.3.21 does not recognise this CPU and would run its
-  //    generic kernel; SkylakeX with AVX-512, Haswell with AVX2.
-  //  - OMP_WAIT_POLICY=passive: Eigen's OpenMP threads otherwise spin at every barrier, which on a
-  //    shared, oversubscribed machine slows Eigen down by orders of magnitude.
-  bool restart = false;
-#ifdef CATAPULT_HAVE_OPENBLAS
-  if (std::getenv("OPENBLAS_CORETYPE") == nullptr) {
-    __builtin_cpu_init();
-    const char* core = __builtin_cpu_supports("avx512f") ? "SkylakeX"
-                       : __builtin_cpu_supports("avx2")  ? "Haswell"
-                                                         : nullptr;
-    if (core != nullptr) {
-      setenv("OPENBLAS_CORETYPE", core, 1);
-      restart = true;
-    }
-  }
-#endif
-  if (std::getenv("OMP_WAIT_POLICY") == nullptr) {
-    setenv("OMP_WAIT_POLICY", "passive", 1);
-    restart = true;
-  }
-  if (restart && std::getenv("CATAPULT_BENCH_RESTARTED") == nullptr) {
-    setenv("CATAPULT_BENCH_RESTARTED", "1", 1);
-    execv("/proc/self/exe", argv);
-    // execv returns only on failure: carry on with the environment as it is.
-  }
+  catapult::bench::restart_with_peer_environment(argv, /*omp_passive=*/true);
 #ifdef CATAPULT_HAVE_OPENBLAS
   benchmark::AddCustomContext("openblas_corename", openblas_get_corename());
 #endif

@@ -33,6 +33,7 @@
 #include "catapult/nn/loss.hpp"
 #include "catapult/nn/mlp.hpp"
 #include "catapult/optim/sgd.hpp"
+#include "peer_environment.hpp"
 
 #ifdef CATAPULT_HAVE_OPENBLAS
 #include <cblas.h>
@@ -208,21 +209,8 @@ BENCHMARK(BM_Nn_StepGemmsOpenBlas)->Apply(step_args);
 }  // namespace
 
 int main(int argc, char** argv) {
-  // OPENBLAS_CORETYPE is read when OpenBLAS loads, before main: set it and restart once.
+  catapult::bench::restart_with_peer_environment(argv, /*omp_passive=*/false);
 #ifdef CATAPULT_HAVE_OPENBLAS
-  if (std::getenv("OPENBLAS_CORETYPE") == nullptr &&
-      std::getenv("CATAPULT_BENCH_RESTARTED") == nullptr) {
-    __builtin_cpu_init();
-    const char* core = __builtin_cpu_supports("avx512f") ? "SkylakeX"
-                       : __builtin_cpu_supports("avx2")  ? "Haswell"
-                                                         : nullptr;
-    if (core != nullptr) {
-      setenv("OPENBLAS_CORETYPE", core, 1);
-      setenv("CATAPULT_BENCH_RESTARTED", "1", 1);
-      execv("/proc/self/exe", argv);
-      // execv returns only on failure: carry on with the environment as it is.
-    }
-  }
   benchmark::AddCustomContext("openblas_corename", openblas_get_corename());
 #endif
   benchmark::AddCustomContext("threads_all", std::to_string(all_threads()));
