@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 cmake --preset release
 cmake --build --preset release -j "$(nproc)"
-mnist_dir="${CATAPULT_MNIST_DIR:-${HOME}/.cache/catapult/mnist}"
+mnist_dir="${CATAPULT_MNIST_DIR:-${HOME:-$PWD}/.cache/catapult/mnist}"
 ./build/release/apps/catapult fetch-data --dir "$mnist_dir"
 # The quick reproduction (< 10 minutes on 2 cores): results/ gets the table, figures and REPORT.md.
 # Extra arguments go to `catapult reproduce` (e.g. --full, or one experiment name).

@@ -9,7 +9,7 @@ bash scripts/setup.sh
 cmake --preset release
 cmake --build --preset release -j "$(nproc)"
 if [[ "${CATAPULT_SKIP_MNIST:-0}" != 1 ]]; then
-  export CATAPULT_MNIST_DIR="${CATAPULT_MNIST_DIR:-${HOME}/.cache/catapult/mnist}"
+  export CATAPULT_MNIST_DIR="${CATAPULT_MNIST_DIR:-${HOME:-$PWD}/.cache/catapult/mnist}"
   ./build/release/apps/catapult fetch-data --dir "$CATAPULT_MNIST_DIR" --no-summary
 else
   unset CATAPULT_MNIST_DIR
