@@ -16,13 +16,8 @@ namespace catapult::app::reproduce {
 void run_adagrad(const Context& ctx) {
   const auto& p = ctx.protocol;
   const auto& cfg = p.at("adagrad");
-  const auto subset_seed = p.at("data").value("subset_seed", std::uint64_t{0});
-  const auto train_set =
-      random_subset(ctx.data->train, cfg.at("train_size").get<std::size_t>(), subset_seed);
-  const auto test_set = random_subset(
-      ctx.data->test, p.at("data").at("test_size").get<std::size_t>(), subset_seed + 1);
-  const auto model = model_from_json(p.at("model"));
-  const auto loss = loss_from_json(p.at("loss"));
+  const auto [train_set, test_set, model, loss] =
+      experiment_data(ctx, cfg.at("train_size").get<std::size_t>(), 0);
   const std::size_t k = model.widths.back();
   const std::size_t crit_n =
       std::min(p.at("critical").at("samples").get<std::size_t>(), train_set.size());

@@ -20,14 +20,9 @@ std::vector<std::pair<double, double>> phase_intervals(const analysis::CatapultD
 void run_dynamics(const Context& ctx) {
   const auto& p = ctx.protocol;
   const auto& cfg = p.at("dynamics");
-  const auto subset_seed = p.at("data").value("subset_seed", std::uint64_t{0});
-  const auto train_set =
-      random_subset(ctx.data->train, cfg.at("train_size").get<std::size_t>(), subset_seed + 10);
-  const auto test_set = random_subset(
-      ctx.data->test, p.at("data").at("test_size").get<std::size_t>(), subset_seed + 1);
-  auto model = model_from_json(p.at("model"));
+  auto [train_set, test_set, model, loss] =
+      experiment_data(ctx, cfg.at("train_size").get<std::size_t>(), 10);
   if (cfg.contains("widths")) model.widths = cfg.at("widths").get<std::vector<std::size_t>>();
-  const auto loss = loss_from_json(p.at("loss"));
   const std::size_t batch = std::min(cfg.at("batch_size").get<std::size_t>(), train_set.size());
   const bool full_batch = batch == train_set.size();
   // λmax on the training batch itself for GD (then 2/λmax(H) is exactly the critical rate), on

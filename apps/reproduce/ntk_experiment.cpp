@@ -22,14 +22,9 @@ using MatD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMaj
 void run_ntk(const Context& ctx) {
   const auto& p = ctx.protocol;
   const auto& cfg = p.at("ntk");
-  const auto subset_seed = p.at("data").value("subset_seed", std::uint64_t{0});
-  const auto train_set =
-      random_subset(ctx.data->train, cfg.at("train_size").get<std::size_t>(), subset_seed + 20);
-  const auto test_set = random_subset(
-      ctx.data->test, p.at("data").at("test_size").get<std::size_t>(), subset_seed + 1);
-  auto model = model_from_json(p.at("model"));
+  auto [train_set, test_set, model, loss] =
+      experiment_data(ctx, cfg.at("train_size").get<std::size_t>(), 20);
   model.widths = cfg.at("widths").get<std::vector<std::size_t>>();
-  const auto loss = loss_from_json(p.at("loss"));
   const std::size_t n = train_set.size();
   const std::size_t k = model.widths.back();
   const auto x = train_set.images.cview();

@@ -11,6 +11,7 @@
 
 #include "catapult/core/error.hpp"
 #include "catapult/core/rng.hpp"
+#include "engine.hpp"
 #include "experiments.hpp"
 #include "output.hpp"
 
@@ -113,6 +114,19 @@ void write_report(const Context& ctx) {
   for (const auto& f : finished) md << f.section << "\n";
   if (finished.empty()) md << "No experiment has finished yet.\n";
   write_file_atomic(ctx.out / "REPORT.md", md.str());
+}
+
+ExperimentData experiment_data(const Context& ctx, std::size_t train_size,
+                               std::uint64_t seed_offset) {
+  const auto& p = ctx.protocol;
+  const auto subset_seed = p.at("data").value("subset_seed", std::uint64_t{0});
+  ExperimentData d;
+  d.train_set = random_subset(ctx.data->train, train_size, subset_seed + seed_offset);
+  d.test_set = random_subset(ctx.data->test, p.at("data").at("test_size").get<std::size_t>(),
+                             subset_seed + 1);
+  d.model = model_from_json(p.at("model"));
+  d.loss = loss_from_json(p.at("loss"));
+  return d;
 }
 
 data::Dataset random_subset(const data::Dataset& d, std::size_t n, std::uint64_t seed) {

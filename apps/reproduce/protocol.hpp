@@ -10,6 +10,8 @@
 
 #include "catapult/analysis/catapult_detector.hpp"
 #include "catapult/data/dataset.hpp"
+#include "catapult/nn/loss.hpp"
+#include "catapult/nn/mlp.hpp"
 
 namespace catapult::app::reproduce {
 
@@ -47,6 +49,18 @@ void write_report(const Context& ctx);
 /// A random subset of n samples (all of d when n ≥ d.size()), in random order, drawn with seed.
 [[nodiscard]] data::Dataset random_subset(const data::Dataset& d, std::size_t n,
                                           std::uint64_t seed);
+
+/// What every experiment starts from: its training subset (train_size images drawn with
+/// data.subset_seed + seed_offset), the test subset (data.test_size images drawn with
+/// data.subset_seed + 1), and the protocol's model and loss.
+struct ExperimentData {
+  data::Dataset train_set;
+  data::Dataset test_set;
+  nn::MlpConfig model;
+  nn::LossConfig loss;
+};
+[[nodiscard]] ExperimentData experiment_data(const Context& ctx, std::size_t train_size,
+                                             std::uint64_t seed_offset);
 
 /// The detector options of the protocol's "detector" object.
 [[nodiscard]] analysis::CatapultDetectorOptions detector_options(const nlohmann::json& protocol);

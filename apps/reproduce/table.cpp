@@ -30,13 +30,8 @@ void run_table(const Context& ctx) {
   const auto& p = ctx.protocol;
   const auto& cfg = p.at("table");
   const auto seed_list = cfg.at("seeds").get<std::vector<std::uint64_t>>();
-  const auto subset_seed = p.at("data").value("subset_seed", std::uint64_t{0});
-  const auto train_set =
-      random_subset(ctx.data->train, p.at("data").at("train_size").get<std::size_t>(), subset_seed);
-  const auto test_set = random_subset(
-      ctx.data->test, p.at("data").at("test_size").get<std::size_t>(), subset_seed + 1);
-  const auto model = model_from_json(p.at("model"));
-  const auto loss = loss_from_json(p.at("loss"));
+  const auto [train_set, test_set, model, loss] =
+      experiment_data(ctx, p.at("data").at("train_size").get<std::size_t>(), 0);
   const auto& crit = p.at("critical");
   const std::size_t crit_n = std::min(crit.at("samples").get<std::size_t>(), train_set.size());
   const double crit_tol = crit.value("tolerance", 1e-3);
