@@ -266,9 +266,8 @@ double critical_learning_rate_hessian(double lambda_max_hessian) {
 
 double critical_learning_rate_ntk(double lambda_max_ntk, std::size_t n, std::size_t k,
                                   nn::MseReduction reduction) {
-  if (n * k == 0) throw InvalidArgument("critical_learning_rate_ntk: n·k = 0");
-  return 1.0 / (nn::mse_scale(reduction, n, k) *
-                check_positive("critical_learning_rate_ntk", lambda_max_ntk));
+  // The normalisation is nn's, written once there (nn/loss.hpp).
+  return nn::mse_critical_learning_rate(lambda_max_ntk, reduction, n, k);
 }
 
 SharpnessResult sharpness(const LinearOperator& hessian, const EigenOptions& options) {
