@@ -28,7 +28,7 @@ struct AdagradAccumulatorStats {
   double max = 0.0;               ///< max_i √G_i
   double mean = 0.0;              ///< mean_i √G_i
   std::vector<double> quantiles;  ///< √G at the requested probabilities (nearest-rank)
-  double s_t_active = 0.0;  ///< min_i √G_i over the entries with G_i > 0 (0 if there are none)
+  double s_t_active = 0.0;   ///< min_i √G_i over the entries with G_i > 0 (0 if there are none)
   std::size_t inactive = 0;  ///< number of entries with G_i = 0
 };
 
