@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "catapult/core/error.hpp"
+#include "optim/subnormal.hpp"
 
 namespace catapult::optim {
 
@@ -42,8 +43,8 @@ void Adam<T>::do_step(T* __restrict params, const T* __restrict grads, std::size
   for (std::size_t i = 0; i < n; ++i) {
     const T p = params[i] * shrink;
     const T g = grads[i] + l2 * p;
-    m[i] = b1 * m[i] + c1 * g;
-    v[i] = b2 * v[i] + c2 * g * g;
+    m[i] = detail::flush_subnormal(b1 * m[i] + c1 * g);
+    v[i] = detail::flush_subnormal(b2 * v[i] + c2 * g * g);
     params[i] = p - step_size * m[i] / (std::sqrt(v[i]) / sqrt_bc2 + eps);
   }
 }

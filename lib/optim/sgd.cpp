@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "catapult/core/error.hpp"
+#include "optim/subnormal.hpp"
 
 namespace catapult::optim {
 
@@ -45,7 +46,7 @@ void Sgd<T>::do_step(T* __restrict params, const T* __restrict grads, std::size_
   const bool nesterov = options_.nesterov;
   for (std::size_t i = 0; i < n; ++i) {
     const T g = grads[i] + wd * params[i];
-    const T b = first ? g : mu * buf[i] + keep * g;
+    const T b = detail::flush_subnormal(first ? g : mu * buf[i] + keep * g);
     buf[i] = b;
     params[i] -= eta * (nesterov ? g + mu * b : b);
   }
