@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "catapult/core/threading.hpp"
+#include "core/parallel.hpp"
 #include "kernels/simd.hpp"
 
 namespace catapult::kernels {
@@ -18,24 +19,9 @@ using detail::activate_batch;
 using detail::Batch;
 using detail::kHaveSimd;
 
-// Arrays at least this long are split across threads; below it, waking TBB workers costs more
-// than the work (1<<16 floats is ~10 µs of a memory-bound loop).
-constexpr std::size_t kParallelMin = std::size_t{1} << 16;
-// Grain of the parallel loops and block of the reductions.
-constexpr std::size_t kGrain = std::size_t{1} << 14;
-
-// Runs body(begin, end) over [0, n), split across threads when n is large. Every element is
-// computed the same way whichever chunk it falls in, so the split never changes results.
-template <class Body>
-void for_chunks(std::size_t n, const Body& body) noexcept {
-  if (n < kParallelMin || max_threads() <= 1) {
-    body(std::size_t{0}, n);
-    return;
-  }
-  tbb::parallel_for(
-      tbb::blocked_range<std::size_t>(0, n, kGrain),
-      [&](const tbb::blocked_range<std::size_t>& r) noexcept { body(r.begin(), r.end()); });
-}
+using catapult::detail::for_chunks;
+using catapult::detail::kGrain;
+using catapult::detail::kParallelMin;
 
 // y[i] = f(x[i]) for i in [0, n) with f a function of one batch. The tail (n mod W elements) is
 // staged through a padded register-sized buffer so it goes through the very same f.

@@ -23,13 +23,13 @@ void AdaGrad<T>::do_reset(std::size_t num_params) {
 }
 
 template <class T>
-void AdaGrad<T>::do_step(T* __restrict params, const T* __restrict grads, std::size_t n, double lr,
-                         std::uint64_t t) {
+void AdaGrad<T>::do_step(T* __restrict params, const T* __restrict grads, std::size_t begin,
+                         std::size_t end, double lr, std::uint64_t t) {
   const T clr = static_cast<T>(lr / (1.0 + static_cast<double>(t - 1) * options_.lr_decay));
   const T eps = static_cast<T>(options_.eps);
   const T wd = static_cast<T>(options_.weight_decay);
   T* __restrict s = sum_.data();
-  for (std::size_t i = 0; i < n; ++i) {
+  for (std::size_t i = begin; i < end; ++i) {
     const T g = grads[i] + wd * params[i];
     s[i] += g * g;
     params[i] -= clr * g / (std::sqrt(s[i]) + eps);

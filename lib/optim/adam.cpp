@@ -25,8 +25,8 @@ void Adam<T>::do_reset(std::size_t num_params) {
 }
 
 template <class T>
-void Adam<T>::do_step(T* __restrict params, const T* __restrict grads, std::size_t n, double lr,
-                      std::uint64_t t) {
+void Adam<T>::do_step(T* __restrict params, const T* __restrict grads, std::size_t begin,
+                      std::size_t end, double lr, std::uint64_t t) {
   const auto& o = options_;
   const auto td = static_cast<double>(t);
   const double bc1 = 1.0 - std::pow(o.beta1, td);
@@ -40,7 +40,7 @@ void Adam<T>::do_step(T* __restrict params, const T* __restrict grads, std::size
   const T shrink = o.decoupled ? static_cast<T>(1.0 - lr * o.weight_decay) : T(1);
   T* __restrict m = m_.data();
   T* __restrict v = v_.data();
-  for (std::size_t i = 0; i < n; ++i) {
+  for (std::size_t i = begin; i < end; ++i) {
     const T p = params[i] * shrink;
     const T g = grads[i] + l2 * p;
     m[i] = detail::flush_subnormal(b1 * m[i] + c1 * g);

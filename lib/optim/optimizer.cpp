@@ -6,6 +6,7 @@
 #include "catapult/optim/adagrad.hpp"
 #include "catapult/optim/adam.hpp"
 #include "catapult/optim/sgd.hpp"
+#include "core/parallel.hpp"
 
 namespace catapult::optim {
 
@@ -21,7 +22,10 @@ void Optimizer<T>::step(T* params, const T* grads, std::size_t num_params, doubl
     throw InvalidArgument(str_cat(name(), "::step: ", num_params,
                                   " parameters, the state was sized for ", num_params_));
   }
-  do_step(params, grads, num_params, lr, steps_ + 1);
+  const std::uint64_t t = steps_ + 1;
+  catapult::detail::for_chunks(num_params, [&](std::size_t begin, std::size_t end) {
+    do_step(params, grads, begin, end, lr, t);
+  });
   ++steps_;
 }
 

@@ -27,15 +27,15 @@ void Sgd<T>::do_reset(std::size_t num_params) {
 }
 
 template <class T>
-void Sgd<T>::do_step(T* __restrict params, const T* __restrict grads, std::size_t n, double lr,
-                     std::uint64_t t) {
+void Sgd<T>::do_step(T* __restrict params, const T* __restrict grads, std::size_t begin,
+                     std::size_t end, double lr, std::uint64_t t) {
   const T eta = static_cast<T>(lr);
   const T wd = static_cast<T>(options_.weight_decay);
   if (options_.momentum == 0) {
     if (options_.weight_decay == 0) {
-      for (std::size_t i = 0; i < n; ++i) params[i] -= eta * grads[i];
+      for (std::size_t i = begin; i < end; ++i) params[i] -= eta * grads[i];
     } else {
-      for (std::size_t i = 0; i < n; ++i) params[i] -= eta * (grads[i] + wd * params[i]);
+      for (std::size_t i = begin; i < end; ++i) params[i] -= eta * (grads[i] + wd * params[i]);
     }
     return;
   }
@@ -44,7 +44,7 @@ void Sgd<T>::do_step(T* __restrict params, const T* __restrict grads, std::size_
   T* __restrict buf = momentum_.data();
   const bool first = t == 1;
   const bool nesterov = options_.nesterov;
-  for (std::size_t i = 0; i < n; ++i) {
+  for (std::size_t i = begin; i < end; ++i) {
     const T g = grads[i] + wd * params[i];
     const T b = detail::flush_subnormal(first ? g : mu * buf[i] + keep * g);
     buf[i] = b;

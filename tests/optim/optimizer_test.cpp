@@ -2,11 +2,13 @@
 // here from PyTorch's update rules.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
 
 #include "catapult/core/error.hpp"
+#include "catapult/core/threading.hpp"
 #include "catapult/optim/adagrad.hpp"
 #include "catapult/optim/adam.hpp"
 #include "catapult/optim/sgd.hpp"
@@ -225,6 +227,50 @@ TEST(Optimizer, StateRoundTripsThroughACheckpoint) {
     a->step(pa.data(), g2.data(), 3, 0.1);
     b->step(pb.data(), g2.data(), 3, 0.1);
     for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(pa[i], pb[i]) << to_string(kind);
+  }
+}
+
+// P above the parallel threshold (lib/core/parallel.hpp) is split into ranges that are not
+// multiples of the SIMD width: the parameters and every state buffer must be bitwise the same as
+// with one thread.
+TEST(Optimizer, LargeStepsAreBitwiseIndependentOfTheThreadCount) {
+  const std::size_t n = 200003;
+  std::vector<float> p0(n);
+  std::vector<std::vector<float>> grads(4, std::vector<float>(n));
+  for (std::size_t i = 0; i < n; ++i) {
+    p0[i] = static_cast<float>(std::sin(0.37 * static_cast<double>(i)));
+    for (std::size_t s = 0; s < grads.size(); ++s)
+      grads[s][i] = i % 7 == 0 ? 0.0F : static_cast<float>(std::cos(0.11 * double(i) + double(s)));
+  }
+  std::vector<OptimizerConfig> configs(5);
+  configs[0].kind = OptimizerKind::Sgd;
+  configs[1].kind = OptimizerKind::Sgd;
+  configs[1].momentum = 0.9;
+  configs[1].nesterov = true;
+  configs[1].weight_decay = 1e-3;
+  configs[2].kind = OptimizerKind::AdaGrad;
+  configs[3].kind = OptimizerKind::Adam;
+  configs[4].kind = OptimizerKind::AdamW;
+  configs[4].weight_decay = 0.01;
+  for (const auto& cfg : configs) {
+    const auto run = [&](std::size_t threads) {
+      ThreadLimit limit(threads);
+      auto opt = make_optimizer<float>(cfg);
+      std::vector<float> p = p0;
+      for (const auto& g : grads) opt->step(p.data(), g.data(), n, 0.01);
+      std::vector<std::vector<float>> out{p};
+      for (const auto& b : opt->state()) out.emplace_back(b.data, b.data + b.size);
+      return out;
+    };
+    const auto one = run(1);
+    const auto many = run(std::max<std::size_t>(4, max_threads()));
+    ASSERT_EQ(one.size(), many.size());
+    for (std::size_t k = 0; k < one.size(); ++k) {
+      ASSERT_EQ(one[k].size(), n);
+      for (std::size_t i = 0; i < n; ++i)
+        ASSERT_EQ(one[k][i], many[k][i]) << to_string(cfg.kind) << " buffer " << k << " i " << i;
+    }
+    EXPECT_NE(one[0], p0) << to_string(cfg.kind);  // the steps did move the parameters
   }
 }
 

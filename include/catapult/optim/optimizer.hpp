@@ -36,6 +36,8 @@ class Optimizer {
   /// One update of params (P entries) with the gradient grads (P entries) at learning rate lr.
   /// The first call (or the first after reset) sizes the state for P; later calls must pass the
   /// same P. Throws InvalidArgument for lr < 0 or non-finite, a null pointer or a changed P.
+  /// Large P is updated by several threads (at most max_threads()); every entry is updated the
+  /// same way whatever the thread count, so results are bitwise independent of it.
   void step(T* params, const T* grads, std::size_t num_params, double lr);
 
   /// (Re)initialises the state for P parameters, as before the first step; t = 0.
@@ -59,8 +61,11 @@ class Optimizer {
  protected:
   /// Sizes (and initialises) the state for num_params.
   virtual void do_reset(std::size_t num_params) = 0;
-  /// The update; t = steps() + 1 is the index of this step (1-based, PyTorch's state['step']).
-  virtual void do_step(T* params, const T* grads, std::size_t num_params, double lr,
+  /// The update of entries [begin, end) of params and of the state; t = steps() + 1 is the index
+  /// of this step (1-based, PyTorch's state['step']). step() calls it on disjoint ranges that
+  /// cover [0, P), concurrently when P is large: entry i must be computed from entry i alone, the
+  /// same way in every range, so that the result does not depend on the split.
+  virtual void do_step(T* params, const T* grads, std::size_t begin, std::size_t end, double lr,
                        std::uint64_t t) = 0;
   /// Named views of the state buffers.
   virtual std::vector<StateBuffer<T>> buffers() = 0;

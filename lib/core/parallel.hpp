@@ -1,0 +1,32 @@
+#pragma once
+// Chunked parallel loops over flat arrays, shared by the elementwise kernels and the optimizers.
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
+#include <cstddef>
+
+#include "catapult/core/threading.hpp"
+
+namespace catapult::detail {
+
+/// Arrays at least this long are split across threads; below it, waking TBB workers costs more
+/// than the work (1<<16 floats is ~10 µs of a memory-bound loop).
+inline constexpr std::size_t kParallelMin = std::size_t{1} << 16;
+/// Grain of the parallel loops (and block of the deterministic reductions in kernels/).
+inline constexpr std::size_t kGrain = std::size_t{1} << 14;
+
+/// Runs body(begin, end) over [0, n), split across threads (at most max_threads()) when n is
+/// large. Callers whose body computes every element the same way whichever chunk it falls in get
+/// results that do not depend on the split, hence not on the thread count.
+template <class Body>
+void for_chunks(std::size_t n, const Body& body) {
+  if (n < kParallelMin || max_threads() <= 1) {
+    body(std::size_t{0}, n);
+    return;
+  }
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, kGrain),
+                    [&](const tbb::blocked_range<std::size_t>& r) { body(r.begin(), r.end()); });
+}
+
+}  // namespace catapult::detail
