@@ -1,7 +1,12 @@
 #!/usr/bin/env python3
-"""Turns an nn_bench JSON file into the markdown table of docs/nn_benchmarks.md.
+"""Turns an nn_bench or optim_bench JSON file into a markdown table of docs/nn_benchmarks.md.
 
 Usage: scripts/nn_bench_table.py BENCH.json [--update docs/nn_benchmarks.md]
+
+The family is recognised from the benchmark names. For optim_bench (BM_Optim_Step) the table
+gives per optimizer, P and threads: the update's time, the bandwidth it achieves (bytes it must
+read and write per second) and that bandwidth over OpenBLAS saxpy's on the same P and threads
+(timed inside BM_Optim_Step, interleaved). For nn_bench:
 
 Reads Google Benchmark JSON, takes the median over repetitions when there are several, and prints
 per configuration (hidden H, batch B, threads): our step time, its GFLOP/s, the time of the
@@ -16,33 +21,67 @@ import statistics
 import sys
 from collections import defaultdict
 
-BEGIN = "<!-- BEGIN nn_bench_table -->"
-END = "<!-- END nn_bench_table -->"
+FAMILIES = {
+    "nn": r"BM_Nn_Step/hidden:(\d+)/batch:(\d+)/threads:(\d+)",
+    "optim": r"BM_Optim_Step/kind:(\d+)/params:(\d+)/threads:(\d+)",
+}
+OPTIMIZERS = {0: "SGD", 1: "SGD + momentum 0.9", 2: "AdaGrad", 3: "Adam"}
 
 
 def load(path):
     with open(path) as f:
         data = json.load(f)
-    runs = defaultdict(list)
-    for b in data["benchmarks"]:
-        if b.get("run_type") == "aggregate":
-            continue
-        m = re.match(r"BM_Nn_Step/hidden:(\d+)/batch:(\d+)/threads:(\d+)", b["name"])
-        if m:
-            runs[tuple(int(x) for x in m.groups())].append(b)
-    return data.get("context", {}), runs
+    for family, pattern in FAMILIES.items():
+        runs = defaultdict(list)
+        for b in data["benchmarks"]:
+            if b.get("run_type") == "aggregate":
+                continue
+            m = re.match(pattern, b["name"])
+            if m:
+                runs[tuple(int(x) for x in m.groups())].append(b)
+        if runs:
+            return family, data.get("context", {}), runs
+    raise SystemExit(f"{path}: no BM_Nn_Step or BM_Optim_Step results")
 
 
 def med(values):
     return statistics.median(values) if values else float("nan")
 
 
-def table(context, runs):
-    lines = [
+def context_line(context):
+    return (
         f"Run context: {context.get('date', '?')}, host {context.get('host_name', '?')}, "
         f"{context.get('num_cpus', '?')} CPUs at {context.get('mhz_per_cpu', '?')} MHz, "
         f"load average {context.get('load_avg', '?')}, OpenBLAS core "
-        f"{context.get('openblas_corename', '?')}.",
+        f"{context.get('openblas_corename', '?')}."
+    )
+
+
+def optim_table(context, runs):
+    lines = [
+        context_line(context),
+        "",
+        "| optimizer | P | threads | update µs | GB/s moved | saxpy µs | bandwidth / saxpy's |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for key in sorted(runs):
+        kind, p, t = key
+        rs = runs[key]
+        step = med([r["step_us"] for r in rs if "step_us" in r])
+        saxpy = med([r["saxpy_us"] for r in rs if "saxpy_us" in r])
+        ratio = med([r["vs_saxpy"] for r in rs if "vs_saxpy" in r])
+        buffers = {0: 0, 3: 2}.get(kind, 1)
+        gbs = 4 * p * (3 + 2 * buffers) / (step * 1e3)  # bytes per µs / 1e3 = GB/s
+        lines.append(
+            f"| {OPTIMIZERS.get(kind, kind)} | {p} | {t} | {step:.1f} | {gbs:.1f} | {saxpy:.1f} "
+            f"| {ratio:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def table(context, runs):
+    lines = [
+        context_line(context),
         "",
         "| H | B | threads | step ms | GFLOP/s | OpenBLAS GEMMs ms | our GEMMs ms "
         "| step efficiency | nn overhead |",
@@ -69,20 +108,21 @@ def main():
     parser.add_argument("json")
     parser.add_argument("--update")
     args = parser.parse_args()
-    context, runs = load(args.json)
-    text = table(context, runs)
+    family, context, runs = load(args.json)
+    text = optim_table(context, runs) if family == "optim" else table(context, runs)
+    begin, end = f"<!-- BEGIN {family}_bench_table -->", f"<!-- END {family}_bench_table -->"
     if not args.update:
         print(text)
         return 0
     with open(args.update) as f:
         doc = f.read()
-    if BEGIN not in doc or END not in doc:
-        print(f"{args.update}: markers {BEGIN} / {END} missing", file=sys.stderr)
+    if begin not in doc or end not in doc:
+        print(f"{args.update}: markers {begin} / {end} missing", file=sys.stderr)
         return 1
-    head, rest = doc.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
+    head, rest = doc.split(begin, 1)
+    _, tail = rest.split(end, 1)
     with open(args.update, "w") as f:
-        f.write(head + BEGIN + "\n" + text + "\n" + END + tail)
+        f.write(head + begin + "\n" + text + "\n" + end + tail)
     return 0
 
 
