@@ -181,6 +181,7 @@ void run_beyond(const Context& ctx) {
     csv.columns = {"batch_size", "catapults", "test_accuracy", "train_loss", "eta_crit",
                    "peak_lr",    "steps",     "diverged",      "seconds",    "agop_alignment"};
     std::vector<std::size_t> traced_batches;
+    std::optional<Run> cyclic_same_batch;  // SGD + catapult at the batch size of the AGOP runs
     for (const std::size_t b : batch_sizes) {
       const auto r = run_sgd(b, true);
       csv.add({double(b), double(r.detection.catapults.size()), 100.0 * r.result.test_accuracy,
@@ -190,6 +191,7 @@ void run_beyond(const Context& ctx) {
       if (agop_cfg) {
         write_trace(r, b, str_cat("agop_cyclic_b", b, ".csv"));
         traced_batches.push_back(b);
+        if (b == agop_cfg->batch_size) cyclic_same_batch = r;
       }
       ctx.progress(
           format("beyond batch %zu: %zu catapult(s), test %.2f%%, AGOP alignment %.4f, "
@@ -201,7 +203,6 @@ void run_beyond(const Context& ctx) {
 
     // Without catapults: the same seed and batch size at the constant rate base_fraction·η_crit.
     std::optional<Run> constant;
-    std::optional<Run> cyclic_same_batch;
     if (agop_cfg) {
       const std::size_t b = agop_cfg->batch_size;
       constant = run_sgd(b, false);
@@ -212,7 +213,7 @@ void run_beyond(const Context& ctx) {
                  "alignment %.4f, %.1f s",
                  b, constant->detection.catapults.size(), 100.0 * constant->result.test_accuracy,
                  final_alignment(*constant), constant->result.seconds));
-      if (std::find(batch_sizes.begin(), batch_sizes.end(), b) == batch_sizes.end()) {
+      if (!cyclic_same_batch) {  // not in the sweep: one more cyclic run
         cyclic_same_batch = run_sgd(b, true);
         write_trace(*cyclic_same_batch, b, str_cat("agop_cyclic_b", b, ".csv"));
         write_loss(*cyclic_same_batch, str_cat("loss_b", b, ".csv"));

@@ -372,6 +372,15 @@ TEST_F(ReproduceEndToEnd, BeyondAndAllRegenerateTheReport) {
   for (const char* text :
        {"AGOP alignment over training", "| SGD, constant rate | 16 |", "| SGD + catapult | 16 |"})
     EXPECT_NE(ss.str().find(text), std::string::npos) << text;
+  // With the AGOP batch size in the sweep, its cyclic run is reused (no extra run).
+  ctx_.protocol["beyond"]["agop"]["batch_size"] = 8;
+  run_experiment("beyond", ctx_);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "beyond" / "agop_cyclic_b16.csv"));
+  std::ifstream md8(dir_ / "beyond" / "section.md");
+  std::stringstream ss8;
+  ss8 << md8.rdbuf();
+  EXPECT_NE(ss8.str().find("| SGD + catapult | 8 |"), std::string::npos) << ss8.str();
+  EXPECT_NE(ss8.str().find("| SGD, constant rate | 8 |"), std::string::npos);
   EXPECT_THROW(run_experiment("nope", ctx_), InvalidArgument);
 }
 
