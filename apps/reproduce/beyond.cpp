@@ -297,7 +297,7 @@ void run_beyond(const Context& ctx) {
         a.x_label = "epoch";
         a.y_label = "AGOP alignment (cosine similarity)";
         a.series.push_back({"agop_constant.csv", "epoch", "agop_alignment",
-                            format("SGD constant %.3g·η_crit, batch %zu (no catapults)",
+                            format("SGD constant %.3g·η_{crit}, batch %zu (no catapults)",
                                    base_fraction, agop_cfg->batch_size),
                             false, "linespoints", "#000000", 2.5});
         const char* colors[] = {"#d62728", "#ff7f0e", "#2ca02c", "#1f77b4", "#9467bd", "#8c564b"};
