@@ -56,10 +56,8 @@ void run_adagrad(const Context& ctx) {
     spec.schedule =
         cyclic_schedule("triangular", base, peak, cfg.at("step_size").get<std::size_t>(), 1.0);
     auto preconditioned = [&](TrainState& s) {
-      auto d = adagrad_preconditioner(s.optimizer);
-      for (auto& v : d) v = 1.0 / std::sqrt(v);
-      return critical_rate(loss, crit_n, k,
-                           ntk_lambda_max(s.model, crit_x, nullptr, crit_tol, crit_iter, &d).value);
+      return preconditioned_critical_rate(s.model, crit_x, loss,
+                                          adagrad_preconditioner(s.optimizer), crit_tol, crit_iter);
     };
     StepHook on_step = [&](const StepInfo& info, TrainState& s) {
       const std::size_t step = info.step + 1;  // steps completed
@@ -70,7 +68,7 @@ void run_adagrad(const Context& ctx) {
       if (step == measure_step) eta_crit_ada0 = preconditioned(s);
       if (step % lambda_every == 0 || step == measure_step) {
         const auto lm = ntk_lambda_max(s.model, crit_x, &warm, crit_tol, crit_iter);
-        const double eta_sgd = critical_rate(loss, crit_n, k, lm.value);
+        const double eta_sgd = critical_rate_or_nan(loss, crit_n, k, lm.value);
         const auto st = analysis::adagrad_accumulator_stats<float>(acc, {}, step);
         rates.add({double(step), info.lr, peak, eta_sgd, st.s_t * eta_sgd, st.s_t_active * eta_sgd,
                    preconditioned(s)});

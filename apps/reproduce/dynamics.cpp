@@ -36,7 +36,10 @@ void run_dynamics(const Context& ctx) {
   const std::size_t k = model.widths.back();
   const std::size_t every = cfg.at("lambda_every").get<std::size_t>();
   auto detector = detector_options(p);
-  if (full_batch) detector.smoothing = 0.0;  // the GD loss is not noisy
+  if (full_batch) {  // the GD loss is not noisy: raw trace, no noise condition
+    detector.smoothing = 0.0;
+    detector.noise_window = 0;
+  }
 
   write_experiment(ctx, "dynamics", [&](const std::filesystem::path& dir, nlohmann::json& meta) {
     std::ostringstream md;
@@ -64,7 +67,8 @@ void run_dynamics(const Context& ctx) {
       double eta0 = 0.0;
       InitHook on_init = [&](TrainState& s) {
         const auto lm = ntk_lambda_max(s.model, crit_x, &warm, crit_tol, crit_iter);
-        eta0 = critical_rate(loss, crit_n, k, lm.value);
+        eta0 = require_rate(critical_rate_or_nan(loss, crit_n, k, lm.value),
+                            str_cat("dynamics ", name, ", initialisation"));
         eta_crit_trace.push_back(eta0);
         s.schedule = optim::Schedule(cyclic_schedule(
             sched.at("mode").get<std::string>(), sched.at("base_fraction").get<double>() * eta0,
@@ -77,7 +81,7 @@ void run_dynamics(const Context& ctx) {
           return;
         }
         const auto lm = ntk_lambda_max(s.model, crit_x, &warm, crit_tol, crit_iter);
-        eta_crit_trace.push_back(critical_rate(loss, crit_n, k, lm.value));
+        eta_crit_trace.push_back(critical_rate_or_nan(loss, crit_n, k, lm.value));
       };
       const auto result = train(spec, train_set, test_set, on_init, on_step);
       const auto detection = analysis::detect_catapults(result.loss, detector);

@@ -8,7 +8,11 @@
 
 #include "catapult/core/error.hpp"
 #include "catapult/core/rng.hpp"
+#include "catapult/ntk/curvature.hpp"
+#include "catapult/ntk/ntk.hpp"
+#include "catapult/ntk/spectrum.hpp"
 #include "catapult/optim/adagrad.hpp"
+#include "catapult/train/trainer.hpp"
 
 namespace catapult::app::reproduce {
 
@@ -40,38 +44,11 @@ std::span<const float> adagrad_accumulator(const optim::Optimizer<float>& o) {
 std::vector<double> adagrad_preconditioner(const optim::Optimizer<float>& o) {
   const auto* a = dynamic_cast<const optim::AdaGrad<float>*>(&o);
   if (a == nullptr) throw InvalidArgument("adagrad_preconditioner: not an AdaGrad optimizer");
-  const auto acc = adagrad_accumulator(o);
-  std::vector<double> p(acc.size());
-  for (std::size_t i = 0; i < p.size(); ++i)
-    p[i] = std::sqrt(static_cast<double>(acc[i])) + a->options().eps;
-  return p;
+  return ntk::adagrad_preconditioner<float>(adagrad_accumulator(o), a->options().eps);
 }
 
 MatrixView<const float> first_rows(const data::Dataset& d, std::size_t n) {
   return d.images.cview().rows_range(0, std::min(n, d.size()));
-}
-
-Evaluation evaluate(const nn::Mlp<float>& model, const nn::LossConfig& loss,
-                    const data::Dataset& d) {
-  Evaluation e;
-  const std::size_t n = d.size();
-  if (n == 0) return e;
-  const std::size_t chunk = 1000;
-  Matrix<float> out(std::min(chunk, n), model.output_dim());
-  double loss_sum = 0.0;
-  std::size_t correct = 0;
-  for (std::size_t r0 = 0; r0 < n; r0 += chunk) {
-    const std::size_t m = std::min(chunk, n - r0);
-    auto o = out.view().rows_range(0, m);
-    model.forward(d.images.cview().rows_range(r0, m), o);
-    const std::span<const std::uint8_t> labels(d.labels.data() + r0, m);
-    // evaluate_loss averages over its batch: weight by the chunk size (exact for Mean and CE).
-    loss_sum += nn::evaluate_loss<float>(loss, o, labels, {}) * static_cast<double>(m);
-    correct += nn::count_correct<float>(o, labels);
-  }
-  e.loss = loss_sum / static_cast<double>(n);
-  e.accuracy = static_cast<double>(correct) / static_cast<double>(n);
-  return e;
 }
 
 RunResult train(const RunSpec& spec, const data::Dataset& train_set, const data::Dataset& test,
@@ -134,14 +111,15 @@ RunResult train(const RunSpec& spec, const data::Dataset& train_set, const data:
                        (100 * (step + 1)) / total, "%), batch loss ", loss));
     if (spec.eval_every > 0 && (step + 1) % spec.eval_every == 0) {
       result.eval_steps.push_back(step + 1);
-      result.eval_test_accuracy.push_back(evaluate(model, spec.loss, test).accuracy);
-      const auto tr = evaluate(model, spec.loss, train_set);
+      result.eval_test_accuracy.push_back(
+          catapult::train::evaluate(model, test, spec.loss).accuracy);
+      const auto tr = catapult::train::evaluate(model, train_set, spec.loss);
       result.eval_train_loss.push_back(tr.loss);
       result.eval_train_accuracy.push_back(tr.accuracy);
     }
   }
-  const auto te = evaluate(model, spec.loss, test);
-  const auto tr = evaluate(model, spec.loss, train_set);
+  const auto te = catapult::train::evaluate(model, test, spec.loss);
+  const auto tr = catapult::train::evaluate(model, train_set, spec.loss);
   result.test_accuracy = te.accuracy;
   result.test_loss = te.loss;
   result.train_accuracy = tr.accuracy;
@@ -152,66 +130,53 @@ RunResult train(const RunSpec& spec, const data::Dataset& train_set, const data:
 }
 
 LambdaMax ntk_lambda_max(const nn::Mlp<float>& model, MatrixView<const float> x,
-                         std::vector<double>* warm, double tolerance, std::size_t max_iterations,
-                         const std::vector<double>* scaling) {
-  const std::size_t p = model.num_params();
-  const std::size_t n = x.rows();
-  const std::size_t k = model.output_dim();
-  nn::ForwardCache<float> cache;
-  Matrix<float> out(n, k);
-  model.forward(x, out.view(), &cache);
-  Matrix<float> tangent(n, k);
-  AlignedVector<float> v(p);
-  AlignedVector<float> w(p);
-  if (warm != nullptr && warm->size() == p) {
-    for (std::size_t i = 0; i < p; ++i) v[i] = static_cast<float>((*warm)[i]);
-  } else {
-    Rng rng(12345);
-    for (auto& e : v) e = static_cast<float>(rng.normal());
-  }
-  auto normalize = [&](AlignedVector<float>& a) {
-    double s = 0.0;
-    for (const float e : a) s += double(e) * double(e);
-    const double norm = std::sqrt(s);
-    for (auto& e : a) e = static_cast<float>(double(e) / norm);
-    return norm;
-  };
-  normalize(v);
+                         std::vector<double>* warm, double tolerance, std::size_t max_restarts) {
+  const ntk::NtkOperator<float> op(model, x, {.mode = ntk::NtkMode::Full});
+  ntk::EigenOptions o;
+  o.tolerance = tolerance;
+  o.max_iterations = max_restarts;
+  o.compute_eigenvectors = warm != nullptr;
+  if (warm != nullptr && warm->size() == op.size()) o.start = *warm;
+  const auto r = ntk::largest_eigenpairs(op, o);
   LambdaMax result;
-  double previous = 0.0;
-  if (scaling != nullptr && scaling->size() != p)
-    throw InvalidArgument(str_cat("ntk_lambda_max: scaling of ", scaling->size(), " for P = ", p));
-  AlignedVector<float> dv(scaling != nullptr ? p : 0);
-  for (std::size_t it = 1; it <= max_iterations; ++it) {
-    if (scaling != nullptr) {
-      for (std::size_t i = 0; i < p; ++i) dv[i] = static_cast<float>((*scaling)[i] * v[i]);
-      model.jvp(x, dv.data(), tangent.view());
-      model.backward(cache, tangent.cview(), w.data());
-      for (std::size_t i = 0; i < p; ++i) w[i] = static_cast<float>((*scaling)[i] * w[i]);
-    } else {
-      model.jvp(x, v.data(), tangent.view());
-      model.backward(cache, tangent.cview(), w.data());
-    }
-    double rq = 0.0;
-    for (std::size_t i = 0; i < p; ++i) rq += double(v[i]) * double(w[i]);
-    result.value = rq;
-    result.iterations = it;
-    v.swap(w);
-    if (normalize(v) == 0.0) break;
-    if (it > 1 && std::abs(rq - previous) <= tolerance * std::abs(rq)) {
-      result.converged = true;
-      break;
-    }
-    previous = rq;
-  }
-  if (warm != nullptr) warm->assign(v.begin(), v.end());
+  result.operations = r.operations;
+  result.converged = r.ok();
+  result.value = r.ok() ? r.eigenvalues.front() : std::nan("");
+  if (warm != nullptr && r.ok())
+    warm->assign(r.eigenvectors.row(0), r.eigenvectors.row(0) + op.size());
   return result;
 }
 
-double critical_rate(const nn::LossConfig& loss, std::size_t n, std::size_t k, double lambda_max) {
+double critical_rate_or_nan(const nn::LossConfig& loss, std::size_t n, std::size_t k,
+                            double lambda_max) {
   if (loss.kind != nn::LossKind::Mse)
-    throw InvalidArgument("critical_rate: defined for the MSE loss only");
-  return 1.0 / (nn::mse_scale(loss.reduction, n, k) * lambda_max);
+    throw InvalidArgument("critical_rate_or_nan: defined for the MSE loss only");
+  if (!std::isfinite(lambda_max) || !(lambda_max > 0.0)) return std::nan("");
+  return nn::mse_critical_learning_rate(lambda_max, loss.reduction, n, k);
+}
+
+double require_rate(double rate, const std::string& what) {
+  if (!std::isfinite(rate) || !(rate > 0.0))
+    throw RuntimeError(str_cat(what,
+                               ": no critical rate (λmax of the NTK not finite and > 0, or "
+                               "the eigensolver did not converge): the network is dead or "
+                               "diverged"));
+  return rate;
+}
+
+double preconditioned_critical_rate(const nn::Mlp<float>& model, MatrixView<const float> x,
+                                    const nn::LossConfig& loss,
+                                    std::span<const double> preconditioner, double tolerance,
+                                    std::size_t max_restarts) {
+  if (loss.kind != nn::LossKind::Mse)
+    throw InvalidArgument("preconditioned_critical_rate: defined for the MSE loss only");
+  const ntk::GaussNewtonOperator<float> gn(model, x, {.reduction = loss.reduction});
+  const ntk::PreconditionedOperator op(gn, preconditioner);
+  ntk::EigenOptions o;
+  o.tolerance = tolerance;
+  o.max_iterations = max_restarts;
+  const auto r = ntk::sharpness(op, o);
+  return r.ok() && r.lambda_max > 0.0 ? r.eta_crit : std::nan("");
 }
 
 nn::MlpConfig model_from_json(const nlohmann::json& j) {

@@ -32,8 +32,9 @@ namespace catapult::app::reproduce {
 
 /// AdaGrad's accumulator s (P entries), empty for other optimizers or before the first step.
 [[nodiscard]] std::span<const float> adagrad_accumulator(const optim::Optimizer<float>& o);
-/// The diagonal preconditioner p_i of the current update (η g_i / p_i): √s_i + ε for AdaGrad.
-/// Throws InvalidArgument for other optimizers.
+/// The diagonal preconditioner p_i of the current update (η g_i / p_i): √s_i + ε for AdaGrad
+/// (ntk::adagrad_preconditioner with the optimizer's ε). Throws InvalidArgument for other
+/// optimizers.
 [[nodiscard]] std::vector<double> adagrad_preconditioner(const optim::Optimizer<float>& o);
 
 /// What the hook sees after each step.
@@ -94,33 +95,42 @@ using InitHook = std::function<void(TrainState&)>;
 RunResult train(const RunSpec& spec, const data::Dataset& train, const data::Dataset& test,
                 const InitHook& on_init = {}, const StepHook& on_step = {});
 
-/// Loss and accuracy of model on d (batched forward).
-struct Evaluation {
-  double loss = 0.0;
-  double accuracy = 0.0;
-};
-Evaluation evaluate(const nn::Mlp<float>& model, const nn::LossConfig& loss,
-                    const data::Dataset& d);
-
-/// λmax of the empirical NTK K = J·Jᵀ (full mode, n·k × n·k) of model on x [n, d_0], by power
-/// iteration on v ↦ Jᵀ(J v) in parameter space (same non-zero spectrum), warm-started from *warm
-/// when non-empty (and updated there). Stops when the Rayleigh quotient changes by < tolerance
-/// (relative) or after max_iterations.
+/// λmax of the empirical NTK K = J·Jᵀ (full mode, n·k × n·k) of model on x [n, d_0], by the
+/// library's matrix-free ntk::NtkOperator and Lanczos (ntk::largest_eigenpairs) with relative
+/// tolerance `tolerance` and at most `max_restarts` restarts. With `warm` non-null the solve
+/// starts from *warm when it holds n·k entries (the top eigenvector of an earlier measurement on
+/// the same samples) and stores the new top eigenvector there.
 struct LambdaMax {
-  double value = 0.0;
-  std::size_t iterations = 0;
+  double value = 0.0;          ///< λmax(K); NaN when the solver did not converge
+  std::size_t operations = 0;  ///< NTK products used
   bool converged = false;
 };
-/// With `scaling` (P entries d_i) the operator is D·JᵀJ·D, D = diag(d): for d = p^{-1/2}, p the
-/// diagonal preconditioner, this is the preconditioned sharpness of adaptive methods (up to 2c).
 LambdaMax ntk_lambda_max(const nn::Mlp<float>& model, MatrixView<const float> x,
                          std::vector<double>* warm = nullptr, double tolerance = 1e-4,
-                         std::size_t max_iterations = 200,
-                         const std::vector<double>* scaling = nullptr);
+                         std::size_t max_restarts = 200);
 
-/// η_crit = 1/(c·λmax(K)) for the run's loss on n samples (c from nn::mse_scale); for mini-batch
-/// SGD with the Mean reduction this is ≈ batch independent (λmax of a batch's K scales with b).
-double critical_rate(const nn::LossConfig& loss, std::size_t n, std::size_t k, double lambda_max);
+/// η_crit = 1/(c·λmax(K)) of the run's MSE on n samples × k outputs
+/// (nn::mse_critical_learning_rate), or NaN when λmax is not finite and > 0 (no curvature was
+/// measured: a dead or diverged network, or a solve that did not converge), which the library
+/// would reject; callers record the NaN in traces and use require_rate where a rate is needed.
+/// For mini-batch SGD with the Mean reduction this is ≈ batch independent (λmax of a batch's K
+/// scales with b). Throws InvalidArgument for a loss other than MSE.
+[[nodiscard]] double critical_rate_or_nan(const nn::LossConfig& loss, std::size_t n, std::size_t k,
+                                          double lambda_max);
+/// `rate` if it is finite and > 0; otherwise throws RuntimeError naming `what`.
+double require_rate(double rate, const std::string& what);
+
+/// The critical rate 2/λmax(D·H_GN·D), D = diag(p)^{-1/2}, of a method with the diagonal
+/// preconditioner p (update η·g/p) on the run's MSE over the samples x: the preconditioned
+/// sharpness of ntk::sharpness on ntk::PreconditionedOperator(ntk::GaussNewtonOperator).
+/// NaN when the solve does not converge or λmax ≤ 0. Throws InvalidArgument for a loss other than
+/// MSE or a preconditioner of the wrong size or with an entry that is not finite and > 0.
+[[nodiscard]] double preconditioned_critical_rate(const nn::Mlp<float>& model,
+                                                  MatrixView<const float> x,
+                                                  const nn::LossConfig& loss,
+                                                  std::span<const double> preconditioner,
+                                                  double tolerance = 1e-4,
+                                                  std::size_t max_restarts = 200);
 
 /// The model configuration named in a protocol's "model" object.
 nn::MlpConfig model_from_json(const nlohmann::json& j);

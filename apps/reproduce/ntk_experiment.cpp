@@ -32,7 +32,8 @@ void run_ntk(const Context& ctx) {
   const std::size_t top_k = std::min(cfg.at("top_k").get<std::size_t>(), n);
   const auto& sched = cfg.at("schedule");
   auto detector = detector_options(p);
-  detector.smoothing = 0.0;  // full-batch GD
+  detector.smoothing = 0.0;  // full-batch GD: raw trace, no noise condition
+  detector.noise_window = 0;
   const double c = nn::mse_scale(loss.reduction, n, k);
 
   write_experiment(ctx, "ntk", [&](const std::filesystem::path& dir, nlohmann::json& meta) {
@@ -74,7 +75,7 @@ void run_ntk(const Context& ctx) {
     double eta0 = 0.0;
     InitHook on_init = [&](TrainState& s) {
       const auto lm = ntk_lambda_max(s.model, x, nullptr, 1e-4, 300);
-      eta0 = critical_rate(loss, n, k, lm.value);
+      eta0 = require_rate(critical_rate_or_nan(loss, n, k, lm.value), "ntk, initialisation");
       s.schedule = optim::Schedule(cyclic_schedule(
           sched.at("mode").get<std::string>(), sched.at("base_fraction").get<double>() * eta0,
           sched.at("peak_factor").get<double>() * eta0, sched.at("step_size").get<std::size_t>(),

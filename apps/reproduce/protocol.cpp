@@ -159,6 +159,9 @@ analysis::CatapultDetectorOptions detector_options(const nlohmann::json& protoco
   o.smoothing = j.value("smoothing", o.smoothing);
   o.max_duration = j.value("max_duration", o.max_duration);
   o.min_rise = j.value("min_rise", o.min_rise);
+  o.noise_window = j.value("noise_window", o.noise_window);
+  o.noise_margin = j.value("noise_margin", o.noise_margin);
+  o.return_margin = j.value("return_margin", o.return_margin);
   return o;
 }
 

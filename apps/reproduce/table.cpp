@@ -81,7 +81,9 @@ void run_table(const Context& ctx) {
           auto it = eta_crit_at_init.find(seed);
           if (it == eta_crit_at_init.end()) {
             const auto lm = ntk_lambda_max(s.model, crit_x, &warm, crit_tol, crit_iter);
-            it = eta_crit_at_init.emplace(seed, critical_rate(loss, crit_n, k, lm.value)).first;
+            const double rate = require_rate(critical_rate_or_nan(loss, crit_n, k, lm.value),
+                                             str_cat("table, seed ", seed, ", initialisation"));
+            it = eta_crit_at_init.emplace(seed, rate).first;
           }
           return it->second;
         };
@@ -105,7 +107,8 @@ void run_table(const Context& ctx) {
             on_step = [&, cycle, seed](const StepInfo& info, TrainState& s) {
               if ((info.step + 1) % cycle != 0) return;
               const auto lm = ntk_lambda_max(s.model, crit_x, &warm, crit_tol, crit_iter);
-              const double now = critical_rate(loss, crit_n, k, lm.value);
+              const double now = critical_rate_or_nan(loss, crit_n, k, lm.value);
+              if (std::isnan(now)) return;  // nothing measured: keep the current peak
               // Only lowered: raising the peak with the flattening that catapults cause feeds back
               // until the network dies (docs/reproduction.md).
               auto c = s.schedule.config();
@@ -133,11 +136,9 @@ void run_table(const Context& ctx) {
             const std::size_t at = ada_cat.at("measure_step").get<std::size_t>();
             on_step = [&, at](const StepInfo& info, TrainState& s) {
               if (info.step + 1 != at) return;
-              // Preconditioned sharpness: λmax(D K D) with D = P^{-1/2}, P = √s + ε.
-              auto d = adagrad_preconditioner(s.optimizer);
-              for (auto& v : d) v = 1.0 / std::sqrt(v);
-              const auto lm = ntk_lambda_max(s.model, crit_x, nullptr, crit_tol, crit_iter, &d);
-              eta_crit = critical_rate(loss, crit_n, k, lm.value);
+              // Preconditioned sharpness: 2/λmax(D·H_GN·D) with D = P^{-1/2}, P = √s + ε.
+              eta_crit = preconditioned_critical_rate(
+                  s.model, crit_x, loss, adagrad_preconditioner(s.optimizer), crit_tol, crit_iter);
             };
           }
         } else {

@@ -1,1 +1,1 @@
-list(APPEND CATAPULT_SOURCES analysis/catapult_detector.cpp analysis/adagrad_stats.cpp)
+list(APPEND CATAPULT_SOURCES analysis/catapult_detector.cpp analysis/adagrad_stats.cpp analysis/agop.cpp)

@@ -65,6 +65,31 @@ void validate(const char* where, std::size_t n, const EigenOptions& o) {
   if (!(o.tolerance > 0.0) || !std::isfinite(o.tolerance))
     throw InvalidArgument(str_cat(where, ": tolerance ", o.tolerance, " must be > 0"));
   if (o.max_iterations == 0) throw InvalidArgument(str_cat(where, ": max_iterations is 0"));
+  if (!o.start.empty()) {
+    if (o.start.size() != n)
+      throw InvalidArgument(
+          str_cat(where, ": start vector of ", o.start.size(), " entries for n = ", n));
+    bool nonzero = false;
+    for (const double v : o.start) {
+      if (!std::isfinite(v))
+        throw InvalidArgument(str_cat(where, ": start vector has a non-finite entry"));
+      nonzero = nonzero || v != 0.0;
+    }
+    if (!nonzero) throw InvalidArgument(str_cat(where, ": start vector is zero"));
+  }
+}
+
+// The starting vector of a solve: options.start (validated above) or uniform in [−0.5, 0.5)
+// from options.seed.
+Eigen::VectorXd starting_vector(std::size_t n, const EigenOptions& o) {
+  Eigen::VectorXd start(static_cast<Eigen::Index>(n));
+  if (!o.start.empty()) {
+    for (Eigen::Index i = 0; i < start.size(); ++i) start[i] = o.start[static_cast<std::size_t>(i)];
+    return start;
+  }
+  Rng rng(o.seed);
+  for (Eigen::Index i = 0; i < start.size(); ++i) start[i] = rng.uniform(-0.5, 0.5);
+  return start;
 }
 
 // Runs Lanczos for the largest algebraic eigenvalues; sign = −1 flips the reported values and
@@ -74,9 +99,7 @@ EigenResult solve(const LinearOperator& a, const EigenOptions& o) {
   SpectraAdapter op(a);
   Spectra::SymEigsSolver<SpectraAdapter> eigs(op, static_cast<Eigen::Index>(o.nev),
                                               static_cast<Eigen::Index>(resolve_ncv(n, o)));
-  Rng rng(o.seed);
-  Eigen::VectorXd start(static_cast<Eigen::Index>(n));
-  for (Eigen::Index i = 0; i < start.size(); ++i) start[i] = rng.uniform(-0.5, 0.5);
+  const Eigen::VectorXd start = starting_vector(n, o);
   eigs.init(start.data());
   EigenResult r;
   r.requested = o.nev;
@@ -211,6 +234,7 @@ ConditionResult condition_number(const LinearOperator& a, const EigenOptions& op
   const ShiftedOperator shifted(a, c.lambda_max);
   EigenOptions ob = o;
   ob.ncv = std::max(resolve_ncv(a.size(), o), std::min<std::size_t>(a.size(), 24));
+  ob.start.clear();  // a warm start for λmax is an eigenvector of the shifted operator too
   const EigenResult bottom = solve(shifted, ob);
   c.operations += bottom.operations;
   if (bottom.status != EigenStatus::Converged) c.status = bottom.status;
@@ -250,9 +274,7 @@ EigenResult smallest_eigenpairs_dense(MatrixView<const T> matrix, const EigenOpt
     r.status = EigenStatus::NumericalIssue;
     return r;
   }
-  Rng rng(o.seed);
-  Eigen::VectorXd start(ni);
-  for (Eigen::Index i = 0; i < ni; ++i) start[i] = rng.uniform(-0.5, 0.5);
+  const Eigen::VectorXd start = starting_vector(n, o);
   eigs->init(start.data());
   try {
     (void)eigs->compute(Spectra::SortRule::LargestMagn, static_cast<Eigen::Index>(o.max_iterations),
@@ -293,7 +315,9 @@ ConditionResult dense_condition_number(MatrixView<const T> matrix, const EigenOp
   c.status = top.status;
   if (top.eigenvalues.empty()) return c;
   c.lambda_max = top.eigenvalues.front();
-  const EigenResult bottom = smallest_eigenpairs_dense(matrix, o);
+  EigenOptions ob = o;
+  ob.start.clear();  // the warm start is meant for λmax
+  const EigenResult bottom = smallest_eigenpairs_dense(matrix, ob);
   c.operations += bottom.operations;
   if (bottom.status != EigenStatus::Converged) c.status = bottom.status;
   if (bottom.eigenvalues.empty()) return c;

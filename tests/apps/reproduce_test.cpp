@@ -11,7 +11,9 @@
 #include <string>
 
 #include "catapult/analysis/catapult_detector.hpp"
+#include "catapult/core/error.hpp"
 #include "catapult/core/rng.hpp"
+#include "catapult/data/dataset.hpp"
 #include "catapult/ntk/ntk.hpp"
 #include "catapult/ntk/spectrum.hpp"
 #include "engine.hpp"
@@ -19,6 +21,7 @@
 #include "output.hpp"
 #include "plot.hpp"
 #include "protocol.hpp"
+#include "support/mnist.hpp"
 
 namespace catapult::app::reproduce {
 namespace {
@@ -108,8 +111,48 @@ TEST(ReproduceEngine, LambdaMaxMatchesDenseFullNtk) {
   const auto k = ntk::empirical_ntk<float>(model, ds.images.cview(), {ntk::NtkMode::Full, 0, 0});
   const double ref = ntk::dense_eigenvalues<float>(k.cview())[0];
   EXPECT_NEAR(lm.value, ref, 1e-3 * ref);
-  // η_crit = n·k/λmax for the Mean MSE.
-  EXPECT_NEAR(critical_rate(nn::LossConfig{}, 40, 3, ref), 120.0 / ref, 1e-12);
+  // η_crit = n·k/λmax for the Mean MSE; no curvature gives NaN (the library would throw).
+  EXPECT_NEAR(critical_rate_or_nan(nn::LossConfig{}, 40, 3, ref), 120.0 / ref, 1e-12);
+  EXPECT_TRUE(std::isnan(critical_rate_or_nan(nn::LossConfig{}, 40, 3, 0.0)));
+  EXPECT_TRUE(std::isnan(critical_rate_or_nan(nn::LossConfig{}, 40, 3, std::nan(""))));
+  EXPECT_THROW((void)require_rate(std::nan(""), "test"), RuntimeError);
+  EXPECT_DOUBLE_EQ(require_rate(0.5, "test"), 0.5);
+  nn::LossConfig ce;
+  ce.kind = nn::LossKind::CrossEntropy;
+  EXPECT_THROW((void)critical_rate_or_nan(ce, 40, 3, ref), InvalidArgument);
+
+  // A warm start from the stored top eigenvector gives the same λmax.
+  std::vector<double> warm;
+  const auto first = ntk_lambda_max(model, ds.images.cview(), &warm, 1e-8, 2000);
+  ASSERT_EQ(warm.size(), 120U);
+  const auto again = ntk_lambda_max(model, ds.images.cview(), &warm, 1e-8, 2000);
+  EXPECT_NEAR(again.value, first.value, 1e-6 * ref);
+  EXPECT_LE(again.operations, first.operations);
+}
+
+TEST(ReproduceEngine, PreconditionedRateMatchesDenseReference) {
+  // 2/λmax(D·H_GN·D) with H_GN = 2c·JᵀJ, D = diag(p)^{-1/2}: the non-zero spectrum of
+  // D·JᵀJ·D is that of J·D²·Jᵀ = J·diag(1/p)·Jᵀ (n·k × n·k), built from the brute-force Jacobian.
+  const auto ds = synthetic(10, 6, 3, 3);
+  nn::Mlp<float> model({{6, 8, 3}, nn::Activation::Tanh});
+  Rng rng(6);
+  model.init(rng);
+  std::vector<double> p(model.num_params());
+  for (auto& v : p) v = rng.uniform(0.5, 4.0);
+  const auto jac = ntk::jacobian<float>(model, ds.images.cview());
+  Matrix<double> m(jac.rows(), jac.rows());
+  for (std::size_t a = 0; a < jac.rows(); ++a)
+    for (std::size_t b = 0; b < jac.rows(); ++b) {
+      double sum = 0.0;
+      for (std::size_t q = 0; q < p.size(); ++q)
+        sum += double(jac(a, q)) * double(jac(b, q)) / p[q];
+      m(a, b) = sum;
+    }
+  const double lambda = ntk::dense_eigenvalues<double>(m.cview())[0];
+  const double c = nn::mse_scale(nn::MseReduction::Mean, 10, 3);
+  const double rate =
+      preconditioned_critical_rate(model, ds.images.cview(), nn::LossConfig{}, p, 1e-10, 1000);
+  EXPECT_NEAR(rate, 2.0 / (2.0 * c * lambda), 1e-4 * rate);
 }
 
 // Full-batch GD at a multiple of the critical rate measured at initialisation.
@@ -121,7 +164,7 @@ RunResult gd_at(double multiple, const data::Dataset& ds, double* eta_crit) {
   spec.seed = 5;
   InitHook init = [&](TrainState& s) {
     const auto lm = ntk_lambda_max(s.model, ds.images.cview(), nullptr, 1e-8, 2000);
-    *eta_crit = critical_rate(spec.loss, ds.size(), 3, lm.value);
+    *eta_crit = require_rate(critical_rate_or_nan(spec.loss, ds.size(), 3, lm.value), "gd_at");
     s.schedule = optim::Schedule(constant_schedule(multiple * *eta_crit));
   };
   return train(spec, ds, ds, init, {});
@@ -145,6 +188,53 @@ TEST(ReproduceEngine, GradientDescentCatapultsJustAboveTheCriticalRateOnly) {
   EXPECT_LT(above.loss.back(), above.loss.front());
 }
 
+// The detector's noise margin on real data (docs/reproduction.md): MNIST, 784-256-10, SGD at
+// batch 16 for 2 epochs. The control at the constant rate 0.5·η_crit (below critical) is pure
+// mini-batch noise: the ratio rules alone count many "catapults", the quick protocol's
+// noise-robust detector none. The cyclic schedule up to 3·η_crit catapults: every detected spike
+// peaks where the rate exceeds η_crit. About 20 s.
+TEST(ReproduceMnist, NoiseRobustDetectorCountsCatapultsNotNoise) {
+  CATAPULT_REQUIRE_MNIST(dir);
+  const data::Splits mnist = data::load_mnist(dir);
+  const auto detector =
+      detector_options(nlohmann::json::parse(builtin_protocol_json(/*full=*/false)));
+  ASSERT_GT(detector.noise_window, 0U);
+  auto run = [&](bool cyclic, double* eta) {
+    RunSpec spec;
+    spec.model = {{784, 256, 10}, nn::Activation::Relu};
+    spec.optimizer.kind = optim::OptimizerKind::Sgd;
+    spec.batch_size = 16;
+    spec.epochs = 2;
+    spec.seed = 0;
+    InitHook init = [&](TrainState& s) {
+      const auto x = first_rows(mnist.train, 16);
+      *eta = require_rate(
+          critical_rate_or_nan(spec.loss, 16, 10, ntk_lambda_max(s.model, x, nullptr).value),
+          "test");
+      s.schedule = optim::Schedule(
+          cyclic ? cyclic_schedule("triangular", 0.5 * *eta, 3.0 * *eta, 60000 / 16 / 4, 1.0)
+                 : constant_schedule(0.5 * *eta));
+    };
+    return train(spec, mnist.train, mnist.test, init, {});
+  };
+  double eta = 0.0;
+  const auto control = run(false, &eta);
+  ASSERT_FALSE(control.diverged);
+  auto ratio_only = detector;
+  ratio_only.noise_window = 0;
+  EXPECT_GT(analysis::detect_catapults(control.loss, ratio_only).catapults.size(), 50U);
+  const auto noise = analysis::detect_catapults(control.loss, detector);
+  EXPECT_TRUE(noise.catapults.empty()) << noise.catapults.size();
+  EXPECT_FALSE(noise.divergence.has_value());
+
+  const auto cyclic = run(true, &eta);
+  ASSERT_FALSE(cyclic.diverged);
+  const auto found = analysis::detect_catapults(cyclic.loss, detector);
+  EXPECT_GE(found.catapults.size(), 1U);
+  EXPECT_FALSE(found.divergence.has_value());
+  for (const auto& c : found.catapults) EXPECT_GT(cyclic.lr[c.peak], eta) << "peak " << c.peak;
+}
+
 // A tiny protocol: 16-dimensional synthetic data, 3 classes, small nets, few steps.
 nlohmann::json tiny_protocol() {
   return nlohmann::json::parse(R"({
@@ -154,7 +244,7 @@ nlohmann::json tiny_protocol() {
     "loss": {"kind": "mse", "reduction": "mean"},
     "critical": {"samples": 16, "tolerance": 1e-3, "max_iterations": 50},
     "detector": {"rise_factor": 1.5, "return_factor": 1.2, "baseline_window": 50, "smoothing": 0.5,
-                 "max_duration": 500},
+                 "max_duration": 500, "noise_window": 20, "noise_margin": 10.0, "return_margin": 2.0},
     "table": {"seeds": [0, 1], "epochs": 2, "batch_size": 16, "sgd_lr_fraction": 0.5,
               "catapult": {"mode": "triangular", "peak_factor": 3.0, "step_size": 3, "remeasure": true},
               "adagrad_lr": 0.01,
@@ -172,7 +262,9 @@ nlohmann::json tiny_protocol() {
                 "peak_multiple_of_base": 8.0, "measure_step": 2, "step_size": 3, "stats_every": 1,
                 "lambda_every": 4, "eval_every": 4},
     "beyond": {"seed": 0, "train_size": 64, "epochs": 1, "batch_sizes": [8, 32], "peak_factor": 3.0,
-               "base_fraction": 0.5, "cycles_per_epoch": 1}
+               "base_fraction": 0.5, "cycles_per_epoch": 1,
+               "agop": {"samples": 20, "points": 3, "batch_size": 16, "reference_lr": 0.01,
+                        "reference_batch_size": 16, "reference_epochs": 2, "reference_seed": 7}}
   })");
 }
 
@@ -301,8 +393,43 @@ TEST_F(ReproduceEndToEnd, Adagrad) {
 TEST_F(ReproduceEndToEnd, BeyondAndAllRegenerateTheReport) {
   run_experiment("beyond", ctx_);
   expect_common("beyond", {"beyond_batch_size"});
+  expect_common("beyond", {"beyond_agop"});
   expect_finite_csv(dir_ / "beyond" / "batch_size.csv",
-                    {"batch_size", "catapults", "test_accuracy", "eta_crit"});
+                    {"batch_size", "catapults", "test_accuracy", "eta_crit", "agop_alignment"});
+  // AGOP alignment traces: the sweep's batch sizes, and batch 16 with and without catapults
+  // (16 is not in the sweep, so its cyclic run is extra). 4 steps per epoch at batch 16:
+  // measured at initialisation and every step (points 3 → every 4/3 → 1 step).
+  for (const char* f :
+       {"agop_cyclic_b8.csv", "agop_cyclic_b32.csv", "agop_cyclic_b16.csv", "agop_constant.csv"}) {
+    expect_finite_csv(dir_ / "beyond" / f, {"step", "epoch", "agop_alignment", "catapults_so_far"});
+    const auto t = read_csv(dir_ / "beyond" / f);
+    EXPECT_EQ(t.rows.front()[0], 0.0) << f;  // at initialisation
+    for (const auto& r : t.rows) {
+      EXPECT_GE(r[2], 0.0) << f;  // AGOPs are PSD: their cosine is ≥ 0
+      EXPECT_LE(r[2], 1.0 + 1e-9) << f;
+    }
+  }
+  EXPECT_EQ(read_csv(dir_ / "beyond" / "agop_constant.csv").rows.size(), 5U);
+  // Per-step losses of every run: 8 steps at batch 8, 4 at batch 16 (constant and cyclic).
+  expect_finite_csv(dir_ / "beyond" / "loss_b8.csv", {"step", "loss", "lr", "in_catapult"});
+  EXPECT_EQ(read_csv(dir_ / "beyond" / "loss_b8.csv").rows.size(), 8U);
+  EXPECT_EQ(read_csv(dir_ / "beyond" / "loss_constant.csv").rows.size(), 4U);
+  EXPECT_EQ(read_csv(dir_ / "beyond" / "loss_b16.csv").rows.size(), 4U);
+  std::ifstream md(dir_ / "beyond" / "section.md");
+  std::stringstream ss;
+  ss << md.rdbuf();
+  for (const char* text :
+       {"AGOP alignment over training", "| SGD, constant rate | 16 |", "| SGD + catapult | 16 |"})
+    EXPECT_NE(ss.str().find(text), std::string::npos) << text;
+  // With the AGOP batch size in the sweep, its cyclic run is reused (no extra run).
+  ctx_.protocol["beyond"]["agop"]["batch_size"] = 8;
+  run_experiment("beyond", ctx_);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "beyond" / "agop_cyclic_b16.csv"));
+  std::ifstream md8(dir_ / "beyond" / "section.md");
+  std::stringstream ss8;
+  ss8 << md8.rdbuf();
+  EXPECT_NE(ss8.str().find("| SGD + catapult | 8 |"), std::string::npos) << ss8.str();
+  EXPECT_NE(ss8.str().find("| SGD, constant rate | 8 |"), std::string::npos);
   EXPECT_THROW(run_experiment("nope", ctx_), InvalidArgument);
 }
 

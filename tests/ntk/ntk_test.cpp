@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "catapult/core/error.hpp"
 #include "catapult/core/rng.hpp"
 #include "catapult/core/threading.hpp"
 #include "catapult/ntk/spectrum.hpp"
@@ -280,6 +281,54 @@ TEST(Ntk, ArgumentErrors) {
   EXPECT_THROW(NtkOperator<double>(model, bad.cview()), InvalidArgument);
   EXPECT_THROW((void)parse_ntk_mode("diag"), InvalidArgument);
   EXPECT_EQ(parse_ntk_mode("traced"), NtkMode::Traced);
+}
+
+// Re-measuring λmax(K) during training: a warm start from the previous top eigenvector gives the
+// dense kernel's λmax of the changed network, in no more operator applications than a cold start.
+TEST(Ntk, WarmStartedLambdaMaxMatchesDenseKernel) {
+  const MlpConfig config{
+      {6, 12, 3}, Activation::Tanh, Activation::Identity, true, Parameterization::Standard};
+  Mlp<double> model(config);
+  Rng rng(41);
+  model.init(rng);
+  const Matrix<double> x = random_x<double>(20, 6, 42);
+  EigenOptions o;
+  o.tolerance = 1e-10;
+  const NtkOptions full{.mode = NtkMode::Full};
+  const EigenResult first = largest_eigenpairs(NtkOperator<double>(model, x.cview(), full), o);
+  ASSERT_TRUE(first.ok());
+  const double ref0 = dense_eigenvalues<double>(empirical_ntk(model, x.cview(), full).cview())[0];
+  EXPECT_NEAR(first.eigenvalues[0], ref0, 1e-9 * ref0);
+
+  // One small "training step": every parameter moves by ~1e-3 relative.
+  for (std::size_t p = 0; p < model.num_params(); ++p)
+    model.params()[p] *= 1.0 + 1e-3 * rng.normal();
+  const double ref1 = dense_eigenvalues<double>(empirical_ntk(model, x.cview(), full).cview())[0];
+  ASSERT_GT(std::abs(ref1 - ref0), 1e-8 * ref0);  // the kernel did change
+  const NtkOperator<double> op(model, x.cview(), full);
+  const EigenResult cold = largest_eigenpairs(op, o);
+  EigenOptions warm_options = o;
+  warm_options.start.assign(first.eigenvectors.row(0), first.eigenvectors.row(0) + op.size());
+  const EigenResult warm = largest_eigenpairs(op, warm_options);
+  ASSERT_TRUE(cold.ok());
+  ASSERT_TRUE(warm.ok());
+  EXPECT_NEAR(cold.eigenvalues[0], ref1, 1e-9 * ref1);
+  EXPECT_NEAR(warm.eigenvalues[0], ref1, 1e-9 * ref1);
+  EXPECT_LE(warm.operations, cold.operations);
+
+  // The same warm start serves condition_number (for λmax only).
+  const ConditionResult c = condition_number(op, warm_options);
+  const auto all = dense_eigenvalues<double>(empirical_ntk(model, x.cview(), full).cview());
+  EXPECT_NEAR(c.lambda_max, ref1, 1e-8 * ref1);
+  if (c.ok()) {
+    EXPECT_NEAR(c.lambda_min, all.back(), 1e-6 * ref1);
+  }
+
+  EigenOptions bad = o;
+  bad.start.assign(op.size() + 1, 1.0);
+  EXPECT_THROW((void)largest_eigenpairs(op, bad), InvalidArgument);
+  bad.start.assign(op.size(), 0.0);
+  EXPECT_THROW((void)largest_eigenpairs(op, bad), InvalidArgument);
 }
 
 }  // namespace

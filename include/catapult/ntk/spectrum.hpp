@@ -83,6 +83,12 @@ struct EigenOptions {
   bool compute_eigenvectors = true;
   /// Seed of the starting vector (uniform in [−0.5, 0.5)); fixed for reproducibility.
   std::uint64_t seed = 0;
+  /// Warm start: the starting vector (n entries, not all zero) instead of the seeded random one,
+  /// e.g. the top eigenvector of an earlier solve on a slightly changed operator (an NTK
+  /// re-measured during training), which then converges in fewer operator applications. Empty
+  /// (the default) = random from `seed`. A wrong size or a zero vector throws InvalidArgument.
+  /// condition_number and dense_condition_number use it for λmax only.
+  std::vector<double> start{};
 };
 
 /// How a solve ended.
