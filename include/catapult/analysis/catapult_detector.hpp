@@ -72,7 +72,7 @@ struct CatapultDetectorOptions {
   std::size_t max_duration = 2000;    ///< a phase lasting more steps is a divergence (≥ 1)
   /// Quiet steps of the robust noise estimate σ_t; 0 = no noise condition (the default).
   std::size_t noise_window = 0;
-  double noise_margin = 8.0;   ///< trigger also needs ℓ_t > b_t · exp(noise_margin · σ_t) (≥ 0)
+  double noise_margin = 8.0;  ///< trigger also needs ℓ_t > b_t · exp(noise_margin · σ_t) (≥ 0)
   double return_margin = 2.0;  ///< band ≥ b · exp(return_margin · σ_t) (0 ≤ it ≤ noise_margin)
 };
 
