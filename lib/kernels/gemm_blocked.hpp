@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <type_traits>
 
 #include "catapult/kernels/gemm.hpp"
 #include "kernels/simd.hpp"
@@ -247,12 +248,182 @@ using SmallMKernel = SimdKernel<T, (sizeof(Batch<T>) >= 64 ? 8 : 4), 3>;
 // ---------------------------------------------------------------------------------------------
 // Packing. op(A)(i, p) is a(i, p) for N and a(p, i) for T; likewise for B.
 
-// k-steps per block of the transposing copies: one 64-byte line of float source per row.
+// k-steps per block of the scalar transposing copies: one 64-byte line of float source per row.
 inline constexpr std::size_t kPackBlock = 16;
 
+#if defined(__AVX512F__)
+// AVX-512 packing primitives. Every load and store is masked to the valid lanes, so nothing
+// outside the source rows or the destination panel is touched (masked-off lanes never fault).
+namespace avx512 {
+
+inline __mmask16 lane_mask(std::size_t n, float /*tag*/) noexcept {
+  return n >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1U << n) - 1U);
+}
+inline __mmask8 lane_mask(std::size_t n, double /*tag*/) noexcept {
+  return n >= 8 ? __mmask8(0xFF) : static_cast<__mmask8>((1U << n) - 1U);
+}
+inline __m512 load(__mmask16 m, const float* p) noexcept { return _mm512_maskz_loadu_ps(m, p); }
+inline __m512d load(__mmask8 m, const double* p) noexcept { return _mm512_maskz_loadu_pd(m, p); }
+inline void store(float* p, __mmask16 m, __m512 v) noexcept { _mm512_mask_storeu_ps(p, m, v); }
+inline void store(double* p, __mmask8 m, __m512d v) noexcept { _mm512_mask_storeu_pd(p, m, v); }
+
+// The unmasked unpack and shuffle intrinsics start from _mm512_undefined_*(), which GCC 12 flags
+// with -Wuninitialized once inlined; their all-lanes masked forms are the same instructions.
+inline __m512 unpacklo(__m512 a, __m512 b) noexcept {
+  return _mm512_mask_unpacklo_ps(a, 0xFFFF, a, b);
+}
+inline __m512 unpackhi(__m512 a, __m512 b) noexcept {
+  return _mm512_mask_unpackhi_ps(a, 0xFFFF, a, b);
+}
+inline __m512d unpacklo(__m512d a, __m512d b) noexcept {
+  return _mm512_mask_unpacklo_pd(a, 0xFF, a, b);
+}
+inline __m512d unpackhi(__m512d a, __m512d b) noexcept {
+  return _mm512_mask_unpackhi_pd(a, 0xFF, a, b);
+}
+// 128-bit lanes: Imm 0x88 takes lanes 0, 2 of a then 0, 2 of b; 0xDD lanes 1, 3 of each.
+template <int Imm>
+inline __m512 shuffle_lanes(__m512 a, __m512 b) noexcept {
+  return _mm512_mask_shuffle_f32x4(a, 0xFFFF, a, b, Imm);
+}
+template <int Imm>
+inline __m512d shuffle_lanes(__m512d a, __m512d b) noexcept {
+  return _mm512_mask_shuffle_f64x2(a, 0xFF, a, b, Imm);
+}
+
+// In-register transpose of a 16 × 16 float block: v[r] holds row r on entry, column r on exit.
+inline void transpose(__m512 (&v)[16]) noexcept {
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = unpacklo(v[i], v[i + 1]);  // per 128-bit lane: a0 b0 a1 b1
+    t[i + 1] = unpackhi(v[i], v[i + 1]);
+  }
+  // u[4i + j]: rows 4i … 4i + 3, columns j, j + 4, j + 8, j + 12 in its four 128-bit lanes.
+  __m512 u[16];
+  for (int i = 0; i < 16; i += 4) {
+    const __m512d t0 = _mm512_castps_pd(t[i]), t1 = _mm512_castps_pd(t[i + 1]);
+    const __m512d t2 = _mm512_castps_pd(t[i + 2]), t3 = _mm512_castps_pd(t[i + 3]);
+    u[i] = _mm512_castpd_ps(unpacklo(t0, t2));
+    u[i + 1] = _mm512_castpd_ps(unpackhi(t0, t2));
+    u[i + 2] = _mm512_castpd_ps(unpacklo(t1, t3));
+    u[i + 3] = _mm512_castpd_ps(unpackhi(t1, t3));
+  }
+  // Column j + 4L is 128-bit lane L of u[j], u[4 + j], u[8 + j], u[12 + j].
+  for (int j = 0; j < 4; ++j) {
+    const __m512 w0 = shuffle_lanes<0x88>(u[j], u[4 + j]);
+    const __m512 w1 = shuffle_lanes<0xDD>(u[j], u[4 + j]);
+    const __m512 x0 = shuffle_lanes<0x88>(u[8 + j], u[12 + j]);
+    const __m512 x1 = shuffle_lanes<0xDD>(u[8 + j], u[12 + j]);
+    v[j] = shuffle_lanes<0x88>(w0, x0);
+    v[j + 4] = shuffle_lanes<0x88>(w1, x1);
+    v[j + 8] = shuffle_lanes<0xDD>(w0, x0);
+    v[j + 12] = shuffle_lanes<0xDD>(w1, x1);
+  }
+}
+
+// In-register transpose of an 8 × 8 double block.
+inline void transpose(__m512d (&v)[8]) noexcept {
+  __m512d t[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = unpacklo(v[i], v[i + 1]);  // per 128-bit lane L: a(2L) b(2L)
+    t[i + 1] = unpackhi(v[i], v[i + 1]);
+  }
+  // Column j + 2L is 128-bit lane L of t[j], t[2 + j], t[4 + j], t[6 + j].
+  for (int j = 0; j < 2; ++j) {
+    const __m512d w0 = shuffle_lanes<0x88>(t[j], t[2 + j]);
+    const __m512d w1 = shuffle_lanes<0xDD>(t[j], t[2 + j]);
+    const __m512d x0 = shuffle_lanes<0x88>(t[4 + j], t[6 + j]);
+    const __m512d x1 = shuffle_lanes<0xDD>(t[4 + j], t[6 + j]);
+    v[j] = shuffle_lanes<0x88>(w0, x0);
+    v[j + 2] = shuffle_lanes<0x88>(w1, x1);
+    v[j + 4] = shuffle_lanes<0xDD>(w0, x0);
+    v[j + 6] = shuffle_lanes<0xDD>(w1, x1);
+  }
+}
+
+// The register type of T (a specialisation, not std::conditional: __m512 as a template argument
+// loses its attributes).
+template <class T>
+struct Reg;
+template <>
+struct Reg<float> {
+  using type = __m512;
+};
+template <>
+struct Reg<double> {
+  using type = __m512d;
+};
+template <class T>
+inline constexpr std::size_t kLanes = 64 / sizeof(T);
+
+// dst[p·ld_dst + q] = src[q·ld_src + p] for p < cols and q < lanes, reading rows q < rows only
+// (rows ≤ q < lanes come out as zeros). Assumes rows, cols, lanes ≤ kLanes<T>.
+template <class T>
+inline void transpose_tile(const T* src, std::size_t ld_src, std::size_t rows, std::size_t cols,
+                           T* dst, std::size_t ld_dst, std::size_t lanes) noexcept {
+  constexpr std::size_t W = kLanes<T>;
+  typename Reg<T>::type v[W];
+  const auto in = lane_mask(cols, T());
+  for (std::size_t q = 0; q < W; ++q)
+    v[q] = q < rows ? load(in, src + q * ld_src) : load(decltype(in)(0), src);
+  transpose(v);
+  const auto out = lane_mask(lanes, T());
+  for (std::size_t p = 0; p < cols; ++p) store(dst + p * ld_dst, out, v[p]);
+}
+
+// dst[0:total] = src[0:valid] followed by zeros. Assumes valid ≤ total.
+template <class T>
+inline void copy_pad(const T* src, std::size_t valid, T* dst, std::size_t total) noexcept {
+  constexpr std::size_t W = kLanes<T>;
+  for (std::size_t v = 0; v < total; v += W) {
+    const auto in = lane_mask(valid > v ? valid - v : 0, T());
+    store(dst + v, lane_mask(total - v, T()), load(in, src + v));
+  }
+}
+
+}  // namespace avx512
+
+// Whether the AVX-512 packing primitives serve T (xsimd chose AVX-512 and T is float or double).
+template <class T>
+inline constexpr bool kAvx512Pack = std::is_base_of_v<xsimd::avx512f, Arch> &&
+                                    (std::is_same_v<T, float> || std::is_same_v<T, double>);
+#else
+template <class T>
+inline constexpr bool kAvx512Pack = false;
+#endif
+
+// The packing loops walk the source in its memory order (row after row, each row left to right)
+// so that the hardware prefetchers see a few long streams; the destination panels, in L2, take
+// the scattered writes.
 template <std::size_t MR, class T>
 void pack_a(const GemmProblem<T>& g, std::size_t ic, std::size_t mc, std::size_t pc, std::size_t kc,
             T* ap) noexcept {
+#if defined(__AVX512F__)
+  if constexpr (kAvx512Pack<T>) {
+    constexpr std::size_t W = avx512::kLanes<T>;
+    if (g.trans_a == Trans::N) {
+      // op(A) rows are rows of a: W × W blocks transposed in registers; panel rows beyond mc
+      // come out as zeros from the transpose.
+      for (std::size_t ir = 0; ir < mc; ir += MR) {
+        const std::size_t mr = std::min(MR, mc - ir);
+        T* panel = ap + ir * kc;
+        for (std::size_t p0 = 0; p0 < kc; p0 += W)
+          for (std::size_t r0 = 0; r0 < MR; r0 += W)
+            avx512::transpose_tile(g.a.row(ic + ir + std::min(r0, mr - 1)) + pc + p0, g.a.ld(),
+                                   mr > r0 ? std::min(W, mr - r0) : 0, std::min(W, kc - p0),
+                                   panel + p0 * MR + r0, MR, std::min(W, MR - r0));
+      }
+    } else {
+      // op(A) rows are columns of a: row pc + p of a holds mc consecutive entries.
+      for (std::size_t p = 0; p < kc; ++p) {
+        const T* src = g.a.row(pc + p) + ic;
+        for (std::size_t ir = 0; ir < mc; ir += MR)
+          avx512::copy_pad(src + ir, std::min(MR, mc - ir), ap + ir * kc + p * MR, MR);
+      }
+    }
+    return;
+  }
+#endif
   for (std::size_t ir = 0; ir < mc; ir += MR) {
     const std::size_t mr = std::min(MR, mc - ir);
     T* panel = ap + ir * kc;
@@ -283,6 +454,31 @@ void pack_a(const GemmProblem<T>& g, std::size_t ic, std::size_t mc, std::size_t
 template <std::size_t NR, class T>
 void pack_b(const GemmProblem<T>& g, std::size_t pc, std::size_t kc, std::size_t jc, std::size_t nc,
             T* bp) noexcept {
+#if defined(__AVX512F__)
+  if constexpr (kAvx512Pack<T> && NR % avx512::kLanes<T> == 0) {
+    constexpr std::size_t W = avx512::kLanes<T>;
+    if (g.trans_b == Trans::N) {
+      // Row pc + p of b holds nc consecutive entries of op(B)'s row p.
+      for (std::size_t p = 0; p < kc; ++p) {
+        const T* src = g.b.row(pc + p) + jc;
+        for (std::size_t jr = 0; jr < nc; jr += NR)
+          avx512::copy_pad(src + jr, std::min(NR, nc - jr), bp + jr * kc + p * NR, NR);
+      }
+    } else {
+      // op(B) columns are rows of b: the same in-register transposes as for A.
+      for (std::size_t jr = 0; jr < nc; jr += NR) {
+        const std::size_t nr = std::min(NR, nc - jr);
+        T* panel = bp + jr * kc;
+        for (std::size_t p0 = 0; p0 < kc; p0 += W)
+          for (std::size_t c0 = 0; c0 < NR; c0 += W)
+            avx512::transpose_tile(g.b.row(jc + jr + std::min(c0, nr - 1)) + pc + p0, g.b.ld(),
+                                   nr > c0 ? std::min(W, nr - c0) : 0, std::min(W, kc - p0),
+                                   panel + p0 * NR + c0, NR, W);
+      }
+    }
+    return;
+  }
+#endif
   for (std::size_t jr = 0; jr < nc; jr += NR) {
     const std::size_t nr = std::min(NR, nc - jr);
     T* panel = bp + jr * kc;

@@ -139,6 +139,24 @@ TYPED_TEST(GemmTyped, ExactTierLargeAndPrime) {
   check_case<TypeParam>({37, 4099, 211, Trans::T, Trans::N, 2.0, 0.5}, true, 101);
 }
 
+// The packing of the packed path (in-register transposes of 16 × 16 floats / 8 × 8 doubles for
+// op(A) = A and op(B) = Bᵀ, masked copies for the other two): K not a multiple of the vector
+// width (35 = 2·16 + 3 = 4·8 + 3, 15 < 16), M and N leaving partial MR × NR tiles in both
+// micro-kernel shapes (M = 32 takes the 8-row kernel), and strided, misaligned sources. For
+// op = NT, min(M, N) > 192 or K < 16 keeps these shapes off the dot-product path.
+TYPED_TEST(GemmTyped, ExactTierPackingEdges) {
+  std::uint64_t seed = 6000;
+  for (const Trans ta : kTrans)
+    for (const Trans tb : kTrans)
+      for (const auto& [m, n, k] :
+           {std::array<std::size_t, 3>{209, 211, 35}, std::array<std::size_t, 3>{197, 199, 15},
+            std::array<std::size_t, 3>{32, 97, 15}, std::array<std::size_t, 3>{32, 201, 35},
+            std::array<std::size_t, 3>{13, 7, 1}}) {
+        check_case<TypeParam>({m, n, k, ta, tb, 1.0, 0.0}, true, seed++, 3, 1);
+        check_case<TypeParam>({m, n, k, ta, tb, -2.0, 1.0}, true, seed++, 0, 0);
+      }
+}
+
 TYPED_TEST(GemmTyped, RoundingTierRandom) {
   std::uint64_t seed = 1000;
   for (const std::size_t m : kSizes)
