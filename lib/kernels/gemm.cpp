@@ -132,14 +132,16 @@ template <class T>
 using FastKernel =
     std::conditional_t<detail::kHaveSimd, detail::SimdKernel<T>, detail::ScalarKernel<T>>;
 
-// A·Bᵀ with both operands along K and one side small (the MLP forward pass X[B,784]·W[H,784]ᵀ
-// for B ≤ 128, the 10-class output layer): the dot-product driver reads both in place. The packed
-// path would transpose the large operand while packing it for only 2·min(M, N) flops per packed
-// element; measured 2-4x slower there (bench/kernels_bench.cpp, pass 0 and 3). For large M and N
-// packing is amortised and the packed kernel is faster.
+// A·Bᵀ with both operands along K and one side tiny (the 10-class output layer A[B,H]·W2[10,H]ᵀ):
+// the dot-product driver reads both in place. The packed path would waste most of its 32-column
+// (or 8-row) tiles there. Above 16 the packed path wins now that its transposing packs are
+// vectorized: for the forward pass X[B,784]·W1[H,784]ᵀ at B = 32 and 128 it measured 1.1-1.7x
+// faster than this driver (bench/kernels_bench.cpp, pass 0).
+constexpr std::size_t kDotMaxSide = 16;
 template <class T>
 bool use_dot_driver(const Problem<T>& g) noexcept {
-  return g.trans_a == Trans::N && g.trans_b == Trans::T && g.k >= 16 && std::min(g.m, g.n) <= 192;
+  return g.trans_a == Trans::N && g.trans_b == Trans::T && g.k >= 16 &&
+         std::min(g.m, g.n) <= kDotMaxSide;
 }
 
 // Fraction of the micro-kernel's work that lands inside C for tiles of MR × NR.

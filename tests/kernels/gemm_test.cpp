@@ -143,7 +143,7 @@ TYPED_TEST(GemmTyped, ExactTierLargeAndPrime) {
 // op(A) = A and op(B) = Bᵀ, masked copies for the other two): K not a multiple of the vector
 // width (35 = 2·16 + 3 = 4·8 + 3, 15 < 16), M and N leaving partial MR × NR tiles in both
 // micro-kernel shapes (M = 32 takes the 8-row kernel), and strided, misaligned sources. For
-// op = NT, min(M, N) > 192 or K < 16 keeps these shapes off the dot-product path.
+// op = NT, min(M, N) > 16 or K < 16 keeps these shapes off the dot-product path.
 TYPED_TEST(GemmTyped, ExactTierPackingEdges) {
   std::uint64_t seed = 6000;
   for (const Trans ta : kTrans)
@@ -186,9 +186,10 @@ TYPED_TEST(GemmTyped, StridedMisalignedViews) {
 TYPED_TEST(GemmTyped, ThreadCountDoesNotChangeResults) {
   using T = TypeParam;
   Rng rng(3000);
-  // The second shape takes the dot-product path for op = NT (one side small).
+  // The third shape takes the dot-product path for op = NT (one side at most 16).
   for (const auto& [m, n, k] :
-       {std::array<std::size_t, 3>{301, 517, 419}, std::array<std::size_t, 3>{37, 1100, 300}})
+       {std::array<std::size_t, 3>{301, 517, 419}, std::array<std::size_t, 3>{37, 1100, 300},
+        std::array<std::size_t, 3>{1100, 13, 300}})
     for (const Trans ta : kTrans)
       for (const Trans tb : kTrans) {
         Matrix<T> a(ta == Trans::N ? m : k, ta == Trans::N ? k : m);
