@@ -150,12 +150,14 @@ constexpr double tile_fill(std::size_t m, std::size_t n, std::size_t mr, std::si
          (static_cast<double>(n) / static_cast<double>(detail::round_up(n, nr)));
 }
 
-// The 8-row kernel when it wastes clearly less of its tiles than the 14-row one: small M that is
-// not a multiple of 14 (M = 32: 14 + 14 + 4 fills 76 % of the 14-row tiles, 100 % of 8-row ones).
-// From the shape only, so Simd, SimdParallel and every thread count agree bitwise.
-template <class Wide, class Small, class T>
-bool prefer_small_m_kernel(const Problem<T>& g) noexcept {
-  return tile_fill(g.m, g.n, Small::MR, Small::NR) > 1.05 * tile_fill(g.m, g.n, Wide::MR, Wide::NR);
+// Whether the Second tile shape wastes clearly less of its tiles than the First: e.g. the 8-row
+// kernel for small M that is not a multiple of 14 (M = 32: 14 + 14 + 4 fills 76 % of the 14-row
+// tiles, 100 % of 8-row ones). From the shape only, so Simd, SimdParallel and every thread count
+// agree bitwise.
+template <class First, class Second, class T>
+bool prefer_second_shape(const Problem<T>& g) noexcept {
+  return tile_fill(g.m, g.n, Second::MR, Second::NR) >
+         1.05 * tile_fill(g.m, g.n, First::MR, First::NR);
 }
 
 // Runs Driver::region over all of C on the calling thread.
@@ -250,12 +252,16 @@ void gemm_fast(const Problem<T>& g, bool parallel) {
   };
   if constexpr (detail::kHaveSimd) {
     if (use_dot_driver(g)) {
-      run.template operator()<detail::DotDriver<T>>();
+      // The 4 × 5 tiles when they fit clearly better (N = 10: 6 × 4 tiles compute 12 columns).
+      if (prefer_second_shape<detail::DotDriver<T>, detail::NarrowDotDriver<T>>(g))
+        run.template operator()<detail::NarrowDotDriver<T>>();
+      else
+        run.template operator()<detail::DotDriver<T>>();
       return;
     }
   }
   if constexpr (detail::kHaveSimd) {
-    if (prefer_small_m_kernel<detail::SimdKernel<T>, detail::SmallMKernel<T>>(g)) {
+    if (prefer_second_shape<detail::SimdKernel<T>, detail::SmallMKernel<T>>(g)) {
       run.template operator()<detail::PackedDriver<detail::SmallMKernel<T>>>();
       return;
     }

@@ -645,14 +645,15 @@ struct PackedDriver {
 // have to transpose both, which costs as much as the product when M or N is small. An MR × NR
 // tile of C is MR·NR vector accumulators along K, each reduced horizontally at the end.
 // Assumes: trans_a = N, trans_b = T; rows of A and B contiguous along K (any ld, any alignment).
-template <class T>
+template <class T, std::size_t MR_ = (sizeof(Batch<T>) >= 64 ? 6 : 3), std::size_t NR_ = 4>
 struct DotDriver {
   using B = Batch<T>;
   static constexpr std::size_t W = B::size;
   // 6 × 4 = 24 accumulators + 4 B vectors + 1 A vector ≤ 32 registers (AVX-512); per vector step
-  // 10 loads for 24 FMAs. 16-register ISAs: 3 × 4.
-  static constexpr std::size_t MR = sizeof(B) >= 64 ? 6 : 3;
-  static constexpr std::size_t NR = 4;
+  // 10 loads for 24 FMAs. 16-register ISAs: 3 × 4. A second shape (NarrowDotDriver, 4 × 5) fits
+  // the 10-class output layer exactly.
+  static constexpr std::size_t MR = MR_;
+  static constexpr std::size_t NR = NR_;
   // Columns of C (rows of B) per block: the block of B rows, NC·K·sizeof(T), should stay in L2
   // (sized for K ≈ 1000 floats: 256 rows = 1 MiB); the MR rows of A stay in L1 while it streams.
   static constexpr std::size_t NC = 256;
@@ -759,5 +760,10 @@ struct DotDriver {
     }
   }
 };
+
+/// 4 × 5 on AVX-512 (2 × 5 on 16-register ISAs): 20 accumulators, 9 loads for 20 FMAs per vector
+/// step; no wasted column for N = 10 (the 6 × 4 shape computes 12).
+template <class T>
+using NarrowDotDriver = DotDriver<T, (sizeof(Batch<T>) >= 64 ? 4 : 2), 5>;
 
 }  // namespace catapult::kernels::detail

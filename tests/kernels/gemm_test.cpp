@@ -157,6 +157,19 @@ TYPED_TEST(GemmTyped, ExactTierPackingEdges) {
       }
 }
 
+// The dot-product path (op = NT, min(M, N) <= 16, K >= 16) in both tile shapes: 6 x 4 (M = 10)
+// and 4 x 5 (N = 10, 15), with K tails (300 = 18·16 + 12 = 37·8 + 4) and strided views.
+TYPED_TEST(GemmTyped, ExactTierDotProductPath) {
+  std::uint64_t seed = 7000;
+  for (const auto& [m, n, k] :
+       {std::array<std::size_t, 3>{32, 10, 300}, std::array<std::size_t, 3>{1000, 10, 257},
+        std::array<std::size_t, 3>{37, 15, 40}, std::array<std::size_t, 3>{10, 1100, 300},
+        std::array<std::size_t, 3>{16, 45, 16}}) {
+    check_case<TypeParam>({m, n, k, Trans::N, Trans::T, 1.0, 0.0}, true, seed++, 3, 1);
+    check_case<TypeParam>({m, n, k, Trans::N, Trans::T, 0.5, -2.0}, true, seed++, 0, 0);
+  }
+}
+
 TYPED_TEST(GemmTyped, RoundingTierRandom) {
   std::uint64_t seed = 1000;
   for (const std::size_t m : kSizes)
@@ -186,10 +199,11 @@ TYPED_TEST(GemmTyped, StridedMisalignedViews) {
 TYPED_TEST(GemmTyped, ThreadCountDoesNotChangeResults) {
   using T = TypeParam;
   Rng rng(3000);
-  // The third shape takes the dot-product path for op = NT (one side at most 16).
+  // The last two take the dot-product path for op = NT (one side at most 16), in its 4 x 5 and
+  // 6 x 4 tile shapes.
   for (const auto& [m, n, k] :
        {std::array<std::size_t, 3>{301, 517, 419}, std::array<std::size_t, 3>{37, 1100, 300},
-        std::array<std::size_t, 3>{1100, 13, 300}})
+        std::array<std::size_t, 3>{1100, 13, 300}, std::array<std::size_t, 3>{10, 1100, 300}})
     for (const Trans ta : kTrans)
       for (const Trans tb : kTrans) {
         Matrix<T> a(ta == Trans::N ? m : k, ta == Trans::N ? k : m);
