@@ -579,6 +579,11 @@ template <class Kernel, class T>
 void gemm_region(const GemmProblem<T>& g, std::size_t i0, std::size_t i1, std::size_t j0,
                  std::size_t j1, T* ap, T* bp) noexcept {
   constexpr std::size_t MR = Kernel::MR, NR = Kernel::NR;
+  // When the rows fit one MC block (small M: the forward pass at batch 32 or 128), op(A) is packed
+  // once per K block and each B micro-panel is packed right before the MC / MR tiles that use it,
+  // into one kc × NR buffer that stays in L1: the B block, used only M / MR times, never makes the
+  // round trip through L2 and L3. The kernel calls, and so the results, are the same either way.
+  const bool panel_at_a_time = i1 - i0 <= Kernel::MC;
   for (std::size_t jc = j0; jc < j1; jc += Kernel::NC) {
     const std::size_t nc = std::min(Kernel::NC, j1 - jc);
     // K = 0 still makes one pass (kc = 0) so that C = beta·C and the epilogue are applied.
@@ -587,11 +592,16 @@ void gemm_region(const GemmProblem<T>& g, std::size_t i0, std::size_t i1, std::s
       const std::size_t kc = std::min(kc_step, g.k - pc);
       const bool first = pc == 0;
       const bool last = pc + kc >= g.k;
-      pack_b<NR>(g, pc, kc, jc, nc, bp);
+      if (!panel_at_a_time) pack_b<NR>(g, pc, kc, jc, nc, bp);
       for (std::size_t ic = i0; ic < i1; ic += Kernel::MC) {
         const std::size_t mc = std::min(Kernel::MC, i1 - ic);
         pack_a<MR>(g, ic, mc, pc, kc, ap);
         for (std::size_t jr = 0; jr < nc; jr += NR) {
+          const T* b_panel = bp + jr * kc;
+          if (panel_at_a_time) {
+            pack_b<NR>(g, pc, kc, jc + jr, std::min(NR, nc - jr), bp);
+            b_panel = bp;
+          }
           for (std::size_t ir = 0; ir < mc; ir += MR) {
             const std::size_t i = ic + ir, j = jc + jr;
             TileArgs<T> t;
@@ -614,7 +624,7 @@ void gemm_region(const GemmProblem<T>& g, std::size_t i0, std::size_t i1, std::s
               t.next_c = g.c.data() + ic * g.c.ld() + j + NR;
             else
               t.next_c = nullptr;
-            Kernel::run(kc, ap + ir * kc, bp + jr * kc, t);
+            Kernel::run(kc, ap + ir * kc, b_panel, t);
           }
         }
       }
