@@ -402,6 +402,7 @@ struct Reg<double> {
 };
 template <class T>
 inline constexpr std::size_t kLanes = 64 / sizeof(T);
+inline constexpr std::size_t kPrefetchLines = 4;
 
 // dst[p·ld_dst + q] = src[q·ld_src + p] for p < cols and q < lanes, reading rows q < rows only
 // (rows ≤ q < lanes come out as zeros). Assumes rows, cols, lanes ≤ kLanes<T>.
@@ -411,8 +412,14 @@ inline void transpose_tile(const T* src, std::size_t ld_src, std::size_t rows, s
   constexpr std::size_t W = kLanes<T>;
   typename Reg<T>::type v[W];
   const auto in = lane_mask(cols, T());
-  for (std::size_t q = 0; q < W; ++q)
+  for (std::size_t q = 0; q < W; ++q) {
+    // The packs walk each source row in steps of one line; the line kPrefetchLines ahead is
+    // requested now (a prefetch past the end of a row is harmless: it never faults).
+    if (q < rows)
+      _mm_prefetch(reinterpret_cast<const char*>(src + q * ld_src + kPrefetchLines * W),
+                   _MM_HINT_T0);
     v[q] = q < rows ? load(in, src + q * ld_src) : load(decltype(in)(0), src);
+  }
   transpose(v);
   const auto out = lane_mask(lanes, T());
   for (std::size_t p = 0; p < cols; ++p) store(dst + p * ld_dst, out, v[p]);
