@@ -578,6 +578,14 @@ constexpr std::size_t balanced_kc(std::size_t k) noexcept {
   return std::min(Kernel::KC, round_up(ceil_div(k, ceil_div(k, Kernel::KC)), 8));
 }
 
+/// Rows per MC block: rows split into ceil(rows / MC) nearly equal blocks, each a multiple of MR
+/// and at most MC.
+template <class Kernel>
+constexpr std::size_t balanced_mc(std::size_t rows) noexcept {
+  if (rows <= Kernel::MC) return std::max<std::size_t>(rows, 1);
+  return std::min(Kernel::MC, round_up(ceil_div(rows, ceil_div(rows, Kernel::MC)), Kernel::MR));
+}
+
 /// C[i0:i1, j0:j1] for the whole K range: the five loops around the micro-kernel.
 /// Assumes: ap holds a_buffer_size(i1 − i0) and bp b_buffer_size(j1 − j0) elements, 64-byte
 /// aligned. The sequence of operations on any element of C depends only on KC, not on the region,
@@ -591,6 +599,10 @@ void gemm_region(const GemmProblem<T>& g, std::size_t i0, std::size_t i1, std::s
   // into one kc × NR buffer that stays in L1: the B block, used only M / MR times, never makes the
   // round trip through L2 and L3. The kernel calls, and so the results, are the same either way.
   const bool panel_at_a_time = i1 - i0 <= Kernel::MC;
+  // The rows split into equal MC blocks (multiples of MR), so that no block is a thin remainder
+  // (M = 1024: 4 × 266 rather than 3 × 336 + 16) that would reuse each B micro-panel only once
+  // or twice. Only the order of the tiles depends on it, not the arithmetic.
+  const std::size_t mc_step = balanced_mc<Kernel>(i1 - i0);
   for (std::size_t jc = j0; jc < j1; jc += Kernel::NC) {
     const std::size_t nc = std::min(Kernel::NC, j1 - jc);
     // K = 0 still makes one pass (kc = 0) so that C = beta·C and the epilogue are applied.
@@ -600,8 +612,8 @@ void gemm_region(const GemmProblem<T>& g, std::size_t i0, std::size_t i1, std::s
       const bool first = pc == 0;
       const bool last = pc + kc >= g.k;
       if (!panel_at_a_time) pack_b<NR>(g, pc, kc, jc, nc, bp);
-      for (std::size_t ic = i0; ic < i1; ic += Kernel::MC) {
-        const std::size_t mc = std::min(Kernel::MC, i1 - ic);
+      for (std::size_t ic = i0; ic < i1; ic += mc_step) {
+        const std::size_t mc = std::min(mc_step, i1 - ic);
         pack_a<MR>(g, ic, mc, pc, kc, ap);
         for (std::size_t jr = 0; jr < nc; jr += NR) {
           const T* b_panel = bp + jr * kc;
