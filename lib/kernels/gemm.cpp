@@ -235,6 +235,74 @@ void gemm_parallel(const Problem<T>& g, std::size_t threads) {
   });
 }
 
+// Large problems with enough rows, on several threads: the BLIS scheme. For each NC × KC block
+// of op(B) the threads first pack its NR-column panels into one shared buffer, then share out
+// chunks of rows of C, each packing its own rows of op(A). Every element of op(A) and op(B) is
+// packed once per block, as on one thread, however many chunks there are, so the chunks can be
+// small (four per thread) and balance the load when a core is busy with something else; the 2D
+// partition of gemm_parallel packs op(A) once per column of tiles and op(B) once per row of
+// tiles. The price is two fork-joins per block, hence the size thresholds. The kernel calls, and
+// so the results, are those of gemm_sequential.
+template <class Kernel, class T>
+bool use_shared_b(const Problem<T>& g, std::size_t threads) noexcept {
+  const double block_flops = 2.0 * static_cast<double>(g.m) *
+                             static_cast<double>(std::min(g.n, Kernel::NC)) *
+                             static_cast<double>(detail::balanced_kc<Kernel>(g.k));
+  return g.m >= 8 * threads * Kernel::MR && block_flops >= 16.0e6;
+}
+
+template <class Kernel, class T>
+void gemm_parallel_shared_b(const Problem<T>& g, std::size_t threads) {
+  using detail::ceil_div;
+  using detail::round_up;
+  constexpr std::size_t MR = Kernel::MR, NR = Kernel::NR;
+  // Rows per chunk: a multiple of MR, at most MC (ceil(m / MC) chunks at least).
+  const std::size_t wanted = std::max(ceil_div(g.m, Kernel::MC), 4 * threads);
+  const std::size_t rows = round_up(ceil_div(g.m, wanted), MR);
+  const std::size_t chunks = ceil_div(g.m, rows);
+  const std::size_t kc_step = detail::balanced_kc<Kernel>(g.k);
+  const std::size_t a_size = round_up_to_line<T>(rows * Kernel::KC);
+  const std::size_t b_size = round_up_to_line<T>(detail::b_buffer_size<Kernel>(g.n));
+  const auto slots = static_cast<std::size_t>(tbb::this_task_arena::max_concurrency());
+  T* const bp = workspace<T>(b_size + slots * a_size);
+  T* const a_buffers = bp + b_size;
+
+  tbb::this_task_arena::isolate([&] {
+    for (std::size_t jc = 0; jc < g.n; jc += Kernel::NC) {
+      const std::size_t nc = std::min(Kernel::NC, g.n - jc);
+      const std::size_t panels = ceil_div(nc, NR);
+      const std::size_t grain = std::max<std::size_t>(1, panels / (4 * threads));
+      // K = 0 still makes one pass (kc = 0) so that C = beta·C and the epilogue are applied.
+      for (std::size_t pc = 0; pc == 0 || pc < g.k; pc += kc_step) {
+        const std::size_t kc = std::min(kc_step, g.k - pc);
+        tbb::parallel_for(
+            tbb::blocked_range<std::size_t>(0, panels, grain),
+            [&](const tbb::blocked_range<std::size_t>& range) noexcept {
+              for (std::size_t q = range.begin(); q != range.end(); ++q) {
+                const std::size_t jr = q * NR;
+                detail::pack_b<NR>(g, pc, kc, jc + jr, std::min(NR, nc - jr), bp + jr * kc);
+              }
+            },
+            tbb::simple_partitioner());
+        tbb::parallel_for(
+            tbb::blocked_range<std::size_t>(0, chunks, 1),
+            [&](const tbb::blocked_range<std::size_t>& range) noexcept {
+              const auto slot =
+                  static_cast<std::size_t>(tbb::this_task_arena::current_thread_index());
+              T* const ap = a_buffers + slot * a_size;
+              for (std::size_t chunk = range.begin(); chunk != range.end(); ++chunk) {
+                const std::size_t ic = chunk * rows;
+                const std::size_t mc = std::min(rows, g.m - ic);
+                detail::pack_a<MR>(g, ic, mc, pc, kc, ap);
+                detail::block_tiles<Kernel>(g, ic, mc, jc, nc, pc, kc, ap, bp);
+              }
+            },
+            tbb::simple_partitioner());
+      }
+    }
+  });
+}
+
 // The fast path for one problem: the dot-product driver when both operands run along K
 // (A·Bᵀ), else the packed xsimd kernel. Chosen from the shape only, so Simd and SimdParallel and
 // every thread count compute every element identically.
@@ -245,6 +313,12 @@ void gemm_fast(const Problem<T>& g, bool parallel) {
       2.0 * static_cast<double>(g.m) * static_cast<double>(g.n) * static_cast<double>(g.k);
   const bool use_threads = parallel && threads > 1 && flops >= kParallelMinFlops;
   const auto run = [&]<class Driver>() {
+    if constexpr (requires { typename Driver::Kernel; }) {
+      if (use_threads && use_shared_b<typename Driver::Kernel>(g, threads)) {
+        gemm_parallel_shared_b<typename Driver::Kernel>(g, threads);
+        return;
+      }
+    }
     if (use_threads)
       gemm_parallel<Driver>(g, threads);
     else

@@ -586,6 +586,45 @@ constexpr std::size_t balanced_mc(std::size_t rows) noexcept {
   return std::min(Kernel::MC, round_up(ceil_div(rows, ceil_div(rows, Kernel::MC)), Kernel::MR));
 }
 
+/// The micro-kernel over C[ic:ic + mc, jc:jc + nc] for the K block [pc, pc + kc): ap holds the
+/// packed mc × kc block of op(A), bp the packed kc × nc block of op(B) (NR-column panels kc·NR
+/// apart). Whether C is scaled by beta (first K block) and the epilogue applied (last) follow
+/// from pc and kc, so every caller computes every element of C identically.
+template <class Kernel, class T>
+void block_tiles(const GemmProblem<T>& g, std::size_t ic, std::size_t mc, std::size_t jc,
+                 std::size_t nc, std::size_t pc, std::size_t kc, const T* ap,
+                 const T* bp) noexcept {
+  constexpr std::size_t MR = Kernel::MR, NR = Kernel::NR;
+  const bool first = pc == 0;
+  const bool last = pc + kc >= g.k;
+  for (std::size_t jr = 0; jr < nc; jr += NR) {
+    for (std::size_t ir = 0; ir < mc; ir += MR) {
+      const std::size_t i = ic + ir, j = jc + jr;
+      TileArgs<T> t;
+      t.c = g.c.data() + i * g.c.ld() + j;
+      t.ldc = g.c.ld();
+      t.m = std::min(MR, mc - ir);
+      t.n = std::min(NR, nc - jr);
+      t.alpha = g.alpha;
+      t.beta = first ? g.beta : T(1);
+      t.read_c = !first || g.beta != T(0);
+      t.last = last;
+      t.bias = g.bias != nullptr ? g.bias + j : nullptr;
+      t.act = g.act;
+      t.d = g.d != nullptr ? g.d + i * g.ldd + j : nullptr;
+      t.ldd = g.ldd;
+      // The next call's tile: one MR block down, or the top of the next NR column.
+      if (ir + MR < mc)
+        t.next_c = t.c + MR * t.ldc;
+      else if (jr + NR < nc)
+        t.next_c = g.c.data() + ic * g.c.ld() + j + NR;
+      else
+        t.next_c = nullptr;
+      Kernel::run(kc, ap + ir * kc, bp + jr * kc, t);
+    }
+  }
+}
+
 /// C[i0:i1, j0:j1] for the whole K range: the five loops around the micro-kernel.
 /// Assumes: ap holds a_buffer_size(i1 − i0) and bp b_buffer_size(j1 − j0) elements, 64-byte
 /// aligned. The sequence of operations on any element of C depends only on KC, not on the region,
@@ -609,51 +648,26 @@ void gemm_region(const GemmProblem<T>& g, std::size_t i0, std::size_t i1, std::s
     const std::size_t kc_step = balanced_kc<Kernel>(g.k);
     for (std::size_t pc = 0; pc == 0 || pc < g.k; pc += kc_step) {
       const std::size_t kc = std::min(kc_step, g.k - pc);
-      const bool first = pc == 0;
-      const bool last = pc + kc >= g.k;
       if (!panel_at_a_time) pack_b<NR>(g, pc, kc, jc, nc, bp);
       for (std::size_t ic = i0; ic < i1; ic += mc_step) {
         const std::size_t mc = std::min(mc_step, i1 - ic);
         pack_a<MR>(g, ic, mc, pc, kc, ap);
-        for (std::size_t jr = 0; jr < nc; jr += NR) {
-          const T* b_panel = bp + jr * kc;
-          if (panel_at_a_time) {
+        if (panel_at_a_time)
+          for (std::size_t jr = 0; jr < nc; jr += NR) {
             pack_b<NR>(g, pc, kc, jc + jr, std::min(NR, nc - jr), bp);
-            b_panel = bp;
+            block_tiles<Kernel>(g, ic, mc, jc + jr, std::min(NR, nc - jr), pc, kc, ap, bp);
           }
-          for (std::size_t ir = 0; ir < mc; ir += MR) {
-            const std::size_t i = ic + ir, j = jc + jr;
-            TileArgs<T> t;
-            t.c = g.c.data() + i * g.c.ld() + j;
-            t.ldc = g.c.ld();
-            t.m = std::min(MR, mc - ir);
-            t.n = std::min(NR, nc - jr);
-            t.alpha = g.alpha;
-            t.beta = first ? g.beta : T(1);
-            t.read_c = !first || g.beta != T(0);
-            t.last = last;
-            t.bias = g.bias != nullptr ? g.bias + j : nullptr;
-            t.act = g.act;
-            t.d = g.d != nullptr ? g.d + i * g.ldd + j : nullptr;
-            t.ldd = g.ldd;
-            // The next call's tile: one MR block down, or the top of the next NR column.
-            if (ir + MR < mc)
-              t.next_c = t.c + MR * t.ldc;
-            else if (jr + NR < nc)
-              t.next_c = g.c.data() + ic * g.c.ld() + j + NR;
-            else
-              t.next_c = nullptr;
-            Kernel::run(kc, ap + ir * kc, b_panel, t);
-          }
-        }
+        else
+          block_tiles<Kernel>(g, ic, mc, jc, nc, pc, kc, ap, bp);
       }
     }
   }
 }
 
 /// The packed BLIS-style path: Kernel's blocking, packing buffers per region.
-template <class Kernel>
+template <class Kernel_>
 struct PackedDriver {
+  using Kernel = Kernel_;
   static constexpr std::size_t MR = Kernel::MR, NR = Kernel::NR;
   static constexpr std::size_t a_size(std::size_t rows) noexcept {
     return a_buffer_size<Kernel>(rows);

@@ -199,11 +199,13 @@ TYPED_TEST(GemmTyped, StridedMisalignedViews) {
 TYPED_TEST(GemmTyped, ThreadCountDoesNotChangeResults) {
   using T = TypeParam;
   Rng rng(3000);
-  // The last two take the dot-product path for op = NT (one side at most 16), in its 4 x 5 and
-  // 6 x 4 tile shapes.
+  // M = 1000 takes the shared-B parallel scheme up to 8 threads (301 rows: up to 2), the
+  // others the 2D partition; the last two take the dot-product path for op = NT (one side at
+  // most 16), in its 4 x 5 and 6 x 4 tile shapes.
   for (const auto& [m, n, k] :
-       {std::array<std::size_t, 3>{301, 517, 419}, std::array<std::size_t, 3>{37, 1100, 300},
-        std::array<std::size_t, 3>{1100, 13, 300}, std::array<std::size_t, 3>{10, 1100, 300}})
+       {std::array<std::size_t, 3>{301, 517, 419}, std::array<std::size_t, 3>{1000, 200, 300},
+        std::array<std::size_t, 3>{37, 1100, 300}, std::array<std::size_t, 3>{1100, 13, 300},
+        std::array<std::size_t, 3>{10, 1100, 300}})
     for (const Trans ta : kTrans)
       for (const Trans tb : kTrans) {
         Matrix<T> a(ta == Trans::N ? m : k, ta == Trans::N ? k : m);
