@@ -633,10 +633,10 @@ template <class Kernel, class T>
 void gemm_region(const GemmProblem<T>& g, std::size_t i0, std::size_t i1, std::size_t j0,
                  std::size_t j1, T* ap, T* bp) noexcept {
   constexpr std::size_t MR = Kernel::MR, NR = Kernel::NR;
-  // When the rows fit one MC block (small M: the forward pass at batch 32 or 128), op(A) is packed
-  // once per K block and each B micro-panel is packed right before the MC / MR tiles that use it,
-  // into one kc × NR buffer that stays in L1: the B block, used only M / MR times, never makes the
-  // round trip through L2 and L3. The kernel calls, and so the results, are the same either way.
+  // When the rows fit one MC block (small M: the forward pass at batch 32 or 128), every B
+  // micro-panel is used by that block only: they are all packed into one kc × NR buffer that stays
+  // in L1, and the B block, used only M / MR times, never makes the round trip through L2 and L3.
+  // The kernel calls, and so the results, are the same whatever the packing order.
   const bool panel_at_a_time = i1 - i0 <= Kernel::MC;
   // The rows split into equal MC blocks (multiples of MR), so that no block is a thin remainder
   // (M = 1024: 4 × 266 rather than 3 × 336 + 16) that would reuse each B micro-panel only once
@@ -648,17 +648,22 @@ void gemm_region(const GemmProblem<T>& g, std::size_t i0, std::size_t i1, std::s
     const std::size_t kc_step = balanced_kc<Kernel>(g.k);
     for (std::size_t pc = 0; pc == 0 || pc < g.k; pc += kc_step) {
       const std::size_t kc = std::min(kc_step, g.k - pc);
-      if (!panel_at_a_time) pack_b<NR>(g, pc, kc, jc, nc, bp);
       for (std::size_t ic = i0; ic < i1; ic += mc_step) {
         const std::size_t mc = std::min(mc_step, i1 - ic);
         pack_a<MR>(g, ic, mc, pc, kc, ap);
-        if (panel_at_a_time)
+        if (ic == i0) {
+          // The first MC block packs the B micro-panels one at a time, each right before its
+          // tiles (after OpenBLAS's driver): the reads of op(B) from memory interleave with
+          // computation, and each panel is still in L1 when first used. The later MC blocks
+          // reuse the packed block.
           for (std::size_t jr = 0; jr < nc; jr += NR) {
-            pack_b<NR>(g, pc, kc, jc + jr, std::min(NR, nc - jr), bp);
-            block_tiles<Kernel>(g, ic, mc, jc + jr, std::min(NR, nc - jr), pc, kc, ap, bp);
+            T* panel = panel_at_a_time ? bp : bp + jr * kc;
+            pack_b<NR>(g, pc, kc, jc + jr, std::min(NR, nc - jr), panel);
+            block_tiles<Kernel>(g, ic, mc, jc + jr, std::min(NR, nc - jr), pc, kc, ap, panel);
           }
-        else
+        } else {
           block_tiles<Kernel>(g, ic, mc, jc, nc, pc, kc, ap, bp);
+        }
       }
     }
   }
