@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <type_traits>
 
 #include "catapult/kernels/gemm.hpp"
@@ -414,9 +415,11 @@ inline void transpose_tile(const T* src, std::size_t ld_src, std::size_t rows, s
   const auto in = lane_mask(cols, T());
   for (std::size_t q = 0; q < W; ++q) {
     // The packs walk each source row in steps of one line; the line kPrefetchLines ahead is
-    // requested now (a prefetch past the end of a row is harmless: it never faults).
+    // requested now. It may lie past the end of the matrix: a prefetch never faults, and the
+    // address is formed as an integer so no pointer leaves its array.
     if (q < rows)
-      _mm_prefetch(reinterpret_cast<const char*>(src + q * ld_src + kPrefetchLines * W),
+      _mm_prefetch(reinterpret_cast<const char*>(
+                       reinterpret_cast<std::uintptr_t>(src + q * ld_src) + kPrefetchLines * 64),
                    _MM_HINT_T0);
     v[q] = q < rows ? load(in, src + q * ld_src) : load(decltype(in)(0), src);
   }
