@@ -278,10 +278,10 @@ void gemm_parallel_shared_b(const Problem<T>& g, std::size_t threads) {
         tbb::parallel_for(
             tbb::blocked_range<std::size_t>(0, panels, grain),
             [&](const tbb::blocked_range<std::size_t>& range) noexcept {
-              for (std::size_t q = range.begin(); q != range.end(); ++q) {
-                const std::size_t jr = q * NR;
-                detail::pack_b<NR>(g, pc, kc, jc + jr, std::min(NR, nc - jr), bp + jr * kc);
-              }
+              // One call per range of panels, so that op(B) = B is read row after row across it.
+              const std::size_t lo = range.begin() * NR;
+              const std::size_t hi = std::min(range.end() * NR, nc);
+              detail::pack_b<NR>(g, pc, kc, jc + lo, hi - lo, bp + lo * kc);
             },
             tbb::simple_partitioner());
         tbb::parallel_for(

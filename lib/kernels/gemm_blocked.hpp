@@ -636,14 +636,16 @@ template <class Kernel, class T>
 void gemm_region(const GemmProblem<T>& g, std::size_t i0, std::size_t i1, std::size_t j0,
                  std::size_t j1, T* ap, T* bp) noexcept {
   constexpr std::size_t MR = Kernel::MR, NR = Kernel::NR;
-  // When the rows fit one MC block (small M: the forward pass at batch 32 or 128), every B
-  // micro-panel is used by that block only: they are all packed into one kc × NR buffer that stays
-  // in L1, and the B block, used only M / MR times, never makes the round trip through L2 and L3.
-  // The kernel calls, and so the results, are the same whatever the packing order.
+  // op(B) = Bᵀ is packed one micro-panel at a time, right before the tiles that use it (after
+  // OpenBLAS's driver): a panel reads NR rows of b along K, long streams, the reads from memory
+  // interleave with computation and the panel is in L1 when first used. When the rows fit one
+  // MC block (small M: the forward pass at batch 32 or 128) every panel is used by that block
+  // only, so all go through one kc × NR buffer that stays in L1; otherwise the later MC blocks
+  // reuse the packed block. op(B) = B is packed whole, row after row: one of its panels would
+  // read kc rows of b NR columns wide, a stride the prefetchers do not follow. The kernel calls,
+  // and so the results, are the same whatever the packing order.
+  const bool by_panel = g.trans_b == Trans::T;
   const bool panel_at_a_time = i1 - i0 <= Kernel::MC;
-  // The rows split into equal MC blocks (multiples of MR), so that no block is a thin remainder
-  // (M = 1024: 4 × 266 rather than 3 × 336 + 16) that would reuse each B micro-panel only once
-  // or twice. Only the order of the tiles depends on it, not the arithmetic.
   const std::size_t mc_step = balanced_mc<Kernel>(i1 - i0);
   for (std::size_t jc = j0; jc < j1; jc += Kernel::NC) {
     const std::size_t nc = std::min(Kernel::NC, j1 - jc);
@@ -651,14 +653,11 @@ void gemm_region(const GemmProblem<T>& g, std::size_t i0, std::size_t i1, std::s
     const std::size_t kc_step = balanced_kc<Kernel>(g.k);
     for (std::size_t pc = 0; pc == 0 || pc < g.k; pc += kc_step) {
       const std::size_t kc = std::min(kc_step, g.k - pc);
+      if (!by_panel) pack_b<NR>(g, pc, kc, jc, nc, bp);
       for (std::size_t ic = i0; ic < i1; ic += mc_step) {
         const std::size_t mc = std::min(mc_step, i1 - ic);
         pack_a<MR>(g, ic, mc, pc, kc, ap);
-        if (ic == i0) {
-          // The first MC block packs the B micro-panels one at a time, each right before its
-          // tiles (after OpenBLAS's driver): the reads of op(B) from memory interleave with
-          // computation, and each panel is still in L1 when first used. The later MC blocks
-          // reuse the packed block.
+        if (by_panel && ic == i0) {
           for (std::size_t jr = 0; jr < nc; jr += NR) {
             T* panel = panel_at_a_time ? bp : bp + jr * kc;
             pack_b<NR>(g, pc, kc, jc + jr, std::min(NR, nc - jr), panel);
