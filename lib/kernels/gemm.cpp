@@ -132,14 +132,16 @@ template <class T>
 using FastKernel =
     std::conditional_t<detail::kHaveSimd, detail::SimdKernel<T>, detail::ScalarKernel<T>>;
 
-// A·Bᵀ with both operands along K and one side small (the MLP forward pass X[B,784]·W[H,784]ᵀ
-// for B ≤ 128, the 10-class output layer): the dot-product driver reads both in place. The packed
-// path would transpose the large operand while packing it for only 2·min(M, N) flops per packed
-// element; measured 2-4x slower there (bench/kernels_bench.cpp, pass 0 and 3). For large M and N
-// packing is amortised and the packed kernel is faster.
+// A·Bᵀ with both operands along K and one side tiny (the 10-class output layer A[B,H]·W2[10,H]ᵀ):
+// the dot-product driver reads both in place. The packed path would waste most of its 32-column
+// (or 8-row) tiles there. Above 16 the packed path wins now that its transposing packs are
+// vectorized: for the forward pass X[B,784]·W1[H,784]ᵀ at B = 32 and 128 it measured 1.1-1.7x
+// faster than this driver (bench/kernels_bench.cpp, pass 0).
+constexpr std::size_t kDotMaxSide = 16;
 template <class T>
 bool use_dot_driver(const Problem<T>& g) noexcept {
-  return g.trans_a == Trans::N && g.trans_b == Trans::T && g.k >= 16 && std::min(g.m, g.n) <= 192;
+  return g.trans_a == Trans::N && g.trans_b == Trans::T && g.k >= 16 &&
+         std::min(g.m, g.n) <= kDotMaxSide;
 }
 
 // Fraction of the micro-kernel's work that lands inside C for tiles of MR × NR.
@@ -148,12 +150,14 @@ constexpr double tile_fill(std::size_t m, std::size_t n, std::size_t mr, std::si
          (static_cast<double>(n) / static_cast<double>(detail::round_up(n, nr)));
 }
 
-// The 8-row kernel when it wastes clearly less of its tiles than the 14-row one: small M that is
-// not a multiple of 14 (M = 32: 14 + 14 + 4 fills 76 % of the 14-row tiles, 100 % of 8-row ones).
-// From the shape only, so Simd, SimdParallel and every thread count agree bitwise.
-template <class Wide, class Small, class T>
-bool prefer_small_m_kernel(const Problem<T>& g) noexcept {
-  return tile_fill(g.m, g.n, Small::MR, Small::NR) > 1.05 * tile_fill(g.m, g.n, Wide::MR, Wide::NR);
+// Whether the Second tile shape wastes clearly less of its tiles than the First: e.g. the 8-row
+// kernel for small M that is not a multiple of 14 (M = 32: 14 + 14 + 4 fills 76 % of the 14-row
+// tiles, 100 % of 8-row ones). From the shape only, so Simd, SimdParallel and every thread count
+// agree bitwise.
+template <class First, class Second, class T>
+bool prefer_second_shape(const Problem<T>& g) noexcept {
+  return tile_fill(g.m, g.n, Second::MR, Second::NR) >
+         1.05 * tile_fill(g.m, g.n, First::MR, First::NR);
 }
 
 // Runs Driver::region over all of C on the calling thread.
@@ -231,6 +235,74 @@ void gemm_parallel(const Problem<T>& g, std::size_t threads) {
   });
 }
 
+// Large problems with enough rows, on several threads: the BLIS scheme. For each NC × KC block
+// of op(B) the threads first pack its NR-column panels into one shared buffer, then share out
+// chunks of rows of C, each packing its own rows of op(A). Every element of op(A) and op(B) is
+// packed once per block, as on one thread, however many chunks there are, so the chunks can be
+// small (four per thread) and balance the load when a core is busy with something else; the 2D
+// partition of gemm_parallel packs op(A) once per column of tiles and op(B) once per row of
+// tiles. The price is two fork-joins per block, hence the size thresholds. The kernel calls, and
+// so the results, are those of gemm_sequential.
+template <class Kernel, class T>
+bool use_shared_b(const Problem<T>& g, std::size_t threads) noexcept {
+  const double block_flops = 2.0 * static_cast<double>(g.m) *
+                             static_cast<double>(std::min(g.n, Kernel::NC)) *
+                             static_cast<double>(detail::balanced_kc<Kernel>(g.k));
+  return g.m >= 8 * threads * Kernel::MR && block_flops >= 16.0e6;
+}
+
+template <class Kernel, class T>
+void gemm_parallel_shared_b(const Problem<T>& g, std::size_t threads) {
+  using detail::ceil_div;
+  using detail::round_up;
+  constexpr std::size_t MR = Kernel::MR, NR = Kernel::NR;
+  // Rows per chunk: a multiple of MR, at most MC (ceil(m / MC) chunks at least).
+  const std::size_t wanted = std::max(ceil_div(g.m, Kernel::MC), 4 * threads);
+  const std::size_t rows = round_up(ceil_div(g.m, wanted), MR);
+  const std::size_t chunks = ceil_div(g.m, rows);
+  const std::size_t kc_step = detail::balanced_kc<Kernel>(g.k);
+  const std::size_t a_size = round_up_to_line<T>(rows * Kernel::KC);
+  const std::size_t b_size = round_up_to_line<T>(detail::b_buffer_size<Kernel>(g.n));
+  const auto slots = static_cast<std::size_t>(tbb::this_task_arena::max_concurrency());
+  T* const bp = workspace<T>(b_size + slots * a_size);
+  T* const a_buffers = bp + b_size;
+
+  tbb::this_task_arena::isolate([&] {
+    for (std::size_t jc = 0; jc < g.n; jc += Kernel::NC) {
+      const std::size_t nc = std::min(Kernel::NC, g.n - jc);
+      const std::size_t panels = ceil_div(nc, NR);
+      const std::size_t grain = std::max<std::size_t>(1, panels / (4 * threads));
+      // K = 0 still makes one pass (kc = 0) so that C = beta·C and the epilogue are applied.
+      for (std::size_t pc = 0; pc == 0 || pc < g.k; pc += kc_step) {
+        const std::size_t kc = std::min(kc_step, g.k - pc);
+        tbb::parallel_for(
+            tbb::blocked_range<std::size_t>(0, panels, grain),
+            [&](const tbb::blocked_range<std::size_t>& range) noexcept {
+              // One call per range of panels, so that op(B) = B is read row after row across it.
+              const std::size_t lo = range.begin() * NR;
+              const std::size_t hi = std::min(range.end() * NR, nc);
+              detail::pack_b<NR>(g, pc, kc, jc + lo, hi - lo, bp + lo * kc);
+            },
+            tbb::simple_partitioner());
+        tbb::parallel_for(
+            tbb::blocked_range<std::size_t>(0, chunks, 1),
+            [&](const tbb::blocked_range<std::size_t>& range) noexcept {
+              const auto slot =
+                  static_cast<std::size_t>(tbb::this_task_arena::current_thread_index());
+              T* const ap = a_buffers + slot * a_size;
+              for (std::size_t chunk = range.begin(); chunk != range.end(); ++chunk) {
+                const std::size_t ic = chunk * rows;
+                const std::size_t mc = std::min(rows, g.m - ic);
+                detail::pack_a<MR>(g, ic, mc, pc, kc, ap);
+                detail::block_tiles<Kernel>(g, ic, mc, jc, nc, pc, kc, ap, bp);
+              }
+            },
+            tbb::simple_partitioner());
+      }
+    }
+  });
+}
+
 // The fast path for one problem: the dot-product driver when both operands run along K
 // (A·Bᵀ), else the packed xsimd kernel. Chosen from the shape only, so Simd and SimdParallel and
 // every thread count compute every element identically.
@@ -241,6 +313,12 @@ void gemm_fast(const Problem<T>& g, bool parallel) {
       2.0 * static_cast<double>(g.m) * static_cast<double>(g.n) * static_cast<double>(g.k);
   const bool use_threads = parallel && threads > 1 && flops >= kParallelMinFlops;
   const auto run = [&]<class Driver>() {
+    if constexpr (requires { typename Driver::Kernel; }) {
+      if (use_threads && use_shared_b<typename Driver::Kernel>(g, threads)) {
+        gemm_parallel_shared_b<typename Driver::Kernel>(g, threads);
+        return;
+      }
+    }
     if (use_threads)
       gemm_parallel<Driver>(g, threads);
     else
@@ -248,12 +326,16 @@ void gemm_fast(const Problem<T>& g, bool parallel) {
   };
   if constexpr (detail::kHaveSimd) {
     if (use_dot_driver(g)) {
-      run.template operator()<detail::DotDriver<T>>();
+      // The 4 × 5 tiles when they fit clearly better (N = 10: 6 × 4 tiles compute 12 columns).
+      if (prefer_second_shape<detail::DotDriver<T>, detail::NarrowDotDriver<T>>(g))
+        run.template operator()<detail::NarrowDotDriver<T>>();
+      else
+        run.template operator()<detail::DotDriver<T>>();
       return;
     }
   }
   if constexpr (detail::kHaveSimd) {
-    if (prefer_small_m_kernel<detail::SimdKernel<T>, detail::SmallMKernel<T>>(g)) {
+    if (prefer_second_shape<detail::SimdKernel<T>, detail::SmallMKernel<T>>(g)) {
       run.template operator()<detail::PackedDriver<detail::SmallMKernel<T>>>();
       return;
     }

@@ -14,6 +14,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <type_traits>
 
 #include "catapult/kernels/gemm.hpp"
 #include "kernels/simd.hpp"
@@ -65,6 +67,19 @@ inline constexpr std::size_t round_up(std::size_t a, std::size_t b) noexcept {
 // tile with row stride acc_ld. The scalar form of SimdKernel::write_back.
 template <class T>
 void scalar_write_back(const T* acc, std::size_t acc_ld, const TileArgs<T>& t) noexcept {
+  if (!t.last || (t.bias == nullptr && t.d == nullptr && t.act == Activation::Identity)) {
+    // No epilogue: the same arithmetic as below, without its per-element tests.
+    for (std::size_t r = 0; r < t.m; ++r) {
+      T* crow = t.c + r * t.ldc;
+      const T* arow = acc + r * acc_ld;
+      if (t.read_c)
+        for (std::size_t cc = 0; cc < t.n; ++cc)
+          crow[cc] = std::fma(t.beta, crow[cc], t.alpha * arow[cc]);
+      else
+        for (std::size_t cc = 0; cc < t.n; ++cc) crow[cc] = t.alpha * arow[cc];
+    }
+    return;
+  }
   for (std::size_t r = 0; r < t.m; ++r) {
     T* crow = t.c + r * t.ldc;
     for (std::size_t cc = 0; cc < t.n; ++cc) {
@@ -247,12 +262,225 @@ using SmallMKernel = SimdKernel<T, (sizeof(Batch<T>) >= 64 ? 8 : 4), 3>;
 // ---------------------------------------------------------------------------------------------
 // Packing. op(A)(i, p) is a(i, p) for N and a(p, i) for T; likewise for B.
 
-// k-steps per block of the transposing copies: one 64-byte line of float source per row.
+// k-steps per block of the scalar transposing copies: one 64-byte line of float source per row.
 inline constexpr std::size_t kPackBlock = 16;
 
+#if defined(__AVX512F__)
+// AVX-512 packing primitives. Every load and store is masked to the valid lanes, so nothing
+// outside the source rows or the destination panel is touched (masked-off lanes never fault).
+namespace avx512 {
+
+inline __mmask16 lane_mask(std::size_t n, float /*tag*/) noexcept {
+  return n >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1U << n) - 1U);
+}
+inline __mmask8 lane_mask(std::size_t n, double /*tag*/) noexcept {
+  return n >= 8 ? __mmask8(0xFF) : static_cast<__mmask8>((1U << n) - 1U);
+}
+inline __m512 load(__mmask16 m, const float* p) noexcept { return _mm512_maskz_loadu_ps(m, p); }
+inline __m512d load(__mmask8 m, const double* p) noexcept { return _mm512_maskz_loadu_pd(m, p); }
+inline void store(float* p, __mmask16 m, __m512 v) noexcept { _mm512_mask_storeu_ps(p, m, v); }
+inline void store(double* p, __mmask8 m, __m512d v) noexcept { _mm512_mask_storeu_pd(p, m, v); }
+
+// The unmasked unpack and shuffle intrinsics start from _mm512_undefined_*(), which GCC 12 flags
+// with -Wuninitialized once inlined; their all-lanes masked forms are the same instructions.
+inline __m512 unpacklo(__m512 a, __m512 b) noexcept {
+  return _mm512_mask_unpacklo_ps(a, 0xFFFF, a, b);
+}
+inline __m512 unpackhi(__m512 a, __m512 b) noexcept {
+  return _mm512_mask_unpackhi_ps(a, 0xFFFF, a, b);
+}
+inline __m512d unpacklo(__m512d a, __m512d b) noexcept {
+  return _mm512_mask_unpacklo_pd(a, 0xFF, a, b);
+}
+inline __m512d unpackhi(__m512d a, __m512d b) noexcept {
+  return _mm512_mask_unpackhi_pd(a, 0xFF, a, b);
+}
+// 128-bit lanes: Imm 0x88 takes lanes 0, 2 of a then 0, 2 of b; 0xDD lanes 1, 3 of each.
+template <int Imm>
+inline __m512 shuffle_lanes(__m512 a, __m512 b) noexcept {
+  return _mm512_mask_shuffle_f32x4(a, 0xFFFF, a, b, Imm);
+}
+template <int Imm>
+inline __m512d shuffle_lanes(__m512d a, __m512d b) noexcept {
+  return _mm512_mask_shuffle_f64x2(a, 0xFF, a, b, Imm);
+}
+
+// In-register transpose of a 16 × 16 float block: v[r] holds row r on entry, column r on exit.
+inline void transpose(__m512 (&v)[16]) noexcept {
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = unpacklo(v[i], v[i + 1]);  // per 128-bit lane: a0 b0 a1 b1
+    t[i + 1] = unpackhi(v[i], v[i + 1]);
+  }
+  // u[4i + j]: rows 4i … 4i + 3, columns j, j + 4, j + 8, j + 12 in its four 128-bit lanes.
+  __m512 u[16];
+  for (int i = 0; i < 16; i += 4) {
+    const __m512d t0 = _mm512_castps_pd(t[i]), t1 = _mm512_castps_pd(t[i + 1]);
+    const __m512d t2 = _mm512_castps_pd(t[i + 2]), t3 = _mm512_castps_pd(t[i + 3]);
+    u[i] = _mm512_castpd_ps(unpacklo(t0, t2));
+    u[i + 1] = _mm512_castpd_ps(unpackhi(t0, t2));
+    u[i + 2] = _mm512_castpd_ps(unpacklo(t1, t3));
+    u[i + 3] = _mm512_castpd_ps(unpackhi(t1, t3));
+  }
+  // Column j + 4L is 128-bit lane L of u[j], u[4 + j], u[8 + j], u[12 + j].
+  for (int j = 0; j < 4; ++j) {
+    const __m512 w0 = shuffle_lanes<0x88>(u[j], u[4 + j]);
+    const __m512 w1 = shuffle_lanes<0xDD>(u[j], u[4 + j]);
+    const __m512 x0 = shuffle_lanes<0x88>(u[8 + j], u[12 + j]);
+    const __m512 x1 = shuffle_lanes<0xDD>(u[8 + j], u[12 + j]);
+    v[j] = shuffle_lanes<0x88>(w0, x0);
+    v[j + 4] = shuffle_lanes<0x88>(w1, x1);
+    v[j + 8] = shuffle_lanes<0xDD>(w0, x0);
+    v[j + 12] = shuffle_lanes<0xDD>(w1, x1);
+  }
+}
+
+// In-register transpose of an 8 × 8 double block.
+inline void transpose(__m512d (&v)[8]) noexcept {
+  __m512d t[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = unpacklo(v[i], v[i + 1]);  // per 128-bit lane L: a(2L) b(2L)
+    t[i + 1] = unpackhi(v[i], v[i + 1]);
+  }
+  // Column j + 2L is 128-bit lane L of t[j], t[2 + j], t[4 + j], t[6 + j].
+  for (int j = 0; j < 2; ++j) {
+    const __m512d w0 = shuffle_lanes<0x88>(t[j], t[2 + j]);
+    const __m512d w1 = shuffle_lanes<0xDD>(t[j], t[2 + j]);
+    const __m512d x0 = shuffle_lanes<0x88>(t[4 + j], t[6 + j]);
+    const __m512d x1 = shuffle_lanes<0xDD>(t[4 + j], t[6 + j]);
+    v[j] = shuffle_lanes<0x88>(w0, x0);
+    v[j + 2] = shuffle_lanes<0x88>(w1, x1);
+    v[j + 4] = shuffle_lanes<0xDD>(w0, x0);
+    v[j + 6] = shuffle_lanes<0xDD>(w1, x1);
+  }
+}
+
+// Horizontal sums of 16 float vectors: lane i of the result is the sum of the lanes of v[i]. A
+// fixed tree (neighbouring lanes, then 64-bit pairs, then 128-bit lanes), so every element goes
+// through the same additions wherever its tile falls. 45 instructions against 16 × 7 for
+// 16 separate horizontal adds.
+inline __m512 sum_lanes(const __m512 (&v)[16]) noexcept {
+  __m512 s[8];  // s[i], per 128-bit lane: partial sums of v[2i], v[2i + 1], v[2i], v[2i + 1]
+  for (int i = 0; i < 8; ++i)
+    s[i] = _mm512_add_ps(unpacklo(v[2 * i], v[2 * i + 1]), unpackhi(v[2 * i], v[2 * i + 1]));
+  __m512 q[4];  // q[i], per 128-bit lane: partial sums of v[4i] … v[4i + 3]
+  for (int i = 0; i < 4; ++i) {
+    const __m512d a = _mm512_castps_pd(s[2 * i]), b = _mm512_castps_pd(s[2 * i + 1]);
+    q[i] = _mm512_add_ps(_mm512_castpd_ps(unpacklo(a, b)), _mm512_castpd_ps(unpackhi(a, b)));
+  }
+  const __m512 r01 =
+      _mm512_add_ps(shuffle_lanes<0x88>(q[0], q[1]), shuffle_lanes<0xDD>(q[0], q[1]));
+  const __m512 r23 =
+      _mm512_add_ps(shuffle_lanes<0x88>(q[2], q[3]), shuffle_lanes<0xDD>(q[2], q[3]));
+  return _mm512_add_ps(shuffle_lanes<0x88>(r01, r23), shuffle_lanes<0xDD>(r01, r23));
+}
+
+// Horizontal sums of 8 double vectors, the same tree.
+inline __m512d sum_lanes(const __m512d (&v)[8]) noexcept {
+  __m512d s[4];  // s[i], per 128-bit lane: partial sums of v[2i], v[2i + 1]
+  for (int i = 0; i < 4; ++i)
+    s[i] = _mm512_add_pd(unpacklo(v[2 * i], v[2 * i + 1]), unpackhi(v[2 * i], v[2 * i + 1]));
+  const __m512d r01 =
+      _mm512_add_pd(shuffle_lanes<0x88>(s[0], s[1]), shuffle_lanes<0xDD>(s[0], s[1]));
+  const __m512d r23 =
+      _mm512_add_pd(shuffle_lanes<0x88>(s[2], s[3]), shuffle_lanes<0xDD>(s[2], s[3]));
+  return _mm512_add_pd(shuffle_lanes<0x88>(r01, r23), shuffle_lanes<0xDD>(r01, r23));
+}
+inline void store_aligned(float* p, __m512 v) noexcept { _mm512_store_ps(p, v); }
+inline void store_aligned(double* p, __m512d v) noexcept { _mm512_store_pd(p, v); }
+
+// The register type of T (a specialisation, not std::conditional: __m512 as a template argument
+// loses its attributes).
+template <class T>
+struct Reg;
+template <>
+struct Reg<float> {
+  using type = __m512;
+};
+template <>
+struct Reg<double> {
+  using type = __m512d;
+};
+template <class T>
+inline constexpr std::size_t kLanes = 64 / sizeof(T);
+inline constexpr std::size_t kPrefetchLines = 4;
+
+// dst[p·ld_dst + q] = src[q·ld_src + p] for p < cols and q < lanes, reading rows q < rows only
+// (rows ≤ q < lanes come out as zeros). Assumes rows, cols, lanes ≤ kLanes<T>.
+template <class T>
+inline void transpose_tile(const T* src, std::size_t ld_src, std::size_t rows, std::size_t cols,
+                           T* dst, std::size_t ld_dst, std::size_t lanes) noexcept {
+  constexpr std::size_t W = kLanes<T>;
+  typename Reg<T>::type v[W];
+  const auto in = lane_mask(cols, T());
+  for (std::size_t q = 0; q < W; ++q) {
+    // The packs walk each source row in steps of one line; the line kPrefetchLines ahead is
+    // requested now. It may lie past the end of the matrix: a prefetch never faults, and the
+    // address is formed as an integer so no pointer leaves its array.
+    if (q < rows)
+      _mm_prefetch(reinterpret_cast<const char*>(
+                       reinterpret_cast<std::uintptr_t>(src + q * ld_src) + kPrefetchLines * 64),
+                   _MM_HINT_T0);
+    v[q] = q < rows ? load(in, src + q * ld_src) : load(decltype(in)(0), src);
+  }
+  transpose(v);
+  const auto out = lane_mask(lanes, T());
+  for (std::size_t p = 0; p < cols; ++p) store(dst + p * ld_dst, out, v[p]);
+}
+
+// dst[0:total] = src[0:valid] followed by zeros. Assumes valid ≤ total.
+template <class T>
+inline void copy_pad(const T* src, std::size_t valid, T* dst, std::size_t total) noexcept {
+  constexpr std::size_t W = kLanes<T>;
+  for (std::size_t v = 0; v < total; v += W) {
+    const auto in = lane_mask(valid > v ? valid - v : 0, T());
+    store(dst + v, lane_mask(total - v, T()), load(in, src + v));
+  }
+}
+
+}  // namespace avx512
+
+// Whether the AVX-512 packing primitives serve T (xsimd chose AVX-512 and T is float or double).
+template <class T>
+inline constexpr bool kAvx512Pack = std::is_base_of_v<xsimd::avx512f, Arch> &&
+                                    (std::is_same_v<T, float> || std::is_same_v<T, double>);
+#else
+template <class T>
+inline constexpr bool kAvx512Pack = false;
+#endif
+
+// The packing loops walk the source in its memory order (row after row, each row left to right)
+// so that the hardware prefetchers see a few long streams; the destination panels, in L2, take
+// the scattered writes.
 template <std::size_t MR, class T>
 void pack_a(const GemmProblem<T>& g, std::size_t ic, std::size_t mc, std::size_t pc, std::size_t kc,
             T* ap) noexcept {
+#if defined(__AVX512F__)
+  if constexpr (kAvx512Pack<T>) {
+    constexpr std::size_t W = avx512::kLanes<T>;
+    if (g.trans_a == Trans::N) {
+      // op(A) rows are rows of a: W × W blocks transposed in registers; panel rows beyond mc
+      // come out as zeros from the transpose.
+      for (std::size_t ir = 0; ir < mc; ir += MR) {
+        const std::size_t mr = std::min(MR, mc - ir);
+        T* panel = ap + ir * kc;
+        for (std::size_t p0 = 0; p0 < kc; p0 += W)
+          for (std::size_t r0 = 0; r0 < MR; r0 += W)
+            avx512::transpose_tile(g.a.row(ic + ir + std::min(r0, mr - 1)) + pc + p0, g.a.ld(),
+                                   mr > r0 ? std::min(W, mr - r0) : 0, std::min(W, kc - p0),
+                                   panel + p0 * MR + r0, MR, std::min(W, MR - r0));
+      }
+    } else {
+      // op(A) rows are columns of a: row pc + p of a holds mc consecutive entries.
+      for (std::size_t p = 0; p < kc; ++p) {
+        const T* src = g.a.row(pc + p) + ic;
+        for (std::size_t ir = 0; ir < mc; ir += MR)
+          avx512::copy_pad(src + ir, std::min(MR, mc - ir), ap + ir * kc + p * MR, MR);
+      }
+    }
+    return;
+  }
+#endif
   for (std::size_t ir = 0; ir < mc; ir += MR) {
     const std::size_t mr = std::min(MR, mc - ir);
     T* panel = ap + ir * kc;
@@ -283,6 +511,31 @@ void pack_a(const GemmProblem<T>& g, std::size_t ic, std::size_t mc, std::size_t
 template <std::size_t NR, class T>
 void pack_b(const GemmProblem<T>& g, std::size_t pc, std::size_t kc, std::size_t jc, std::size_t nc,
             T* bp) noexcept {
+#if defined(__AVX512F__)
+  if constexpr (kAvx512Pack<T> && NR % avx512::kLanes<T> == 0) {
+    constexpr std::size_t W = avx512::kLanes<T>;
+    if (g.trans_b == Trans::N) {
+      // Row pc + p of b holds nc consecutive entries of op(B)'s row p.
+      for (std::size_t p = 0; p < kc; ++p) {
+        const T* src = g.b.row(pc + p) + jc;
+        for (std::size_t jr = 0; jr < nc; jr += NR)
+          avx512::copy_pad(src + jr, std::min(NR, nc - jr), bp + jr * kc + p * NR, NR);
+      }
+    } else {
+      // op(B) columns are rows of b: the same in-register transposes as for A.
+      for (std::size_t jr = 0; jr < nc; jr += NR) {
+        const std::size_t nr = std::min(NR, nc - jr);
+        T* panel = bp + jr * kc;
+        for (std::size_t p0 = 0; p0 < kc; p0 += W)
+          for (std::size_t c0 = 0; c0 < NR; c0 += W)
+            avx512::transpose_tile(g.b.row(jc + jr + std::min(c0, nr - 1)) + pc + p0, g.b.ld(),
+                                   nr > c0 ? std::min(W, nr - c0) : 0, std::min(W, kc - p0),
+                                   panel + p0 * NR + c0, NR, W);
+      }
+    }
+    return;
+  }
+#endif
   for (std::size_t jr = 0; jr < nc; jr += NR) {
     const std::size_t nr = std::min(NR, nc - jr);
     T* panel = bp + jr * kc;
@@ -328,6 +581,53 @@ constexpr std::size_t balanced_kc(std::size_t k) noexcept {
   return std::min(Kernel::KC, round_up(ceil_div(k, ceil_div(k, Kernel::KC)), 8));
 }
 
+/// Rows per MC block: rows split into ceil(rows / MC) nearly equal blocks, each a multiple of MR
+/// and at most MC.
+template <class Kernel>
+constexpr std::size_t balanced_mc(std::size_t rows) noexcept {
+  if (rows <= Kernel::MC) return std::max<std::size_t>(rows, 1);
+  return std::min(Kernel::MC, round_up(ceil_div(rows, ceil_div(rows, Kernel::MC)), Kernel::MR));
+}
+
+/// The micro-kernel over C[ic:ic + mc, jc:jc + nc] for the K block [pc, pc + kc): ap holds the
+/// packed mc × kc block of op(A), bp the packed kc × nc block of op(B) (NR-column panels kc·NR
+/// apart). Whether C is scaled by beta (first K block) and the epilogue applied (last) follow
+/// from pc and kc, so every caller computes every element of C identically.
+template <class Kernel, class T>
+void block_tiles(const GemmProblem<T>& g, std::size_t ic, std::size_t mc, std::size_t jc,
+                 std::size_t nc, std::size_t pc, std::size_t kc, const T* ap,
+                 const T* bp) noexcept {
+  constexpr std::size_t MR = Kernel::MR, NR = Kernel::NR;
+  const bool first = pc == 0;
+  const bool last = pc + kc >= g.k;
+  for (std::size_t jr = 0; jr < nc; jr += NR) {
+    for (std::size_t ir = 0; ir < mc; ir += MR) {
+      const std::size_t i = ic + ir, j = jc + jr;
+      TileArgs<T> t;
+      t.c = g.c.data() + i * g.c.ld() + j;
+      t.ldc = g.c.ld();
+      t.m = std::min(MR, mc - ir);
+      t.n = std::min(NR, nc - jr);
+      t.alpha = g.alpha;
+      t.beta = first ? g.beta : T(1);
+      t.read_c = !first || g.beta != T(0);
+      t.last = last;
+      t.bias = g.bias != nullptr ? g.bias + j : nullptr;
+      t.act = g.act;
+      t.d = g.d != nullptr ? g.d + i * g.ldd + j : nullptr;
+      t.ldd = g.ldd;
+      // The next call's tile: one MR block down, or the top of the next NR column.
+      if (ir + MR < mc)
+        t.next_c = t.c + MR * t.ldc;
+      else if (jr + NR < nc)
+        t.next_c = g.c.data() + ic * g.c.ld() + j + NR;
+      else
+        t.next_c = nullptr;
+      Kernel::run(kc, ap + ir * kc, bp + jr * kc, t);
+    }
+  }
+}
+
 /// C[i0:i1, j0:j1] for the whole K range: the five loops around the micro-kernel.
 /// Assumes: ap holds a_buffer_size(i1 − i0) and bp b_buffer_size(j1 − j0) elements, 64-byte
 /// aligned. The sequence of operations on any element of C depends only on KC, not on the region,
@@ -336,43 +636,35 @@ template <class Kernel, class T>
 void gemm_region(const GemmProblem<T>& g, std::size_t i0, std::size_t i1, std::size_t j0,
                  std::size_t j1, T* ap, T* bp) noexcept {
   constexpr std::size_t MR = Kernel::MR, NR = Kernel::NR;
+  // op(B) = Bᵀ is packed one micro-panel at a time, right before the tiles that use it (after
+  // OpenBLAS's driver): a panel reads NR rows of b along K, long streams, the reads from memory
+  // interleave with computation and the panel is in L1 when first used. When the rows fit one
+  // MC block (small M: the forward pass at batch 32 or 128) every panel is used by that block
+  // only, so all go through one kc × NR buffer that stays in L1; otherwise the later MC blocks
+  // reuse the packed block. op(B) = B is packed whole, row after row: one of its panels would
+  // read kc rows of b NR columns wide, a stride the prefetchers do not follow. The kernel calls,
+  // and so the results, are the same whatever the packing order.
+  const bool by_panel = g.trans_b == Trans::T;
+  const bool panel_at_a_time = i1 - i0 <= Kernel::MC;
+  const std::size_t mc_step = balanced_mc<Kernel>(i1 - i0);
   for (std::size_t jc = j0; jc < j1; jc += Kernel::NC) {
     const std::size_t nc = std::min(Kernel::NC, j1 - jc);
     // K = 0 still makes one pass (kc = 0) so that C = beta·C and the epilogue are applied.
     const std::size_t kc_step = balanced_kc<Kernel>(g.k);
     for (std::size_t pc = 0; pc == 0 || pc < g.k; pc += kc_step) {
       const std::size_t kc = std::min(kc_step, g.k - pc);
-      const bool first = pc == 0;
-      const bool last = pc + kc >= g.k;
-      pack_b<NR>(g, pc, kc, jc, nc, bp);
-      for (std::size_t ic = i0; ic < i1; ic += Kernel::MC) {
-        const std::size_t mc = std::min(Kernel::MC, i1 - ic);
+      if (!by_panel) pack_b<NR>(g, pc, kc, jc, nc, bp);
+      for (std::size_t ic = i0; ic < i1; ic += mc_step) {
+        const std::size_t mc = std::min(mc_step, i1 - ic);
         pack_a<MR>(g, ic, mc, pc, kc, ap);
-        for (std::size_t jr = 0; jr < nc; jr += NR) {
-          for (std::size_t ir = 0; ir < mc; ir += MR) {
-            const std::size_t i = ic + ir, j = jc + jr;
-            TileArgs<T> t;
-            t.c = g.c.data() + i * g.c.ld() + j;
-            t.ldc = g.c.ld();
-            t.m = std::min(MR, mc - ir);
-            t.n = std::min(NR, nc - jr);
-            t.alpha = g.alpha;
-            t.beta = first ? g.beta : T(1);
-            t.read_c = !first || g.beta != T(0);
-            t.last = last;
-            t.bias = g.bias != nullptr ? g.bias + j : nullptr;
-            t.act = g.act;
-            t.d = g.d != nullptr ? g.d + i * g.ldd + j : nullptr;
-            t.ldd = g.ldd;
-            // The next call's tile: one MR block down, or the top of the next NR column.
-            if (ir + MR < mc)
-              t.next_c = t.c + MR * t.ldc;
-            else if (jr + NR < nc)
-              t.next_c = g.c.data() + ic * g.c.ld() + j + NR;
-            else
-              t.next_c = nullptr;
-            Kernel::run(kc, ap + ir * kc, bp + jr * kc, t);
+        if (by_panel && ic == i0) {
+          for (std::size_t jr = 0; jr < nc; jr += NR) {
+            T* panel = panel_at_a_time ? bp : bp + jr * kc;
+            pack_b<NR>(g, pc, kc, jc + jr, std::min(NR, nc - jr), panel);
+            block_tiles<Kernel>(g, ic, mc, jc + jr, std::min(NR, nc - jr), pc, kc, ap, panel);
           }
+        } else {
+          block_tiles<Kernel>(g, ic, mc, jc, nc, pc, kc, ap, bp);
         }
       }
     }
@@ -380,8 +672,9 @@ void gemm_region(const GemmProblem<T>& g, std::size_t i0, std::size_t i1, std::s
 }
 
 /// The packed BLIS-style path: Kernel's blocking, packing buffers per region.
-template <class Kernel>
+template <class Kernel_>
 struct PackedDriver {
+  using Kernel = Kernel_;
   static constexpr std::size_t MR = Kernel::MR, NR = Kernel::NR;
   static constexpr std::size_t a_size(std::size_t rows) noexcept {
     return a_buffer_size<Kernel>(rows);
@@ -397,19 +690,20 @@ struct PackedDriver {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Dot-product path for C = A·Bᵀ with A and B both row-major along K (trans_a = N, trans_b = T:
-// the MLP forward pass X·Wᵀ). Both operands are read in place, with no packing: packing would
-// have to transpose both, which costs as much as the product when M or N is small. An MR × NR
-// tile of C is MR·NR vector accumulators along K, each reduced horizontally at the end.
+// Dot-product path for C = A·Bᵀ with A and B both row-major along K (trans_a = N, trans_b = T)
+// and one side tiny (the 10-class output layer A[B,H]·W2[10,H]ᵀ). Both operands are read in
+// place, with no packing: the packed kernel's 32-column (8-row) tiles would be mostly waste. An
+// MR × NR tile of C is MR·NR vector accumulators along K, reduced at the end (see reduce).
 // Assumes: trans_a = N, trans_b = T; rows of A and B contiguous along K (any ld, any alignment).
-template <class T>
+template <class T, std::size_t MR_ = (sizeof(Batch<T>) >= 64 ? 6 : 3), std::size_t NR_ = 4>
 struct DotDriver {
   using B = Batch<T>;
   static constexpr std::size_t W = B::size;
   // 6 × 4 = 24 accumulators + 4 B vectors + 1 A vector ≤ 32 registers (AVX-512); per vector step
-  // 10 loads for 24 FMAs. 16-register ISAs: 3 × 4.
-  static constexpr std::size_t MR = sizeof(B) >= 64 ? 6 : 3;
-  static constexpr std::size_t NR = 4;
+  // 10 loads for 24 FMAs. 16-register ISAs: 3 × 4. A second shape (NarrowDotDriver, 4 × 5) fits
+  // the 10-class output layer exactly.
+  static constexpr std::size_t MR = MR_;
+  static constexpr std::size_t NR = NR_;
   // Columns of C (rows of B) per block: the block of B rows, NC·K·sizeof(T), should stay in L2
   // (sized for K ≈ 1000 floats: 256 rows = 1 MiB); the MR rows of A stay in L1 while it streams.
   static constexpr std::size_t NC = 256;
@@ -477,6 +771,28 @@ struct DotDriver {
       }
       step(ta, tb, 0, acc);
     }
+    reduce(acc, out);
+  }
+
+  // out[r][c] = the sum of the lanes of acc[r][c].
+  static void reduce(const B (&acc)[MR][NR], T (&out)[MR][NR]) noexcept {
+#if defined(__AVX512F__)
+    if constexpr (kAvx512Pack<T> && W == avx512::kLanes<T>) {
+      // Groups of W accumulators, in row-major (r, c) order, summed by one lane tree each.
+      constexpr std::size_t kTotal = MR * NR;
+      alignas(64) T flat[round_up(kTotal, W)];
+#pragma GCC unroll 4
+      for (std::size_t g0 = 0; g0 < kTotal; g0 += W) {
+        typename avx512::Reg<T>::type v[W];
+#pragma GCC unroll 16
+        for (std::size_t i = 0; i < W; ++i)
+          v[i] = g0 + i < kTotal ? acc[(g0 + i) / NR][(g0 + i) % NR] : B(T(0));
+        avx512::store_aligned(flat + g0, avx512::sum_lanes(v));
+      }
+      std::copy(flat, flat + kTotal, &out[0][0]);
+      return;
+    }
+#endif
     for (std::size_t r = 0; r < MR; ++r)
       for (std::size_t c = 0; c < NR; ++c) out[r][c] = xsimd::hadd(acc[r][c]);
   }
@@ -494,5 +810,10 @@ struct DotDriver {
     }
   }
 };
+
+/// 4 × 5 on AVX-512 (2 × 5 on 16-register ISAs): 20 accumulators, 9 loads for 20 FMAs per vector
+/// step; no wasted column for N = 10 (the 6 × 4 shape computes 12).
+template <class T>
+using NarrowDotDriver = DotDriver<T, (sizeof(Batch<T>) >= 64 ? 4 : 2), 5>;
 
 }  // namespace catapult::kernels::detail

@@ -139,6 +139,37 @@ TYPED_TEST(GemmTyped, ExactTierLargeAndPrime) {
   check_case<TypeParam>({37, 4099, 211, Trans::T, Trans::N, 2.0, 0.5}, true, 101);
 }
 
+// The packing of the packed path (in-register transposes of 16 × 16 floats / 8 × 8 doubles for
+// op(A) = A and op(B) = Bᵀ, masked copies for the other two): K not a multiple of the vector
+// width (35 = 2·16 + 3 = 4·8 + 3, 15 < 16), M and N leaving partial MR × NR tiles in both
+// micro-kernel shapes (M = 32 takes the 8-row kernel), and strided, misaligned sources. For
+// op = NT, min(M, N) > 16 or K < 16 keeps these shapes off the dot-product path.
+TYPED_TEST(GemmTyped, ExactTierPackingEdges) {
+  std::uint64_t seed = 6000;
+  for (const Trans ta : kTrans)
+    for (const Trans tb : kTrans)
+      for (const auto& [m, n, k] :
+           {std::array<std::size_t, 3>{209, 211, 35}, std::array<std::size_t, 3>{197, 199, 15},
+            std::array<std::size_t, 3>{32, 97, 15}, std::array<std::size_t, 3>{32, 201, 35},
+            std::array<std::size_t, 3>{13, 7, 1}}) {
+        check_case<TypeParam>({m, n, k, ta, tb, 1.0, 0.0}, true, seed++, 3, 1);
+        check_case<TypeParam>({m, n, k, ta, tb, -2.0, 1.0}, true, seed++, 0, 0);
+      }
+}
+
+// The dot-product path (op = NT, min(M, N) <= 16, K >= 16) in both tile shapes: 6 x 4 (M = 10)
+// and 4 x 5 (N = 10, 15), with K tails (300 = 18·16 + 12 = 37·8 + 4) and strided views.
+TYPED_TEST(GemmTyped, ExactTierDotProductPath) {
+  std::uint64_t seed = 7000;
+  for (const auto& [m, n, k] :
+       {std::array<std::size_t, 3>{32, 10, 300}, std::array<std::size_t, 3>{1000, 10, 257},
+        std::array<std::size_t, 3>{37, 15, 40}, std::array<std::size_t, 3>{10, 1100, 300},
+        std::array<std::size_t, 3>{16, 45, 16}}) {
+    check_case<TypeParam>({m, n, k, Trans::N, Trans::T, 1.0, 0.0}, true, seed++, 3, 1);
+    check_case<TypeParam>({m, n, k, Trans::N, Trans::T, 0.5, -2.0}, true, seed++, 0, 0);
+  }
+}
+
 TYPED_TEST(GemmTyped, RoundingTierRandom) {
   std::uint64_t seed = 1000;
   for (const std::size_t m : kSizes)
@@ -168,9 +199,13 @@ TYPED_TEST(GemmTyped, StridedMisalignedViews) {
 TYPED_TEST(GemmTyped, ThreadCountDoesNotChangeResults) {
   using T = TypeParam;
   Rng rng(3000);
-  // The second shape takes the dot-product path for op = NT (one side small).
+  // M = 1000 takes the shared-B parallel scheme up to 8 threads (301 rows: up to 2), the
+  // others the 2D partition; the last two take the dot-product path for op = NT (one side at
+  // most 16), in its 4 x 5 and 6 x 4 tile shapes.
   for (const auto& [m, n, k] :
-       {std::array<std::size_t, 3>{301, 517, 419}, std::array<std::size_t, 3>{37, 1100, 300}})
+       {std::array<std::size_t, 3>{301, 517, 419}, std::array<std::size_t, 3>{1000, 200, 300},
+        std::array<std::size_t, 3>{37, 1100, 300}, std::array<std::size_t, 3>{1100, 13, 300},
+        std::array<std::size_t, 3>{10, 1100, 300}})
     for (const Trans ta : kTrans)
       for (const Trans tb : kTrans) {
         Matrix<T> a(ta == Trans::N ? m : k, ta == Trans::N ? k : m);
