@@ -12,6 +12,7 @@
 #include "catapult/core/aligned.hpp"
 #include "catapult/core/error.hpp"
 #include "catapult/core/threading.hpp"
+#include "core/tsan_fork_join.hpp"
 #include "kernels/gemm_blocked.hpp"
 
 namespace catapult::kernels {
@@ -210,9 +211,10 @@ void gemm_parallel(const Problem<T>& g, std::size_t threads) {
   // isolate: while it waits, this thread runs only our tiles, never an outer task that could
   // call gemm again and reuse this thread's buffers.
   tbb::this_task_arena::isolate([&] {
+    const catapult::detail::ForkJoin fork_join;  // TSan: the region's fork and join edges
     tbb::parallel_for(
         tbb::blocked_range<std::size_t>(0, row_tiles * col_tiles, 1),
-        [&](const tbb::blocked_range<std::size_t>& range) noexcept {
+        fork_join.body([&](const tbb::blocked_range<std::size_t>& range) noexcept {
           T* ap = nullptr;
           T* bp = nullptr;
           if (buffers != nullptr) {
@@ -226,7 +228,7 @@ void gemm_parallel(const Problem<T>& g, std::size_t threads) {
             const std::size_t j0 = (tile % col_tiles) * nt;
             Driver::region(g, i0, std::min(i0 + mt, g.m), j0, std::min(j0 + nt, g.n), ap, bp);
           }
-        },
+        }),
         tbb::simple_partitioner());
   });
 }
