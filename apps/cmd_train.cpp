@@ -27,6 +27,7 @@
 #include "catapult/train/observers.hpp"
 #include "catapult/train/trainer.hpp"
 #include "command.hpp"
+#include "train_run.hpp"
 
 namespace catapult::app {
 namespace {
@@ -62,8 +63,7 @@ std::string read_file(const std::string& path) {
 
 // The run configuration: defaults, then the config file, then the flags that were given.
 train::RunConfig build_config(const TrainArgs& a, const CLI::App& cmd) {
-  train::RunConfig c;
-  c.schedule.lr = 0.1;
+  train::RunConfig c = default_run_config();
   if (!a.config_file.empty()) train::apply_json(c, read_file(a.config_file));
   auto given = [&](const char* name) { return cmd.count(name) > 0; };
   if (given("--data-dir")) c.data_dir = a.data_dir;
@@ -135,142 +135,28 @@ train::RunConfig build_config(const TrainArgs& a, const CLI::App& cmd) {
   return c;
 }
 
-// The configuration a checkpoint was written with must be this run's, except for where the files
-// are, the thread count and how long the run goes on. Throws InvalidArgument naming the first key
-// that differs.
-void check_resume_config(const std::string& resume_path, const std::string& stored,
-                         const std::string& current) {
-  auto normalize = [](const std::string& text) {
-    auto j = nlohmann::json::parse(text, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) return nlohmann::json();
-    for (const char* key : {"out_dir", "data_dir", "threads"}) j.erase(key);
-    if (j.contains("train")) {
-      j["train"].erase("steps");
-      j["train"].erase("epochs");
-    }
-    return j;
-  };
-  const auto a = normalize(stored), b = normalize(current);
-  if (a.is_null())
-    throw DataError(str_cat(resume_path, ": the checkpoint's configuration is not valid JSON"));
-  if (a == b) return;
-  const auto patch = nlohmann::json::diff(a, b);
-  const std::string path = patch.empty() ? "" : patch[0].value("path", "");
-  const auto pointer = nlohmann::json::json_pointer(path);
-  throw InvalidArgument(
-      str_cat("train: --resume ", resume_path,
-              ": the checkpoint was written by a run with another configuration (", path, ": ",
-              a.contains(pointer) ? a.at(pointer).dump() : "absent", " there, ",
-              b.contains(pointer) ? b.at(pointer).dump() : "absent", " here)"));
-}
-
-// Reads the checkpoint to resume from; a damaged one is refused, pointing at the previous one.
-train::Checkpoint read_resume_checkpoint(const std::filesystem::path& path) {
-  try {
-    return train::read_checkpoint(path);
-  } catch (const DataError& e) {
-    const auto prev = train::previous_checkpoint_path(path);
-    if (!std::filesystem::exists(prev)) throw;
-    throw DataError(str_cat(e.what(),
-                            "; the previous checkpoint is kept: resume from it with "
-                            "--resume ",
-                            prev.string()));
-  }
-}
-
 void run_train(const TrainArgs& args, const CLI::App& cmd) {
   const train::RunConfig c = build_config(args, cmd);
-  const std::string config_json = train::to_json(c);
   if (args.dump_config) {
-    std::printf("%s\n", config_json.c_str());
+    std::printf("%s\n", train::to_json(c).c_str());
     return;
   }
-  // Build everything that validates the configuration before the data is loaded.
-  nn::Mlp<float> model(c.model);
-  auto optimizer = optim::make_optimizer<float>(c.optimizer);
-  const optim::Schedule schedule(c.schedule);
-  if (c.train.batch_size == 0) throw InvalidArgument("train: --batch 0");
-  if (args.log_every == 0) throw InvalidArgument("train: --log-every 0");
   if (cmd.count("--checkpoint-every") > 0 && args.checkpoint_every == 0)
     throw InvalidArgument("train: --checkpoint-every 0 (must be >= 1)");
-  std::filesystem::path checkpoint_path = args.checkpoint;
-  if (checkpoint_path.empty() && !c.out_dir.empty())
-    checkpoint_path = std::filesystem::path(c.out_dir) / "checkpoint.ckpt";
-  if (args.checkpoint_every > 0 && checkpoint_path.empty())
-    throw InvalidArgument(str_cat("train: --checkpoint-every ", args.checkpoint_every,
-                                  " needs --checkpoint PATH or --out DIR"));
-  std::optional<train::Checkpoint> resume_from;
-  if (!args.resume.empty()) {
-    resume_from = read_resume_checkpoint(args.resume);
-    check_resume_config(args.resume, resume_from->text("config"), config_json);
-  }
-  std::unique_ptr<ThreadLimit> limit;
-  if (c.threads > 0) limit = std::make_unique<ThreadLimit>(c.threads);
-
-  const data::Splits splits =
-      c.dataset == "mnist"
-          ? data::load_mnist(c.data_dir.empty() ? data::default_mnist_dir()
-                                                : std::filesystem::path(c.data_dir))
-          : data::load_fashion_mnist(c.data_dir.empty()
-                                         ? std::filesystem::path(data::kFashionMnistDir)
-                                         : std::filesystem::path(c.data_dir));
-  Rng rng(c.init_seed);
-  model.init(rng);
-  std::optional<train::ResumePoint> resume_point;
-  if (resume_from)
-    resume_point = train::restore_training_checkpoint(*resume_from, model, *optimizer, c.train,
-                                                      splits.train.size());
-  const std::uint64_t resume_step = resume_point ? resume_point->step : 0;
-
-  std::vector<std::unique_ptr<train::Observer>> owned;
-  const bool tty = isatty(fileno(stdout)) != 0;
-  owned.push_back(std::make_unique<train::ProgressObserver>(std::cout, tty));
-  std::filesystem::path out;
-  train::CsvLogger* csv = nullptr;
-  if (!c.out_dir.empty()) {
-    out = c.out_dir;
-    std::filesystem::create_directories(out);
-    std::ofstream config_out(out / "config.json");
-    config_out << config_json << '\n';
-    if (!config_out.flush())
-      throw IoError(str_cat("train: cannot write ", (out / "config.json").string()));
-    auto logger = std::make_unique<train::CsvLogger>(out / "steps.csv", out / "evals.csv",
-                                                     args.log_every, resume_step);
-    csv = logger.get();
-    owned.push_back(std::move(logger));
-    owned.push_back(std::make_unique<train::JsonSummary>(out / "summary.json", config_json));
-  }
-  if (args.checkpoint_every > 0) {
-    // The logs are flushed before each checkpoint, so after a kill they cover every step the
-    // checkpoint holds (a resumed run drops the rows written after it).
-    owned.push_back(std::make_unique<train::CheckpointObserver>(
-        checkpoint_path, args.checkpoint_every, c.train, splits.train.size(), config_json,
-        [csv] {
-          if (csv != nullptr) csv->flush();
-        },
-        resume_point ? &*resume_point : nullptr));
-  }
-  std::vector<train::Observer*> observers;
-  observers.reserve(owned.size());
-  for (auto& o : owned) observers.push_back(o.get());
-  std::cout << "model: " << model.num_params() << " parameters, widths";
-  for (auto w : c.model.widths) std::cout << ' ' << w;
-  std::cout << "; optimizer " << optimizer->name() << "; schedule "
-            << optim::to_string(c.schedule.kind) << "; threads " << max_threads() << '\n';
-  if (resume_point)
-    std::cout << "resumed from " << args.resume << " after step " << resume_step << '\n';
-  const train::TrainResult r =
-      train::train(model, *optimizer, schedule, splits.train, &splits.test, c.train, observers,
-                   resume_point ? &*resume_point : nullptr);
-  owned.clear();  // flush and close the logs
+  TrainRunOptions options;
+  options.log_every = args.log_every;
+  options.checkpoint_every = args.checkpoint_every;
+  options.checkpoint = args.checkpoint;
+  options.resume = args.resume;
+  options.progress = &std::cout;
+  options.tty = isatty(fileno(stdout)) != 0;
+  const train::TrainResult r = run_training(c, options);
   if (r.status == train::TrainStatus::Diverged)
     throw RuntimeError(
-        str_cat("train: ", r.message, out.empty() ? "" : "; logs kept in ", out.string()));
-  if (!out.empty()) {
-    train::export_weights_npz(model, out / "weights.npz");
-    std::cout << "wrote " << (out / "steps.csv").string() << ", evals.csv, summary.json, "
-              << "weights.npz\n";
-  }
+        str_cat("train: ", r.message, c.out_dir.empty() ? "" : "; logs kept in ", c.out_dir));
+  if (!c.out_dir.empty())
+    std::cout << "wrote " << (std::filesystem::path(c.out_dir) / "steps.csv").string()
+              << ", evals.csv, summary.json, weights.npz\n";
 }
 
 const CommandRegistrar kTrain{

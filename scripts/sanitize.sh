@@ -3,7 +3,10 @@
 #   scripts/sanitize.sh [asan|tsan]      (default asan: AddressSanitizer + UndefinedBehaviorSanitizer)
 # Tests labelled `slow` (long real-MNIST training runs) are excluded: under ASan they take several
 # times their release time and the release suite already runs them. Set CATAPULT_SANITIZE_ALL=1
-# to run them too. CATAPULT_UPDATE_DOCS=1 writes the timings into docs/reliability.md.
+# to run them too. The real-MNIST tests run on the same cache as scripts/test.sh
+# ($CATAPULT_MNIST_DIR, default ~/.cache/catapult/mnist; fetched and verified first if needed);
+# CATAPULT_SKIP_MNIST=1 skips them. CATAPULT_UPDATE_DOCS=1 writes the timings into
+# docs/reliability.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset=${1:-asan}
@@ -14,6 +17,12 @@ start=$(date +%s)
 cmake --preset "$preset"
 cmake --build --preset "$preset" -j "$(nproc)"
 built=$(date +%s)
+if [[ "${CATAPULT_SKIP_MNIST:-0}" != 1 ]]; then
+  export CATAPULT_MNIST_DIR="${CATAPULT_MNIST_DIR:-${HOME:-$PWD}/.cache/catapult/mnist}"
+  "./build/$preset/apps/catapult" fetch-data --dir "$CATAPULT_MNIST_DIR" --no-summary
+else
+  unset CATAPULT_MNIST_DIR
+fi
 ctest --preset "$preset" -j "$(nproc)" "${exclude[@]}"
 done_=$(date +%s)
 echo "sanitize ($preset): build $((built - start)) s, tests $((done_ - built)) s"

@@ -7,6 +7,7 @@
 #include <cstddef>
 
 #include "catapult/core/threading.hpp"
+#include "core/tsan_fork_join.hpp"
 
 namespace catapult::detail {
 
@@ -25,8 +26,10 @@ void for_chunks(std::size_t n, const Body& body) {
     body(std::size_t{0}, n);
     return;
   }
-  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, kGrain),
-                    [&](const tbb::blocked_range<std::size_t>& r) { body(r.begin(), r.end()); });
+  const ForkJoin fork_join;  // TSan: the region's fork and join edges (core/tsan_fork_join.hpp)
+  tbb::parallel_for(
+      tbb::blocked_range<std::size_t>(0, n, kGrain),
+      fork_join.body([&](const tbb::blocked_range<std::size_t>& r) { body(r.begin(), r.end()); }));
 }
 
 }  // namespace catapult::detail

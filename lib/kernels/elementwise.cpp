@@ -10,6 +10,7 @@
 
 #include "catapult/core/threading.hpp"
 #include "core/parallel.hpp"
+#include "core/tsan_fork_join.hpp"
 #include "kernels/simd.hpp"
 
 namespace catapult::kernels {
@@ -117,10 +118,14 @@ double reduce(const T* x, const T* y, std::size_t n, const F& f) noexcept {
   const std::size_t blocks = (n + kGrain - 1) / kGrain;
   for (std::size_t g0 = 0; g0 < blocks; g0 += kGroup) {
     const std::size_t count = std::min(kGroup, blocks - g0);
-    tbb::parallel_for(std::size_t{0}, count, [&](std::size_t j) noexcept {
-      const std::size_t b = (g0 + j) * kGrain;
-      partial[j] = reduce_block(x + b, y != nullptr ? y + b : nullptr, std::min(kGrain, n - b), f);
-    });
+    {
+      const catapult::detail::ForkJoin fork_join;  // TSan: the region's fork and join edges
+      tbb::parallel_for(std::size_t{0}, count, fork_join.body([&](std::size_t j) noexcept {
+        const std::size_t b = (g0 + j) * kGrain;
+        partial[j] =
+            reduce_block(x + b, y != nullptr ? y + b : nullptr, std::min(kGrain, n - b), f);
+      }));
+    }
     for (std::size_t j = 0; j < count; ++j) total += partial[j];
   }
   return total;
@@ -166,10 +171,11 @@ void for_rows(std::size_t rows, std::size_t cols, const Body& row_body) noexcept
     return;
   }
   const std::size_t grain = std::max<std::size_t>(1, kGrain / std::max<std::size_t>(cols, 1));
+  const catapult::detail::ForkJoin fork_join;  // TSan: the region's fork and join edges
   tbb::parallel_for(tbb::blocked_range<std::size_t>(0, rows, grain),
-                    [&](const tbb::blocked_range<std::size_t>& r) noexcept {
+                    fork_join.body([&](const tbb::blocked_range<std::size_t>& r) noexcept {
                       for (std::size_t i = r.begin(); i != r.end(); ++i) row_body(i);
-                    });
+                    }));
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "catapult/core/aligned.hpp"
 #include "catapult/core/error.hpp"
 #include "catapult/core/threading.hpp"
+#include "core/tsan_fork_join.hpp"
 #include "kernels/gemm_blocked.hpp"
 
 namespace catapult::kernels {
@@ -214,9 +215,10 @@ void gemm_parallel(const Problem<T>& g, std::size_t threads) {
   // isolate: while it waits, this thread runs only our tiles, never an outer task that could
   // call gemm again and reuse this thread's buffers.
   tbb::this_task_arena::isolate([&] {
+    const catapult::detail::ForkJoin fork_join;  // TSan: the region's fork and join edges
     tbb::parallel_for(
         tbb::blocked_range<std::size_t>(0, row_tiles * col_tiles, 1),
-        [&](const tbb::blocked_range<std::size_t>& range) noexcept {
+        fork_join.body([&](const tbb::blocked_range<std::size_t>& range) noexcept {
           T* ap = nullptr;
           T* bp = nullptr;
           if (buffers != nullptr) {
@@ -230,7 +232,7 @@ void gemm_parallel(const Problem<T>& g, std::size_t threads) {
             const std::size_t j0 = (tile % col_tiles) * nt;
             Driver::region(g, i0, std::min(i0 + mt, g.m), j0, std::min(j0 + nt, g.n), ap, bp);
           }
-        },
+        }),
         tbb::simple_partitioner());
   });
 }
@@ -275,18 +277,23 @@ void gemm_parallel_shared_b(const Problem<T>& g, std::size_t threads) {
       // K = 0 still makes one pass (kc = 0) so that C = beta·C and the epilogue are applied.
       for (std::size_t pc = 0; pc == 0 || pc < g.k; pc += kc_step) {
         const std::size_t kc = std::min(kc_step, g.k - pc);
-        tbb::parallel_for(
-            tbb::blocked_range<std::size_t>(0, panels, grain),
-            [&](const tbb::blocked_range<std::size_t>& range) noexcept {
-              // One call per range of panels, so that op(B) = B is read row after row across it.
-              const std::size_t lo = range.begin() * NR;
-              const std::size_t hi = std::min(range.end() * NR, nc);
-              detail::pack_b<NR>(g, pc, kc, jc + lo, hi - lo, bp + lo * kc);
-            },
-            tbb::simple_partitioner());
+        {
+          const catapult::detail::ForkJoin fork_join;  // TSan: the region's fork and join edges
+          tbb::parallel_for(
+              tbb::blocked_range<std::size_t>(0, panels, grain),
+              fork_join.body([&](const tbb::blocked_range<std::size_t>& range) noexcept {
+                // One call per range of panels, so that op(B) = B is read row after row across
+                // it.
+                const std::size_t lo = range.begin() * NR;
+                const std::size_t hi = std::min(range.end() * NR, nc);
+                detail::pack_b<NR>(g, pc, kc, jc + lo, hi - lo, bp + lo * kc);
+              }),
+              tbb::simple_partitioner());
+        }
+        const catapult::detail::ForkJoin fork_join;  // TSan: the region's fork and join edges
         tbb::parallel_for(
             tbb::blocked_range<std::size_t>(0, chunks, 1),
-            [&](const tbb::blocked_range<std::size_t>& range) noexcept {
+            fork_join.body([&](const tbb::blocked_range<std::size_t>& range) noexcept {
               const auto slot =
                   static_cast<std::size_t>(tbb::this_task_arena::current_thread_index());
               T* const ap = a_buffers + slot * a_size;
@@ -296,7 +303,7 @@ void gemm_parallel_shared_b(const Problem<T>& g, std::size_t threads) {
                 detail::pack_a<MR>(g, ic, mc, pc, kc, ap);
                 detail::block_tiles<Kernel>(g, ic, mc, jc, nc, pc, kc, ap, bp);
               }
-            },
+            }),
             tbb::simple_partitioner());
       }
     }

@@ -23,6 +23,7 @@
 
 #include "catapult/core/error.hpp"
 #include "catapult/core/rng.hpp"
+#include "core/tsan_fork_join.hpp"
 
 namespace catapult::ntk {
 namespace {
@@ -177,23 +178,24 @@ template <class T>
 void DenseSymmetricOperator<T>::apply(const double* x, double* y) const {
   const std::size_t n = matrix_.rows();
   // Each row is one dot product in a fixed order, so the result does not depend on threads.
-  tbb::parallel_for(
-      tbb::blocked_range<std::size_t>(0, n, 64), [&](const tbb::blocked_range<std::size_t>& range) {
-        for (std::size_t i = range.begin(); i < range.end(); ++i) {
-          // Eight independent partial sums in a fixed order: vectorizable,
-          // and the same result for any thread count.
-          const T* row = matrix_.row(i);
-          double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-          std::size_t j = 0;
-          for (; j + 8 <= n; j += 8)
-            for (std::size_t u = 0; u < 8; ++u)
-              acc[u] += static_cast<double>(row[j + u]) * x[j + u];
-          double total =
-              ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-          for (; j < n; ++j) total += static_cast<double>(row[j]) * x[j];
-          y[i] = total;
-        }
-      });
+  const catapult::detail::ForkJoin fork_join;  // TSan: the region's fork and join edges
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, 64),
+                    fork_join.body([&](const tbb::blocked_range<std::size_t>& range) {
+                      for (std::size_t i = range.begin(); i < range.end(); ++i) {
+                        // Eight independent partial sums in a fixed order: vectorizable,
+                        // and the same result for any thread count.
+                        const T* row = matrix_.row(i);
+                        double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+                        std::size_t j = 0;
+                        for (; j + 8 <= n; j += 8)
+                          for (std::size_t u = 0; u < 8; ++u)
+                            acc[u] += static_cast<double>(row[j + u]) * x[j + u];
+                        double total = ((acc[0] + acc[1]) + (acc[2] + acc[3])) +
+                                       ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        for (; j < n; ++j) total += static_cast<double>(row[j]) * x[j];
+                        y[i] = total;
+                      }
+                    }));
 }
 
 void ShiftedOperator::apply(const double* x, double* y) const {

@@ -329,48 +329,52 @@ class FileDescriptor {
   int fd_;
 };
 
-[[noreturn]] void throw_io(const std::filesystem::path& path, const char* what, int err) {
+// `noun` names what is written in messages ("checkpoint", "file").
+[[noreturn]] void throw_io(const char* noun, const std::filesystem::path& path, const char* what,
+                           int err) {
   throw IoError(
-      str_cat("cannot write checkpoint ", path.string(), ": ", what, ": ", errno_text(err)));
+      str_cat("cannot write ", noun, " ", path.string(), ": ", what, ": ", errno_text(err)));
 }
 
 // Writes all of [data, data + size) to fd, retrying short writes and EINTR.
-void write_all(int fd, const unsigned char* data, std::size_t size,
+void write_all(int fd, const unsigned char* data, std::size_t size, const char* noun,
                const std::filesystem::path& path) {
   while (size > 0) {
     const ssize_t n = ::write(fd, data, std::min<std::size_t>(size, 1U << 30));
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw_io(path, "write failed", errno);
+      throw_io(noun, path, "write failed", errno);
     }
-    if (n == 0) throw_io(path, "write made no progress", EIO);
+    if (n == 0) throw_io(noun, path, "write made no progress", EIO);
     data += n;
     size -= static_cast<std::size_t>(n);
   }
 }
 
-void fsync_directory(const std::filesystem::path& dir, const std::filesystem::path& path) {
+void fsync_directory(const std::filesystem::path& dir, const char* noun,
+                     const std::filesystem::path& path) {
   const FileDescriptor fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0) throw_io(path, "cannot open its directory to sync it", errno);
-  if (::fsync(fd.get()) != 0 && errno != EINVAL) throw_io(path, "directory fsync failed", errno);
+  if (fd.get() < 0) throw_io(noun, path, "cannot open its directory to sync it", errno);
+  if (::fsync(fd.get()) != 0 && errno != EINVAL)
+    throw_io(noun, path, "directory fsync failed", errno);
 }
 
-}  // namespace
-
-void write_checkpoint(const Checkpoint& checkpoint, const std::filesystem::path& path,
-                      const CheckpointWriteOptions& options) {
-  const auto image = checkpoint.serialize();
+// The temporary file, fsync, (link to .prev,) rename, directory fsync sequence of
+// write_checkpoint and write_file_atomically.
+void write_atomically(const std::filesystem::path& path, const unsigned char* data,
+                      std::size_t size, const char* noun, bool keep_previous) {
   const std::filesystem::path dir =
       path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   const auto tmp = dir / str_cat(".", path.filename().string(), ".tmp-", ::getpid());
 
   {
     FileDescriptor fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (fd.get() < 0) throw_io(path, "cannot create a temporary file in its directory", errno);
+    if (fd.get() < 0)
+      throw_io(noun, path, "cannot create a temporary file in its directory", errno);
     try {
-      write_all(fd.get(), image.data(), image.size(), path);
-      if (::fsync(fd.get()) != 0) throw_io(path, "fsync failed", errno);
-      if (fd.close() != 0) throw_io(path, "close failed", errno);
+      write_all(fd.get(), data, size, noun, path);
+      if (::fsync(fd.get()) != 0) throw_io(noun, path, "fsync failed", errno);
+      if (fd.close() != 0) throw_io(noun, path, "close failed", errno);
     } catch (...) {
       ::unlink(tmp.c_str());
       throw;
@@ -378,26 +382,39 @@ void write_checkpoint(const Checkpoint& checkpoint, const std::filesystem::path&
   }
 
   try {
-    if (options.keep_previous && ::access(path.c_str(), F_OK) == 0) {
-      // Hard-link the current checkpoint to a temporary name, then rename that over .prev: both
+    if (keep_previous && ::access(path.c_str(), F_OK) == 0) {
+      // Hard-link the current file to a temporary name, then rename that over .prev: both
       // steps are atomic, and `path` itself is never absent.
       const auto prev = previous_checkpoint_path(path);
       const auto prev_tmp = dir / str_cat(".", prev.filename().string(), ".tmp-", ::getpid());
       ::unlink(prev_tmp.c_str());
       if (::link(path.c_str(), prev_tmp.c_str()) != 0)
-        throw_io(path, "cannot link the previous checkpoint", errno);
+        throw_io(noun, path, "cannot link the previous one", errno);
       if (::rename(prev_tmp.c_str(), prev.c_str()) != 0) {
         const int err = errno;
         ::unlink(prev_tmp.c_str());
-        throw_io(path, "cannot keep the previous checkpoint", err);
+        throw_io(noun, path, "cannot keep the previous one", err);
       }
     }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) throw_io(path, "rename failed", errno);
+    if (::rename(tmp.c_str(), path.c_str()) != 0) throw_io(noun, path, "rename failed", errno);
   } catch (...) {
     ::unlink(tmp.c_str());
     throw;
   }
-  fsync_directory(dir, path);
+  fsync_directory(dir, noun, path);
+}
+
+}  // namespace
+
+void write_checkpoint(const Checkpoint& checkpoint, const std::filesystem::path& path,
+                      const CheckpointWriteOptions& options) {
+  const auto image = checkpoint.serialize();
+  write_atomically(path, image.data(), image.size(), "checkpoint", options.keep_previous);
+}
+
+void write_file_atomically(const std::filesystem::path& path, std::string_view contents) {
+  write_atomically(path, reinterpret_cast<const unsigned char*>(contents.data()), contents.size(),
+                   "file", false);
 }
 
 Checkpoint read_checkpoint(const std::filesystem::path& path) {
@@ -457,6 +474,16 @@ Checkpoint make_training_checkpoint(const nn::Mlp<float>& model,
   c.put_u64("optimizer.steps", optimizer.steps());
   for (const auto& buffer : optimizer.state())
     c.put_f32s("optimizer." + buffer.name, buffer.data, buffer.size);
+  std::vector<std::uint64_t> eval_steps, eval_epochs;
+  std::vector<double> eval_values;
+  for (const EvalInfo& e : point.evals) {
+    eval_steps.push_back(e.step);
+    eval_epochs.push_back(e.epoch);
+    eval_values.insert(eval_values.end(), {e.train_loss, e.test_loss, e.test_accuracy});
+  }
+  c.put_u64s("evals.step", eval_steps);
+  c.put_u64s("evals.epoch", eval_epochs);
+  c.put_f64s("evals.values", eval_values.data(), eval_values.size());
   return c;
 }
 
@@ -508,6 +535,17 @@ ResumePoint restore_training_checkpoint(const Checkpoint& c, nn::Mlp<float>& mod
     throw DataError(
         str_cat(src, ": holds ", stored - 2, " optimizer buffers, '", name, "' has ", buffers));
   optimizer.set_steps(c.u64("optimizer.steps"));
+  if (c.contains("evals.step")) {
+    const auto steps = c.u64s("evals.step");
+    const auto epochs = c.u64s("evals.epoch");
+    const auto values = c.f64s("evals.values");
+    if (epochs.size() != steps.size() || values.size() != 3 * steps.size())
+      throw DataError(str_cat(src, ": its evaluation entries disagree in length (", steps.size(),
+                              " steps, ", epochs.size(), " epochs, ", values.size(), " values)"));
+    for (std::size_t i = 0; i < steps.size(); ++i)
+      point.evals.push_back(
+          {steps[i], epochs[i], values[3 * i], values[3 * i + 1], values[3 * i + 2]});
+  }
   return point;
 }
 
@@ -539,7 +577,8 @@ void CheckpointObserver::on_step(const StepInfo& info) {
   ++written_;
 }
 
-void CheckpointObserver::on_eval(const EvalInfo& /*info*/) {
+void CheckpointObserver::on_eval(const EvalInfo& info) {
+  point_.evals.push_back(info);
   point_.loss_since_eval = 0;
   point_.steps_since_eval = 0;
 }

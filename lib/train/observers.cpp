@@ -104,8 +104,11 @@ void CsvLogger::flush() {
                           "' (disk full or file size limit?)"));
 }
 
-JsonSummary::JsonSummary(std::filesystem::path path, std::string config_json)
-    : path_(std::move(path)), config_json_(std::move(config_json)) {
+JsonSummary::JsonSummary(std::filesystem::path path, std::string config_json,
+                         std::vector<EvalInfo> earlier_evals)
+    : path_(std::move(path)),
+      config_json_(std::move(config_json)),
+      evals_(std::move(earlier_evals)) {
   if (!config_json_.empty() && !nlohmann::json::accept(config_json_))
     throw InvalidArgument("JsonSummary: the config is not valid JSON");
 }

@@ -19,4 +19,9 @@ int idx(const std::uint8_t* data, std::size_t size);
 /// a configuration that to_json/apply_json round-trips exactly.
 int train_config(const std::uint8_t* data, std::size_t size);
 
+/// Sweep file of `catapult sweep` via train::parse_sweep: either InvalidArgument or a sweep whose
+/// runs are the grid's points (at most kMaxSweepRuns) and whose canonical form (to_json) parses
+/// to the same canonical text and the same run configurations.
+int sweep(const std::uint8_t* data, std::size_t size);
+
 }  // namespace catapult::fuzz

@@ -70,6 +70,28 @@ def train_config_seeds():
         put("train_config", name, text.encode())
 
 
+def sweep_seeds():
+    seeds = {
+        "paper.json": """{"base": {"model": {"widths": [784, 256, 10]}, "loss": {"kind": "mse"},
+  "schedule": {"kind": "cyclic", "step_size_up": 200, "base_multiple_of_critical": 0.5},
+  "train": {"batch_size": 128, "epochs": 1, "eval_every": 100}},
+ "grid": {"optimizer.kind": ["sgd", "adagrad", "adam"],
+  "schedule.peak_multiple_of_critical": [2, 4], "train.seed": [0, 1]},
+ "critical_lr": 0.42}""",
+        "lr_batch.json": '{"grid": {"schedule.lr": [0.01, 0.1, 1], "train.batch_size": [32, 128]}}',
+        "widths.json": '{"base": {"dataset": "fashion-mnist"}, "grid": {"model.widths": [[784, 10], [784, 64, 10]], "init_seed": [3]}}',
+        "adamw.json": '{"base": {"optimizer": {"weight_decay": 0.5}}, "grid": {"optimizer.kind": ["sgd", "adamw"]}, "critical_lr": null}',
+        "canonical.json": '{"base": {}, "critical_lr": null, "grid": {"train.seed": [1, 0]}}',
+        "empty_grid.json": '{"grid": {}}',
+        "unknown_key.json": '{"grid": {"schedule.learning_rate": [0.1]}}',
+        "repeat.json": '{"grid": {"train.seed": [1, 1]}}',
+        "missing_critical.json": '{"grid": {"schedule.peak_multiple_of_critical": [2]}}',
+    }
+    for name, text in seeds.items():
+        put("sweep", name, text.encode())
+
+
 if __name__ == "__main__":
     idx_seeds()
     train_config_seeds()
+    sweep_seeds()

@@ -43,6 +43,7 @@ void replay(const std::string& target, int (*fn)(const std::uint8_t*, std::size_
 
 TEST(FuzzReplay, Idx) { replay("idx", &idx); }
 TEST(FuzzReplay, TrainConfig) { replay("train_config", &train_config); }
+TEST(FuzzReplay, Sweep) { replay("sweep", &sweep); }
 
 }  // namespace
 }  // namespace catapult::fuzz

@@ -1,8 +1,9 @@
 // Exact resume: a `catapult train` process is killed with SIGKILL at an arbitrary moment after
 // its first checkpoint, resumed with --resume, and its logs (every step's loss, rate and
 // gradient norm, every evaluation) and final weights must be byte-identical to those of a run
-// that was never interrupted. A corrupt or truncated checkpoint is refused with a message naming
-// the file, and the previous checkpoint, kept as <path>.prev, resumes to the same result.
+// that was never interrupted, and its summary.json must list every evaluation (those before the
+// resume too) with the same numbers. A corrupt or truncated checkpoint is refused with a message
+// naming the file, and the previous checkpoint, kept as <path>.prev, resumes to the same result.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -10,6 +11,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
@@ -106,6 +108,14 @@ class Resume : public ::testing::Test {
       EXPECT_TRUE(a == b) << f << " differs from the uninterrupted run's (" << a.size() << " vs "
                           << b.size() << " bytes)";
     }
+    // The summary lists every evaluation of the run, those before the resume included, with the
+    // same numbers (only the timing differs).
+    const auto a = nlohmann::json::parse(slurp(ref() / "summary.json"));
+    const auto b = nlohmann::json::parse(slurp(out / "summary.json"));
+    ASSERT_EQ(a.at("evals").size(), 6000U / 700 + 2);  // steps 0, 700, ..., 5600 and the end
+    EXPECT_EQ(a.at("evals"), b.at("evals"));
+    for (const char* key : {"status", "steps", "epochs", "last_loss", "test_loss", "test_accuracy"})
+      EXPECT_EQ(a.at(key), b.at(key)) << key;
   }
 
   TempDir dir_;

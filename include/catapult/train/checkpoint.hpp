@@ -122,6 +122,11 @@ struct CheckpointWriteOptions {
 void write_checkpoint(const Checkpoint& checkpoint, const std::filesystem::path& path,
                       const CheckpointWriteOptions& options = {});
 
+/// Writes `contents` to `path` with the same atomic sequence as write_checkpoint (temporary file,
+/// fsync, rename, directory fsync; no .prev): a reader sees the old file or the new one, never a
+/// part. Throws IoError naming the path and the system's reason; `path` is then left untouched.
+void write_file_atomically(const std::filesystem::path& path, std::string_view contents);
+
 /// Reads and validates a checkpoint file. Throws IoError if it cannot be read and DataError
 /// (naming the file and what is wrong: truncated, bad magic, unsupported version, checksum
 /// mismatch, malformed entry) if its contents are not a complete checkpoint of this format.
@@ -137,7 +142,9 @@ void write_checkpoint(const Checkpoint& checkpoint, const std::filesystem::path&
 ///   "data.seed", "data.epoch", "data.position", "data.rng"      (the data order: the epoch's
 ///        shuffle generator Rng(seed).split(epoch) before it shuffles, and the batch position),
 ///   "params" (P floats), "optimizer.name", "optimizer.steps", "optimizer.<buffer>" (P floats
-///   each).
+///   each), and the evaluations before the step (ResumePoint::evals): "evals.step",
+///   "evals.epoch" (E u64 each) and "evals.values" (3E f64: train_loss, test_loss,
+///   test_accuracy per evaluation).
 [[nodiscard]] Checkpoint make_training_checkpoint(const nn::Mlp<float>& model,
                                                   const optim::Optimizer<float>& optimizer,
                                                   const ResumePoint& point,
@@ -147,7 +154,9 @@ void write_checkpoint(const Checkpoint& checkpoint, const std::filesystem::path&
 /// Restores the parameters and the optimizer's state from a training checkpoint and returns
 /// where the loop resumes. Throws DataError naming the checkpoint's file if it is not a training
 /// checkpoint or does not fit: another number of parameters, another optimizer or buffer set, a
-/// data order that the config does not reproduce (another seed or batch size).
+/// data order that the config does not reproduce (another seed or batch size), evaluation
+/// entries of inconsistent lengths. A checkpoint without evaluation entries (written before they
+/// existed) restores an empty ResumePoint::evals.
 [[nodiscard]] ResumePoint restore_training_checkpoint(const Checkpoint& checkpoint,
                                                       nn::Mlp<float>& model,
                                                       optim::Optimizer<float>& optimizer,
@@ -156,7 +165,8 @@ void write_checkpoint(const Checkpoint& checkpoint, const std::filesystem::path&
 
 /// Writes a training checkpoint every `every` steps (after steps every, 2·every, …) with
 /// write_checkpoint (atomic, keeps `<path>.prev`). Tracks the loop's loss accumulators itself
-/// from on_step/on_eval, so what it writes is exactly the trainer's ResumePoint.
+/// from on_step/on_eval, so what it writes is exactly the trainer's ResumePoint (with the
+/// evaluations made so far).
 class CheckpointObserver final : public Observer {
  public:
   /// before_write runs before each checkpoint is written (e.g. flushing the CSV logs, so the logs

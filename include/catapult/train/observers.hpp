@@ -50,8 +50,11 @@ class CsvLogger final : public Observer {
 class JsonSummary final : public Observer {
  public:
   /// config_json: the run's configuration as a JSON document (embedded as is; "" for none).
+  /// earlier_evals: the evaluations of a resumed run made before it was resumed
+  /// (ResumePoint::evals), listed before the new ones so the summary covers the whole run.
   /// Throws InvalidArgument if config_json is not valid JSON.
-  JsonSummary(std::filesystem::path path, std::string config_json = "");
+  JsonSummary(std::filesystem::path path, std::string config_json = "",
+              std::vector<EvalInfo> earlier_evals = {});
   void on_start(const RunInfo& info) override;
   void on_eval(const EvalInfo& info) override;
   /// Writes the file; throws IoError if it cannot be written.

@@ -12,6 +12,7 @@
 #include <limits>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "catapult/data/dataset.hpp"
 #include "catapult/nn/loss.hpp"
@@ -121,6 +122,9 @@ struct ResumePoint {
   double loss_since_eval = 0;          ///< sum of the batch losses since the last evaluation
   std::uint64_t steps_since_eval = 0;  ///< how many steps that sum holds
   double last_loss = std::numeric_limits<double>::quiet_NaN();  ///< loss of step t0 − 1
+  /// The evaluations made before step t0, in order (the run's record for its summary; the loop
+  /// itself does not read them).
+  std::vector<EvalInfo> evals;
 };
 
 /// Loss and accuracy of model over a whole dataset (forward passes in chunks of chunk_size).
