@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs bench/kernels_bench.cpp once and regenerates the tables of docs/benchmarks.md from it.
-# Usage: scripts/bench_kernels.sh   (env: REPS=3 MIN_TIME=0.2 BUILD_DIR=build/release)
+# Usage: scripts/bench_kernels.sh   (env: REPS=3 MIN_TIME=0.2 BUILD_DIR=build/release FILTER=regex)
+# FILTER restricts the run to matching benchmarks (Google Benchmark's --benchmark_filter; default
+# all: ~300 benchmarks, over an hour at REPS=5 on 2 cores, the naive variants being slow).
 # Writes docs/data/kernels_bench.json (Google Benchmark JSON, aggregates over REPS repetitions),
 # docs/data/kernels_lscpu.txt, and the generated section of docs/benchmarks.md.
 set -euo pipefail
@@ -11,7 +13,7 @@ min_time=${MIN_TIME:-0.2}
 cmake --build "$build" --target kernels_bench
 mkdir -p docs/data
 lscpu > docs/data/kernels_lscpu.txt
-"$build/bench/kernels_bench" --benchmark_repetitions="$reps" --benchmark_min_time="$min_time" \
+"$build/bench/kernels_bench" --benchmark_filter="${FILTER:-.}" --benchmark_repetitions="$reps" --benchmark_min_time="$min_time" \
   --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true \
   --benchmark_out=docs/data/kernels_bench.json --benchmark_out_format=json
 # Compact the JSON (Google Benchmark indents it) before keeping it in the repository.
