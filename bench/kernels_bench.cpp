@@ -53,7 +53,7 @@ const char* impl_name(int impl) {
   }
 }
 
-int all_threads() { return static_cast<int>(std::max(1U, std::thread::hardware_concurrency())); }
+using catapult::bench::all_threads;
 
 template <class T>
 Matrix<T> random_matrix(std::size_t rows, std::size_t cols, std::uint64_t seed) {
@@ -234,16 +234,8 @@ BENCHMARK_TEMPLATE(BM_Kernels_GemmMlp, float)->Apply(mlp_args);
 
 int main(int argc, char** argv) {
   catapult::bench::restart_with_peer_environment(argv, /*omp_passive=*/true);
-#ifdef CATAPULT_HAVE_OPENBLAS
-  benchmark::AddCustomContext("openblas_corename", openblas_get_corename());
-#endif
   const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
   benchmark::AddCustomContext("omp_wait_policy", wait_policy != nullptr ? wait_policy : "");
   benchmark::AddCustomContext("xsimd_arch", xsimd::default_arch::name());
-  benchmark::AddCustomContext("threads_all", std::to_string(all_threads()));
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return catapult::bench::run_benchmarks(argc, argv);
 }

@@ -47,7 +47,8 @@ using catapult::Rng;
 constexpr std::size_t kInputs = 784;
 constexpr std::size_t kClasses = 10;
 
-int all_threads() { return static_cast<int>(std::max(1U, std::thread::hardware_concurrency())); }
+using catapult::bench::all_threads;
+using catapult::bench::best_seconds;
 
 double step_flops(std::size_t batch, std::size_t hidden) {
   return 2.0 * static_cast<double>(batch) * static_cast<double>(hidden) *
@@ -132,18 +133,6 @@ struct StepFixture {
 #endif
 };
 
-template <class F>
-double best_seconds(F&& f, int reps) {
-  double best = 1e300;
-  for (int r = 0; r < reps; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    best = std::min(best,
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  return best;
-}
-
 void BM_Nn_Step(benchmark::State& state) {
   const auto hidden = static_cast<std::size_t>(state.range(0));
   const auto batch = static_cast<std::size_t>(state.range(1));
@@ -210,13 +199,5 @@ BENCHMARK(BM_Nn_StepGemmsOpenBlas)->Apply(step_args);
 
 int main(int argc, char** argv) {
   catapult::bench::restart_with_peer_environment(argv, /*omp_passive=*/false);
-#ifdef CATAPULT_HAVE_OPENBLAS
-  benchmark::AddCustomContext("openblas_corename", openblas_get_corename());
-#endif
-  benchmark::AddCustomContext("threads_all", std::to_string(all_threads()));
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return catapult::bench::run_benchmarks(argc, argv);
 }

@@ -42,7 +42,8 @@ using catapult::AlignedVector;
 using catapult::optim::OptimizerConfig;
 using catapult::optim::OptimizerKind;
 
-int all_threads() { return static_cast<int>(std::max(1U, std::thread::hardware_concurrency())); }
+using catapult::bench::all_threads;
+using catapult::bench::best_seconds;
 
 // P of the 784-H-10 network with biases.
 std::size_t mlp_params(std::size_t hidden) { return 784 * hidden + hidden + hidden * 10 + 10; }
@@ -96,18 +97,6 @@ struct Fixture {
   }
 #endif
 };
-
-template <class F>
-double best_seconds(F&& f, int reps) {
-  double best = 1e300;
-  for (int r = 0; r < reps; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    best = std::min(best,
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  return best;
-}
 
 void BM_Optim_Step(benchmark::State& state) {
   const auto kind = static_cast<int>(state.range(0));
@@ -178,13 +167,5 @@ BENCHMARK(BM_Optim_SaxpyOpenBlas)->Apply(saxpy_args);
 
 int main(int argc, char** argv) {
   catapult::bench::restart_with_peer_environment(argv, /*omp_passive=*/false);
-#ifdef CATAPULT_HAVE_OPENBLAS
-  benchmark::AddCustomContext("openblas_corename", openblas_get_corename());
-#endif
-  benchmark::AddCustomContext("threads_all", std::to_string(all_threads()));
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return catapult::bench::run_benchmarks(argc, argv);
 }

@@ -1,10 +1,20 @@
 #pragma once
 // Shared by the benchmark mains that time OpenBLAS (and Eigen's OpenMP) as peers: the environment
-// those libraries read when they are loaded, before main, so it is set and the binary restarted.
+// those libraries read when they are loaded, before main, so it is set and the binary restarted;
+// the thread counts they run at, the interleaved best-of timing of a peer, and the common main.
 
+#include <benchmark/benchmark.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <string>
+#include <thread>
+
+#ifdef CATAPULT_HAVE_OPENBLAS
+#include <cblas.h>
+#endif
 
 namespace catapult::bench {
 
@@ -39,6 +49,39 @@ inline void restart_with_peer_environment(char** argv, bool omp_passive) {
     setenv("CATAPULT_BENCH_RESTARTED", "1", 1);
     execv("/proc/self/exe", argv);
   }
+}
+
+/// Every hardware thread (at least 1): the "all threads" of every benchmark family.
+inline int all_threads() {
+  return static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+}
+
+/// The shortest wall time of reps calls of f, in seconds.
+template <class F>
+double best_seconds(F&& f, int reps) {
+  double best = 1e300;
+  for (int r = 0; r < reps; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    best = std::min(best,
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return best;
+}
+
+/// The rest of a benchmark main, after restart_with_peer_environment and any context of its own:
+/// records the OpenBLAS core in use and the "all threads" count in the run context, then runs
+/// Google Benchmark with the command line. Returns main's exit status.
+inline int run_benchmarks(int argc, char** argv) {
+#ifdef CATAPULT_HAVE_OPENBLAS
+  benchmark::AddCustomContext("openblas_corename", openblas_get_corename());
+#endif
+  benchmark::AddCustomContext("threads_all", std::to_string(all_threads()));
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
 }
 
 }  // namespace catapult::bench
