@@ -778,15 +778,19 @@ struct DotDriver {
   static void reduce(const B (&acc)[MR][NR], T (&out)[MR][NR]) noexcept {
 #if defined(__AVX512F__)
     if constexpr (kAvx512Pack<T> && W == avx512::kLanes<T>) {
-      // Groups of W accumulators, in row-major (r, c) order, summed by one lane tree each.
+      // Groups of W accumulators, in row-major (r, c) order, summed by one lane tree each; the
+      // last group is padded with zero vectors. No `#pragma GCC unroll` here: GCC 12 at -O1 and
+      // -O2 miscompiled the unrolled form of these loops (wrong sums for the first group; -O0,
+      // -O3 and clang 14 were right), which the tsan preset's kernels tests caught.
       constexpr std::size_t kTotal = MR * NR;
-      alignas(64) T flat[round_up(kTotal, W)];
-#pragma GCC unroll 4
-      for (std::size_t g0 = 0; g0 < kTotal; g0 += W) {
+      constexpr std::size_t kGroups = (kTotal + W - 1) / W;
+      const B* const flat_acc = &acc[0][0];
+      alignas(64) T flat[kGroups * W];
+      for (std::size_t g0 = 0; g0 < kGroups * W; g0 += W) {
+        const std::size_t valid = std::min(W, kTotal - g0);
         typename avx512::Reg<T>::type v[W];
-#pragma GCC unroll 16
-        for (std::size_t i = 0; i < W; ++i)
-          v[i] = g0 + i < kTotal ? acc[(g0 + i) / NR][(g0 + i) % NR] : B(T(0));
+        for (std::size_t i = 0; i < valid; ++i) v[i] = flat_acc[g0 + i];
+        for (std::size_t i = valid; i < W; ++i) v[i] = B(T(0));
         avx512::store_aligned(flat + g0, avx512::sum_lanes(v));
       }
       std::copy(flat, flat + kTotal, &out[0][0]);
