@@ -5,14 +5,16 @@
 # times their release time and the release suite already runs them. Set CATAPULT_SANITIZE_ALL=1
 # to run them too. The real-MNIST tests run on the same cache as scripts/test.sh
 # ($CATAPULT_MNIST_DIR, default ~/.cache/catapult/mnist; fetched and verified first if needed);
-# CATAPULT_SKIP_MNIST=1 skips them. CATAPULT_UPDATE_DOCS=1 writes the timings into
-# docs/reliability.md.
+# CATAPULT_SKIP_MNIST=1 skips them. CATAPULT_UPDATE_DOCS=1 builds from scratch (the build
+# directory is removed first, so the build time is that of a fresh clone, as in CI) and writes the
+# timings into docs/reliability.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset=${1:-asan}
 case "$preset" in asan | tsan) ;; *) echo "usage: $0 [asan|tsan]" >&2; exit 2 ;; esac
 exclude=(-LE slow)
 if [[ "${CATAPULT_SANITIZE_ALL:-0}" == 1 ]]; then exclude=(); fi
+if [[ "${CATAPULT_UPDATE_DOCS:-0}" == 1 ]]; then rm -rf "build/$preset"; fi
 start=$(date +%s)
 cmake --preset "$preset"
 cmake --build --preset "$preset" -j "$(nproc)"
@@ -29,6 +31,6 @@ echo "sanitize ($preset): build $((built - start)) s, tests $((done_ - built)) s
 if [[ "${CATAPULT_UPDATE_DOCS:-0}" == 1 ]]; then
   ntests=$(ctest --preset "$preset" -N "${exclude[@]}" | sed -n 's/^Total Tests: //p')
   echo "Measured $(date -u +%Y-%m-%d) with \`CATAPULT_UPDATE_DOCS=1 scripts/sanitize.sh $preset\` on" \
-    "$(nproc) cores: build $((built - start)) s, $ntests tests $((done_ - built)) s." >"build/$preset/timing.md"
+    "$(nproc) cores: clean build $((built - start)) s, $ntests tests $((done_ - built)) s." >"build/$preset/timing.md"
   bash scripts/update_doc_block.sh docs/reliability.md "$preset-timing" "build/$preset/timing.md"
 fi
