@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
+#include <utility>
 
 #include "catapult/kernels/gemm.hpp"
 #include "kernels/simd.hpp"
@@ -779,27 +780,40 @@ struct DotDriver {
 #if defined(__AVX512F__)
     if constexpr (kAvx512Pack<T> && W == avx512::kLanes<T>) {
       // Groups of W accumulators, in row-major (r, c) order, summed by one lane tree each; the
-      // last group is padded with zero vectors. No `#pragma GCC unroll` here: GCC 12 at -O1 and
-      // -O2 miscompiled the unrolled form of these loops (wrong sums for the first group; -O0,
-      // -O3 and clang 14 were right), which the tsan preset's kernels tests caught.
-      constexpr std::size_t kTotal = MR * NR;
-      constexpr std::size_t kGroups = (kTotal + W - 1) / W;
-      const B* const flat_acc = &acc[0][0];
+      // last group is padded with zero vectors. The groups and their lanes are unrolled by index
+      // sequences, not by `#pragma GCC unroll`: GCC 12 at -O1 and -O2 miscompiled the unrolled
+      // loops of the pragma form (wrong sums for the first group; -O0, -O3 and clang 14 were
+      // right), which the tsan preset's kernels tests caught.
       alignas(64) T flat[kGroups * W];
-      for (std::size_t g0 = 0; g0 < kGroups * W; g0 += W) {
-        const std::size_t valid = std::min(W, kTotal - g0);
-        typename avx512::Reg<T>::type v[W];
-        for (std::size_t i = 0; i < valid; ++i) v[i] = flat_acc[g0 + i];
-        for (std::size_t i = valid; i < W; ++i) v[i] = B(T(0));
-        avx512::store_aligned(flat + g0, avx512::sum_lanes(v));
-      }
-      std::copy(flat, flat + kTotal, &out[0][0]);
+      sum_groups(acc, flat, std::make_index_sequence<kGroups>());
+      std::copy(flat, flat + MR * NR, &out[0][0]);
       return;
     }
 #endif
     for (std::size_t r = 0; r < MR; ++r)
       for (std::size_t c = 0; c < NR; ++c) out[r][c] = xsimd::hadd(acc[r][c]);
   }
+
+  static constexpr std::size_t kGroups = (MR * NR + W - 1) / W;
+#if defined(__AVX512F__)
+  // Accumulator I of the row-major order, or a zero vector past the last one.
+  template <std::size_t I>
+  static typename avx512::Reg<T>::type acc_or_zero(const B (&acc)[MR][NR]) noexcept {
+    if constexpr (I < MR * NR)
+      return acc[I / NR][I % NR];
+    else
+      return B(T(0));
+  }
+  template <std::size_t G0, std::size_t... I>
+  static void sum_group(const B (&acc)[MR][NR], T* flat, std::index_sequence<I...>) noexcept {
+    const typename avx512::Reg<T>::type v[W] = {acc_or_zero<G0 + I>(acc)...};
+    avx512::store_aligned(flat + G0, avx512::sum_lanes(v));
+  }
+  template <std::size_t... G>
+  static void sum_groups(const B (&acc)[MR][NR], T* flat, std::index_sequence<G...>) noexcept {
+    (sum_group<G * W>(acc, flat, std::make_index_sequence<W>()), ...);
+  }
+#endif
 
   static void step(const T* const (&ar)[MR], const T* const (&br)[NR], std::size_t p,
                    B (&acc)[MR][NR]) noexcept {
