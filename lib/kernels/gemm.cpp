@@ -170,13 +170,12 @@ void gemm_sequential(const Problem<T>& g) {
   Driver::region(g, 0, g.m, 0, g.n, ap, ap == nullptr ? nullptr : ap + a_size);
 }
 
-// 2D partition of C into tiles of mt × nt (multiples of MR × NR) with enough tiles to keep every
-// thread busy. Only the tiling depends on the thread count; the arithmetic on
-// each element of C does not (K is never split), so results are bitwise independent of it.
+// 2D partition of C into row_tiles × col_tiles tiles of whole MR × NR panels, enough to keep every
+// thread busy. Only the tiling depends on the thread count; the arithmetic on each element of C
+// does not (K is never split), so results are bitwise independent of it.
 template <class Driver, class T>
 void gemm_parallel(const Problem<T>& g, std::size_t threads) {
   using detail::ceil_div;
-  using detail::round_up;
   const std::size_t max_row_tiles = ceil_div(g.m, Driver::MR);
   const std::size_t max_col_tiles = ceil_div(g.n, Driver::NR);
   // Each tile packs its own panels (A once per column of tiles, B once per row of tiles), so
@@ -197,14 +196,19 @@ void gemm_parallel(const Problem<T>& g, std::size_t threads) {
     else
       ++col_tiles;
   }
-  const std::size_t mt = round_up(ceil_div(g.m, row_tiles), Driver::MR);
-  const std::size_t nt = round_up(ceil_div(g.n, col_tiles), Driver::NR);
-  row_tiles = ceil_div(g.m, mt);
-  col_tiles = ceil_div(g.n, nt);
   if (row_tiles * col_tiles == 1) {
     gemm_sequential<Driver>(g);
     return;
   }
+  // Tile r of row_tiles spans the MR-row panels [r·P / row_tiles, (r + 1)·P / row_tiles) of the
+  // P = ceil(M / MR) panels, so tiles differ by at most one panel; likewise for columns. (Tiles
+  // of ceil(N / col_tiles) columns rounded up to NR left a short last one: N = 784 in 4 tiles of
+  // 48-column panels was 240 + 240 + 240 + 64, and 2 threads then took 480 and 304 columns.)
+  const auto edge = [](std::size_t tile, std::size_t tiles, std::size_t extent, std::size_t step) {
+    return std::min(tile * ceil_div(extent, step) / tiles * step, extent);
+  };
+  const std::size_t mt = ceil_div(max_row_tiles, row_tiles) * Driver::MR;
+  const std::size_t nt = ceil_div(max_col_tiles, col_tiles) * Driver::NR;
 
   // One slot of packing buffers per thread of the arena, indexed by its thread index.
   const std::size_t a_size = round_up_to_line<T>(Driver::a_size(mt));
@@ -216,24 +220,25 @@ void gemm_parallel(const Problem<T>& g, std::size_t threads) {
   // call gemm again and reuse this thread's buffers.
   tbb::this_task_arena::isolate([&] {
     const catapult::detail::ForkJoin fork_join;  // TSan: the region's fork and join edges
-    tbb::parallel_for(
-        tbb::blocked_range<std::size_t>(0, row_tiles * col_tiles, 1),
-        fork_join.body([&](const tbb::blocked_range<std::size_t>& range) noexcept {
-          T* ap = nullptr;
-          T* bp = nullptr;
-          if (buffers != nullptr) {
-            const auto slot =
-                static_cast<std::size_t>(tbb::this_task_arena::current_thread_index());
-            ap = buffers + slot * (a_size + b_size);
-            bp = ap + a_size;
-          }
-          for (std::size_t tile = range.begin(); tile != range.end(); ++tile) {
-            const std::size_t i0 = (tile / col_tiles) * mt;
-            const std::size_t j0 = (tile % col_tiles) * nt;
-            Driver::region(g, i0, std::min(i0 + mt, g.m), j0, std::min(j0 + nt, g.n), ap, bp);
-          }
-        }),
-        tbb::simple_partitioner());
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, row_tiles * col_tiles, 1),
+                      fork_join.body([&](const tbb::blocked_range<std::size_t>& range) noexcept {
+                        T* ap = nullptr;
+                        T* bp = nullptr;
+                        if (buffers != nullptr) {
+                          const auto slot = static_cast<std::size_t>(
+                              tbb::this_task_arena::current_thread_index());
+                          ap = buffers + slot * (a_size + b_size);
+                          bp = ap + a_size;
+                        }
+                        for (std::size_t tile = range.begin(); tile != range.end(); ++tile) {
+                          const std::size_t r = tile / col_tiles, c = tile % col_tiles;
+                          Driver::region(g, edge(r, row_tiles, g.m, Driver::MR),
+                                         edge(r + 1, row_tiles, g.m, Driver::MR),
+                                         edge(c, col_tiles, g.n, Driver::NR),
+                                         edge(c + 1, col_tiles, g.n, Driver::NR), ap, bp);
+                        }
+                      }),
+                      tbb::simple_partitioner());
   });
 }
 
@@ -245,12 +250,18 @@ void gemm_parallel(const Problem<T>& g, std::size_t threads) {
 // partition of gemm_parallel packs op(A) once per column of tiles and op(B) once per row of
 // tiles. The price is two fork-joins per block, hence the size thresholds. The kernel calls, and
 // so the results, are those of gemm_sequential.
+//
+// Every chunk streams the whole packed B block from L3, 2 / rows bytes per flop, so chunks must
+// not be thin: at least kSharedBMinRows rows each (1/32 byte per flop). Chunks of 16 rows (the
+// forward pass X[128,784]·W1ᵀ on 2 threads) ran at 0.65 of OpenBLAS and slower than one thread;
+// the 2D partition, whose tiles keep all 128 rows, ran at 1.17 (21 interleaved repetitions).
+constexpr std::size_t kSharedBMinRows = 64;
 template <class Kernel, class T>
 bool use_shared_b(const Problem<T>& g, std::size_t threads) noexcept {
   const double block_flops = 2.0 * static_cast<double>(g.m) *
                              static_cast<double>(std::min(g.n, Kernel::NC)) *
                              static_cast<double>(detail::balanced_kc<Kernel>(g.k));
-  return g.m >= 8 * threads * Kernel::MR && block_flops >= 16.0e6;
+  return g.m >= 4 * threads * kSharedBMinRows && block_flops >= 16.0e6;
 }
 
 template <class Kernel, class T>

@@ -149,15 +149,18 @@ struct SimdKernel {
   static constexpr std::size_t NR = NV * W;
   // Cache blocking, from the sizes of this machine (Xeon, per core: L1d 48 KiB, L2 2 MiB,
   // L3 shared and large):
-  //   KC: the kc × NR B micro-panel stays in L1 while A micro-panels stream past it:
-  //       KC·NR·sizeof(T) = 32 KiB (KC = 256 for float and for double), two thirds of L1d,
-  //       the A micro-panel adding MR·sizeof(T) = 56 B per k step. (24 and 16 KiB showed no
-  //       difference beyond the noise of the shared build machine.) The K loop is split into
-  //       equal blocks of at most KC, see balanced_kc.
-  //   MC: the MC × KC A block stays in L2: 336 · 256 · 4 B = 336 KiB (672 KiB for double),
-  //       at most a third of L2, leaving room for the streaming B block and C.
-  //   NC: the KC × NC B block lives in L3 (4 MiB for float).
-  static constexpr std::size_t KC = 32 * 1024 / (NR * sizeof(T));
+  //   KC: 2 KiB of every row of op(A) per K block, KC = 512 floats (256 doubles). Each K block
+  //       reads and writes all of C once more, so fewer, longer blocks save C traffic; the
+  //       kc × NR B micro-panel (64 KiB for float, 96 KiB for the 8 × 48 shape) then no longer
+  //       fits L1 and streams from L2 with the A micro-panels, which L2's bandwidth sustains.
+  //       Against the 32 KiB panels (KC = 256 floats) that did fit L1, KC = 512 measured
+  //       0.81 -> 0.91 of OpenBLAS on square 2048 and 0.94 -> 1.05 on X[128,784]·W1[4096,784]ᵀ
+  //       (1 thread, 21 interleaved repetitions, best of each), the other MLP shapes within
+  //       noise. The K loop is split into equal blocks of at most KC, see balanced_kc.
+  //   MC: the MC × KC A block stays in L2: 336 · 512 · 4 B = 672 KiB (same for double),
+  //       a third of L2, leaving room for the streaming B micro-panels and C.
+  //   NC: the KC × NC B block lives in L3 (8 MiB for float).
+  static constexpr std::size_t KC = 2048 / sizeof(T);
   static constexpr std::size_t MC = MR * 24;
   static constexpr std::size_t NC = 4096;
 
@@ -641,10 +644,10 @@ void gemm_region(const GemmProblem<T>& g, std::size_t i0, std::size_t i1, std::s
   // OpenBLAS's driver): a panel reads NR rows of b along K, long streams, the reads from memory
   // interleave with computation and the panel is in L1 when first used. When the rows fit one
   // MC block (small M: the forward pass at batch 32 or 128) every panel is used by that block
-  // only, so all go through one kc × NR buffer that stays in L1; otherwise the later MC blocks
-  // reuse the packed block. op(B) = B is packed whole, row after row: one of its panels would
-  // read kc rows of b NR columns wide, a stride the prefetchers do not follow. The kernel calls,
-  // and so the results, are the same whatever the packing order.
+  // only, so all go through one kc × NR buffer that stays in L1 or L2; otherwise the later MC
+  // blocks reuse the packed block. op(B) = B is packed whole, row after row: one of its panels
+  // would read kc rows of b NR columns wide, a stride the prefetchers do not follow. The kernel
+  // calls, and so the results, are the same whatever the packing order.
   const bool by_panel = g.trans_b == Trans::T;
   const bool panel_at_a_time = i1 - i0 <= Kernel::MC;
   const std::size_t mc_step = balanced_mc<Kernel>(i1 - i0);

@@ -138,7 +138,7 @@ TYPED_TEST(GemmTyped, ExactTierAllShapesAndTransposes) {
 }
 
 TYPED_TEST(GemmTyped, ExactTierLargeAndPrime) {
-  // Larger than one MC × KC × NC block in every direction (MC ≤ 336, KC ≤ 256, NC ≤ 4096),
+  // Larger than one MC × KC × NC block in every direction (MC ≤ 336, KC ≤ 512, NC ≤ 4096),
   // with prime (edge-tile) sizes.
   check_case<TypeParam>({701, 67, 601, Trans::N, Trans::T, 1.0, 0.0}, true, 100);
   check_case<TypeParam>({37, 4099, 211, Trans::T, Trans::N, 2.0, 0.5}, true, 101);
@@ -187,9 +187,10 @@ TYPED_TEST(GemmTyped, RoundingTierRandom) {
             check_case<TypeParam>({m, n, k, ta, tb, -1.1, 0.0}, false, seed++);
           }
         }
-  // Several MC x KC blocks (at least two of each under ThreadSanitizer).
-  const std::size_t big = test::kThreadSanitizer ? 401 : 1000;
-  check_case<TypeParam>({big, 300, big, Trans::N, Trans::N, 1.0, 1.0}, false, seed++);
+  // Several MC x KC blocks (at least two of each under ThreadSanitizer; KC <= 512).
+  const std::size_t big_m = test::kThreadSanitizer ? 401 : 1000;
+  const std::size_t big_k = test::kThreadSanitizer ? 601 : 1000;
+  check_case<TypeParam>({big_m, 300, big_k, Trans::N, Trans::N, 1.0, 1.0}, false, seed++);
 }
 
 TYPED_TEST(GemmTyped, StridedMisalignedViews) {
@@ -206,11 +207,12 @@ TYPED_TEST(GemmTyped, StridedMisalignedViews) {
 TYPED_TEST(GemmTyped, ThreadCountDoesNotChangeResults) {
   using T = TypeParam;
   Rng rng(3000);
-  // M = 1000 takes the shared-B parallel scheme up to 8 threads (301 rows: up to 2), the
-  // others the 2D partition; the last two take the dot-product path for op = NT (one side at
-  // most 16), in its 4 x 5 and 6 x 4 tile shapes.
+  // M = 1000 takes the shared-B parallel scheme at 2 and 3 threads (chunks of at least 64
+  // rows), with two K blocks; the others, and M = 1000 at 8 threads, the 2D partition; the last
+  // two take the dot-product path for op = NT (one side at most 16), in its 4 x 5 and 6 x 4 tile
+  // shapes.
   for (const auto& [m, n, k] :
-       {std::array<std::size_t, 3>{301, 517, 419}, std::array<std::size_t, 3>{1000, 200, 300},
+       {std::array<std::size_t, 3>{301, 517, 419}, std::array<std::size_t, 3>{1000, 200, 600},
         std::array<std::size_t, 3>{37, 1100, 300}, std::array<std::size_t, 3>{1100, 13, 300},
         std::array<std::size_t, 3>{10, 1100, 300}})
     for (const Trans ta : kTrans)
