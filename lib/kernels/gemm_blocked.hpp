@@ -140,7 +140,8 @@ struct ScalarKernel {
 // 8-row tiles better than 14-row ones (M = 32, 128: see SmallMKernel).
 // Assumes: packed panels as above, bp 64-byte aligned; C, bias, d unaligned with any ld.
 
-template <class T, std::size_t MR_ = (sizeof(Batch<T>) >= 64 ? 14 : 6), std::size_t NV_ = 2>
+template <class T, std::size_t MR_ = (sizeof(Batch<T>) >= 64 ? 14 : 6), std::size_t NV_ = 2,
+          std::size_t KC_ = 2048 / sizeof(T)>
 struct SimdKernel {
   using B = Batch<T>;
   static constexpr std::size_t W = B::size;
@@ -149,18 +150,18 @@ struct SimdKernel {
   static constexpr std::size_t NR = NV * W;
   // Cache blocking, from the sizes of this machine (Xeon, per core: L1d 48 KiB, L2 2 MiB,
   // L3 shared and large):
-  //   KC: 2 KiB of every row of op(A) per K block, KC = 512 floats (256 doubles). Each K block
-  //       reads and writes all of C once more, so fewer, longer blocks save C traffic; the
-  //       kc × NR B micro-panel (64 KiB for float, 96 KiB for the 8 × 48 shape) then no longer
-  //       fits L1 and streams from L2 with the A micro-panels, which L2's bandwidth sustains.
-  //       Against the 32 KiB panels (KC = 256 floats) that did fit L1, KC = 512 measured
-  //       0.81 -> 0.91 of OpenBLAS on square 2048 and 0.94 -> 1.05 on X[128,784]·W1[4096,784]ᵀ
-  //       (1 thread, 21 interleaved repetitions, best of each), the other MLP shapes within
-  //       noise. The K loop is split into equal blocks of at most KC, see balanced_kc.
+  //   KC: 2 KiB of every row of op(A) per K block, KC = 512 floats (256 doubles); the 8 × 48
+  //       shape takes 1 KiB (see SmallMKernel). Each K block reads and writes all of C once
+  //       more, so fewer, longer blocks save C traffic; the kc × NR B micro-panel (64 KiB) then
+  //       no longer fits L1 and streams from L2 with the A micro-panels, which L2's bandwidth
+  //       sustains. Against 32 KiB panels (KC = 256 floats) that did fit L1, KC = 512 measured
+  //       0.81 -> 0.91 of OpenBLAS on square 2048 (1 thread, 21 interleaved repetitions, best
+  //       of each), the MLP shapes on this kernel within noise. The K loop is split into equal
+  //       blocks of at most KC, see balanced_kc.
   //   MC: the MC × KC A block stays in L2: 336 · 512 · 4 B = 672 KiB (same for double),
   //       a third of L2, leaving room for the streaming B micro-panels and C.
   //   NC: the KC × NC B block lives in L3 (8 MiB for float).
-  static constexpr std::size_t KC = 2048 / sizeof(T);
+  static constexpr std::size_t KC = KC_;
   static constexpr std::size_t MC = MR * 24;
   static constexpr std::size_t kPrefetchSteps = 8;
   static constexpr std::size_t NC = 4096;
@@ -267,8 +268,13 @@ struct SimdKernel {
 };
 
 /// 8 × 3 vectors on AVX-512 (4 × 3 on 16-register ISAs): 24 (12) accumulators, 3 B vectors, 1 A.
+/// KC = 1 KiB of each row of A (256 floats, 48 KiB B micro-panels): this shape serves small M
+/// (32 or 128 rows), where each B micro-panel feeds only M / 8 tiles, so it pays to keep it near
+/// L1. With KC = 512 floats, dX = dH·W1 at batch 32 (C[32,784], K = H = 1024 or 4096) fell from
+/// 1.10-1.13 to 0.96-0.99 of OpenBLAS, while the forward pass at batch 128 gained less (0.97-0.99
+/// -> 1.01-1.03; 1 thread, 11-15 interleaved repetitions).
 template <class T>
-using SmallMKernel = SimdKernel<T, (sizeof(Batch<T>) >= 64 ? 8 : 4), 3>;
+using SmallMKernel = SimdKernel<T, (sizeof(Batch<T>) >= 64 ? 8 : 4), 3, 1024 / sizeof(T)>;
 
 // ---------------------------------------------------------------------------------------------
 // Packing. op(A)(i, p) is a(i, p) for N and a(p, i) for T; likewise for B.
