@@ -8,7 +8,9 @@ BEGIN/END markers of the given file (see BEGIN and END below).
 
 Reads Google Benchmark JSON (--benchmark_format=json or --benchmark_out), takes the median of
 the repetitions when there are several (else the single run), and prints GFLOP/s and the ratios
-ours / OpenBLAS, ours / Eigen and ours / FMA peak. Python 3 standard library only; every number
+ours / OpenBLAS, ours / Eigen and ours / FMA peak. The targets are also checked on the fastest
+repetition of each benchmark (the "min" aggregate of bench/kernels_bench.cpp, or the fastest
+of the individual runs), since the other load on a shared machine only ever slows a run down. Python 3 standard library only; every number
 in the output comes from the JSON (or lscpu), none is typed by hand.
 """
 import argparse
@@ -33,13 +35,15 @@ END = "<!-- END kernels_bench tables -->"
 
 
 def load(path):
-    """Returns (context, {run name: (flops/s, real s/iter, cpu s/iter)}, repetitions).
+    """Returns (context, {run name: (flops/s, real s/iter, cpu s/iter)}, repetitions, fastest).
 
-    With repetitions the medians are used (each quantity's own median)."""
+    With repetitions the medians are used (each quantity's own median). fastest maps a run name
+    to the same triple for its fastest repetition (minimum real and CPU time), where known."""
     with open(path, encoding="utf-8") as f:
         data = json.load(f)
     runs = defaultdict(list)
     medians = {}
+    minima = {}
     reps = 1
     for b in data["benchmarks"]:
         if "flops" not in b:
@@ -51,14 +55,25 @@ def load(path):
             reps = max(reps, int(b.get("repetitions", 1)))
             if b.get("aggregate_name") == "median":
                 medians[name] = entry
+            elif b.get("aggregate_name") == "min":
+                minima[name] = entry
         else:
             runs[name].append(entry)
     result = {name: tuple(statistics.median(x[i] for x in v) for i in range(3))
               for name, v in runs.items()}
     result.update(medians)
+    fastest = {}
+    for name, v in runs.items():
+        if len(v) > 1:
+            fastest[name] = (max(x[0] for x in v), min(x[1] for x in v), min(x[2] for x in v))
+    for name, (_, real_min, cpu_min) in minima.items():
+        if name in result and real_min > 0:
+            # The flops per iteration are the same in every repetition: rate × time of the median.
+            per_iter = result[name][0] * result[name][1]
+            fastest[name] = (per_iter / real_min, real_min, cpu_min)
     if runs:
         reps = max(reps, max(len(v) for v in runs.values()))
-    return data["context"], result, reps
+    return data["context"], result, reps, fastest
 
 
 def parse(name):
@@ -98,22 +113,28 @@ def main():
     ap.add_argument("--lscpu", help="saved `lscpu` output (default: run lscpu now)")
     ap.add_argument("--update", help="markdown file whose generated section is replaced")
     opts = ap.parse_args()
-    context, flops, reps = load(opts.json)
+    context, flops, reps, fastest = load(opts.json)
 
-    by_key = {}
-    peak = {}
-    for name, value in flops.items():  # value: (flops/s real time, real s, cpu s)
-        p = parse(name)
-        if p is None:
-            continue
-        family, scalar, args = p
-        if family == "FmaPeak":
-            peak[(scalar, args.get("threads", 1))] = value
-        elif family == "GemmSquare":
-            by_key[(family, scalar, args["n"], args["impl"], args["threads"])] = value
-        elif family == "GemmMlp":
-            shape = (args["pass"], args["batch"], args["hidden"])
-            by_key[(family, scalar, shape, args["impl"], args["threads"])] = value
+    def index(values):
+        """(GEMM cases by (family, type, size or shape, impl, threads), FMA peaks by (type,
+        threads)) of a {run name: triple} map."""
+        cases, peaks = {}, {}
+        for name, value in values.items():  # value: (flops/s real time, real s, cpu s)
+            p = parse(name)
+            if p is None:
+                continue
+            family, scalar, args = p
+            if family == "FmaPeak":
+                peaks[(scalar, args.get("threads", 1))] = value
+            elif family == "GemmSquare":
+                cases[(family, scalar, args["n"], args["impl"], args["threads"])] = value
+            elif family == "GemmMlp":
+                shape = (args["pass"], args["batch"], args["hidden"])
+                cases[(family, scalar, shape, args["impl"], args["threads"])] = value
+        return cases, peaks
+
+    by_key, peak = index(flops)
+    best_by_key, best_peak = index(fastest)
 
     if opts.lscpu:
         with open(opts.lscpu, encoding="utf-8") as f:
@@ -209,31 +230,41 @@ def main():
         out.append("")
 
     # Targets of issue 3.
+    def case_name(family, key, threads):
+        if family == "GemmSquare":
+            return f"square {key}, {threads} thr"
+        return f"{PASSES[key[0]].split(' ')[0]} B={key[1]} H={key[2]}, {threads} thr"
+
     out.append("### Targets\n")
-    for label, rate in (("wall-clock", real_rate), ("cpu time, 1 thread only", cpu_rate)):
+    for label, cases, rate in (
+            ("medians, wall-clock", by_key, real_rate),
+            ("medians, cpu time, 1 thread only", by_key, cpu_rate),
+            ("fastest repetition of each, wall-clock", best_by_key, real_rate)):
         checks = []
-        for (family, scalar, key, impl, threads), ours in sorted(by_key.items(), key=str):
+        for (family, scalar, key, impl, threads), ours in sorted(cases.items(), key=str):
             if impl != 3 or scalar != "float" or (rate is cpu_rate and threads != 1):
                 continue
             if family == "GemmSquare" and key < 256:
                 continue
-            blas = by_key.get((family, scalar, key, 4, threads))
+            blas = cases.get((family, scalar, key, 4, threads))
             if blas:
                 checks.append((rate(ours) / rate(blas), family, key, threads))
         if not checks:
             continue
-        worst = min(checks)
         met = sum(1 for r, *_ in checks if r >= 0.9)
+        misses = "; ".join(f"{case_name(f, k, t)} {r:.3f}"
+                           for r, f, k, t in sorted(c for c in checks if c[0] < 0.9))
         out.append(f"- ours ≥ 0.9 × OpenBLAS (float, MLP shapes and square n ≥ 256; {label}): "
                    f"{met} of {len(checks)} cases; median ratio "
-                   f"{statistics.median(r for r, *_ in checks):.2f}; worst {worst[0]:.2f} "
-                   f"({worst[1]} {worst[2]}, {worst[3]} thread(s)).")
-    p1 = peak.get(("float", 1))
-    s1024 = by_key.get(("GemmSquare", "float", 1024, 3, 1))
-    if p1 and s1024:
-        out.append(f"- square 1024, float, 1 thread: {gf(cpu_rate(s1024))} GFLOP/s (cpu time) = "
-                   f"{100 * cpu_rate(s1024) / cpu_rate(p1):.0f}% of the FMA peak "
-                   f"{gf(cpu_rate(p1))} GFLOP/s (cpu time); target ≥ 75%.")
+                   f"{statistics.median(r for r, *_ in checks):.2f}"
+                   + (f"; below 0.9: {misses}." if misses else "."))
+    for label, cases, peaks in (("median", by_key, peak), ("fastest", best_by_key, best_peak)):
+        p1 = peaks.get(("float", 1))
+        s1024 = cases.get(("GemmSquare", "float", 1024, 3, 1))
+        if p1 and s1024:
+            out.append(f"- square 1024, float, 1 thread ({label}): {gf(cpu_rate(s1024))} GFLOP/s "
+                       f"(cpu time) = {100 * cpu_rate(s1024) / cpu_rate(p1):.0f}% of the FMA "
+                       f"peak {gf(cpu_rate(p1))} GFLOP/s (cpu time); target ≥ 75%.")
     text = "\n".join(out)
     if not opts.update:
         print(text)
