@@ -193,10 +193,10 @@ void BM_Kernels_FmaPeak(benchmark::State& state) {
 }
 
 // The fastest repetition ("min" aggregate, of the real and CPU times): the other load on a shared
-// machine only ever slows a run down, so with interleaved repetitions the fastest of each is the
-// steadier estimate of what the code can do; scripts/bench_table.py reports ratios of both the
-// medians and these. (Google Benchmark applies the statistic to the flops counter too, where
-// the minimum of a rate means nothing: the script derives the rate from the time.)
+// machine only ever slows a run down, so with interleaved repetitions the fastest of each is a
+// second estimate of what the code can do, beside the median; scripts/bench_table.py checks the
+// targets on both. (Google Benchmark applies the statistic to the flops counter too, where the
+// minimum of a rate means nothing: the script derives the rate from the time.)
 double fastest(const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }
 
 // Naive and blocked-scalar only on small sizes (they are 10-100x slower).

@@ -9,9 +9,10 @@ BEGIN/END markers of the given file (see BEGIN and END below).
 Reads Google Benchmark JSON (--benchmark_format=json or --benchmark_out), takes the median of
 the repetitions when there are several (else the single run), and prints GFLOP/s and the ratios
 ours / OpenBLAS, ours / Eigen and ours / FMA peak. The targets are also checked on the fastest
-repetition of each benchmark (the "min" aggregate of bench/kernels_bench.cpp, or the fastest
-of the individual runs), since the other load on a shared machine only ever slows a run down. Python 3 standard library only; every number
-in the output comes from the JSON (or lscpu), none is typed by hand.
+repetition of each benchmark (the "min" aggregate of bench/kernels_bench.cpp, or the fastest of
+the individual runs), since the other load on a shared machine only ever slows a run down.
+Python 3 standard library only; every number in the output comes from the JSON (or lscpu), none
+is typed by hand.
 """
 import argparse
 import json
