@@ -326,10 +326,12 @@ void gemm_parallel_shared_b(const Problem<T>& g, std::size_t threads) {
 // every thread count compute every element identically.
 template <class T>
 void gemm_fast(const Problem<T>& g, bool parallel) {
-  const std::size_t threads = max_threads();
   const double flops =
       2.0 * static_cast<double>(g.m) * static_cast<double>(g.n) * static_cast<double>(g.k);
-  const bool use_threads = parallel && threads > 1 && flops >= kParallelMinFlops;
+  // The thread limit is asked for only when the problem is large enough to split: the query
+  // (a call into TBB) is a visible part of a call as small as the output layer's (~1.5 µs).
+  const std::size_t threads = parallel && flops >= kParallelMinFlops ? max_threads() : 1;
+  const bool use_threads = threads > 1;
   const auto run = [&]<class Driver>() {
     if constexpr (requires { typename Driver::Kernel; }) {
       if (use_threads && use_shared_b<typename Driver::Kernel>(g, threads)) {

@@ -375,32 +375,48 @@ inline void transpose(__m512d (&v)[8]) noexcept {
 // Horizontal sums of 16 float vectors: lane i of the result is the sum of the lanes of v[i]. A
 // fixed tree (neighbouring lanes, then 64-bit pairs, then 128-bit lanes), so every element goes
 // through the same additions wherever its tile falls. 45 instructions against 16 × 7 for
-// 16 separate horizontal adds.
+// 16 separate horizontal adds. Only the first Live vectors may be nonzero: the parts of the tree
+// that see nothing else are skipped (the 4 × 5 dot tile's second group has 4 of 16), which
+// leaves every sum bitwise the same.
+template <std::size_t Live = 16>
 inline __m512 sum_lanes(const __m512 (&v)[16]) noexcept {
+  static_assert(Live >= 1 && Live <= 16);
+  const __m512 zero = _mm512_setzero_ps();
   __m512 s[8];  // s[i], per 128-bit lane: partial sums of v[2i], v[2i + 1], v[2i], v[2i + 1]
-  for (int i = 0; i < 8; ++i)
-    s[i] = _mm512_add_ps(unpacklo(v[2 * i], v[2 * i + 1]), unpackhi(v[2 * i], v[2 * i + 1]));
+  for (std::size_t i = 0; i < 8; ++i)
+    s[i] = 2 * i < Live
+               ? _mm512_add_ps(unpacklo(v[2 * i], v[2 * i + 1]), unpackhi(v[2 * i], v[2 * i + 1]))
+               : zero;
   __m512 q[4];  // q[i], per 128-bit lane: partial sums of v[4i] … v[4i + 3]
-  for (int i = 0; i < 4; ++i) {
+  for (std::size_t i = 0; i < 4; ++i) {
     const __m512d a = _mm512_castps_pd(s[2 * i]), b = _mm512_castps_pd(s[2 * i + 1]);
-    q[i] = _mm512_add_ps(_mm512_castpd_ps(unpacklo(a, b)), _mm512_castpd_ps(unpackhi(a, b)));
+    q[i] = 4 * i < Live
+               ? _mm512_add_ps(_mm512_castpd_ps(unpacklo(a, b)), _mm512_castpd_ps(unpackhi(a, b)))
+               : zero;
   }
   const __m512 r01 =
       _mm512_add_ps(shuffle_lanes<0x88>(q[0], q[1]), shuffle_lanes<0xDD>(q[0], q[1]));
   const __m512 r23 =
-      _mm512_add_ps(shuffle_lanes<0x88>(q[2], q[3]), shuffle_lanes<0xDD>(q[2], q[3]));
+      Live > 8 ? _mm512_add_ps(shuffle_lanes<0x88>(q[2], q[3]), shuffle_lanes<0xDD>(q[2], q[3]))
+               : zero;
   return _mm512_add_ps(shuffle_lanes<0x88>(r01, r23), shuffle_lanes<0xDD>(r01, r23));
 }
 
 // Horizontal sums of 8 double vectors, the same tree.
+template <std::size_t Live = 8>
 inline __m512d sum_lanes(const __m512d (&v)[8]) noexcept {
+  static_assert(Live >= 1 && Live <= 8);
+  const __m512d zero = _mm512_setzero_pd();
   __m512d s[4];  // s[i], per 128-bit lane: partial sums of v[2i], v[2i + 1]
-  for (int i = 0; i < 4; ++i)
-    s[i] = _mm512_add_pd(unpacklo(v[2 * i], v[2 * i + 1]), unpackhi(v[2 * i], v[2 * i + 1]));
+  for (std::size_t i = 0; i < 4; ++i)
+    s[i] = 2 * i < Live
+               ? _mm512_add_pd(unpacklo(v[2 * i], v[2 * i + 1]), unpackhi(v[2 * i], v[2 * i + 1]))
+               : zero;
   const __m512d r01 =
       _mm512_add_pd(shuffle_lanes<0x88>(s[0], s[1]), shuffle_lanes<0xDD>(s[0], s[1]));
   const __m512d r23 =
-      _mm512_add_pd(shuffle_lanes<0x88>(s[2], s[3]), shuffle_lanes<0xDD>(s[2], s[3]));
+      Live > 4 ? _mm512_add_pd(shuffle_lanes<0x88>(s[2], s[3]), shuffle_lanes<0xDD>(s[2], s[3]))
+               : zero;
   return _mm512_add_pd(shuffle_lanes<0x88>(r01, r23), shuffle_lanes<0xDD>(r01, r23));
 }
 inline void store_aligned(float* p, __m512 v) noexcept { _mm512_store_ps(p, v); }
@@ -740,8 +756,8 @@ struct DotDriver {
           const T* br[NR];
           for (std::size_t r = 0; r < MR; ++r) ar[r] = g.a.row(i + std::min(r, m - 1));
           for (std::size_t c = 0; c < NR; ++c) br[c] = g.b.row(j + std::min(c, n - 1));
-          T acc[MR][NR];
-          dot_tile(ar, br, g.k, acc);
+          alignas(64) T sums[kSums];
+          dot_tile(ar, br, g.k, sums);
           TileArgs<T> t;
           t.c = g.c.data() + i * g.c.ld() + j;
           t.ldc = g.c.ld();
@@ -756,15 +772,20 @@ struct DotDriver {
           t.d = g.d != nullptr ? g.d + i * g.ldd + j : nullptr;
           t.ldd = g.ldd;
           t.next_c = nullptr;
-          scalar_write_back(&acc[0][0], NR, t);
+          write_back(sums, t);
         }
       }
     }
   }
 
  private:
+  // Lanes of the row-major MR × NR tile of sums (whole groups of W on AVX-512, see reduce).
+  static constexpr std::size_t kGroups = (MR * NR + W - 1) / W;
+  static constexpr std::size_t kSums = kGroups * W;
+
+  // sums[r·NR + c] = the dot product of rows ar[r] and br[c], both of length k.
   static void dot_tile(const T* const (&ar)[MR], const T* const (&br)[NR], std::size_t k,
-                       T (&out)[MR][NR]) noexcept {
+                       T (&sums)[kSums]) noexcept {
     B acc[MR][NR];
 #pragma GCC unroll 8
     for (std::size_t r = 0; r < MR; ++r)
@@ -772,6 +793,22 @@ struct DotDriver {
       for (std::size_t c = 0; c < NR; ++c) acc[r][c] = B(T(0));
     std::size_t p = 0;
     for (; p + W <= k; p += W) step(ar, br, p, acc);
+#if defined(__AVX512F__)
+    if constexpr (kAvx512Pack<T> && W == avx512::kLanes<T>) {
+      if (p < k) {
+        // The K tail: masked loads of the last k − p entries of every row, zeros beyond.
+        const auto mask = avx512::lane_mask(k - p, T());
+        B bv[NR];
+        for (std::size_t c = 0; c < NR; ++c) bv[c] = B(avx512::load(mask, br[c] + p));
+        for (std::size_t r = 0; r < MR; ++r) {
+          const B av(avx512::load(mask, ar[r] + p));
+          for (std::size_t c = 0; c < NR; ++c) acc[r][c] = fmadd(av, bv[c], acc[r][c]);
+        }
+      }
+      reduce(acc, sums);
+      return;
+    }
+#endif
     if (p < k) {
       // The K tail: zero-padded copies of the last k − p entries of every row.
       alignas(64) T tail_a[MR][W] = {};
@@ -788,11 +825,11 @@ struct DotDriver {
       }
       step(ta, tb, 0, acc);
     }
-    reduce(acc, out);
+    reduce(acc, sums);
   }
 
-  // out[r][c] = the sum of the lanes of acc[r][c].
-  static void reduce(const B (&acc)[MR][NR], T (&out)[MR][NR]) noexcept {
+  // sums[r·NR + c] = the sum of the lanes of acc[r][c].
+  static void reduce(const B (&acc)[MR][NR], T (&sums)[kSums]) noexcept {
 #if defined(__AVX512F__)
     if constexpr (kAvx512Pack<T> && W == avx512::kLanes<T>) {
       // Groups of W accumulators, in row-major (r, c) order, summed by one lane tree each; the
@@ -800,17 +837,51 @@ struct DotDriver {
       // sequences, not by `#pragma GCC unroll`: GCC 12 at -O1 and -O2 miscompiled the unrolled
       // loops of the pragma form (wrong sums for the first group; -O0, -O3 and clang 14 were
       // right), which the tsan preset's kernels tests caught.
-      alignas(64) T flat[kGroups * W];
-      sum_groups(acc, flat, std::make_index_sequence<kGroups>());
-      std::copy(flat, flat + MR * NR, &out[0][0]);
+      sum_groups(acc, sums, std::make_index_sequence<kGroups>());
       return;
     }
 #endif
     for (std::size_t r = 0; r < MR; ++r)
-      for (std::size_t c = 0; c < NR; ++c) out[r][c] = xsimd::hadd(acc[r][c]);
+      for (std::size_t c = 0; c < NR; ++c) sums[r * NR + c] = xsimd::hadd(acc[r][c]);
   }
 
-  static constexpr std::size_t kGroups = (MR * NR + W - 1) / W;
+  // C = alpha·sums (+ beta·C), + bias, activation, derivative: the tile's t.m × t.n corner.
+  static void write_back(const T (&sums)[kSums], const TileArgs<T>& t) noexcept {
+#if defined(__AVX512F__)
+    if constexpr (kAvx512Pack<T> && W == avx512::kLanes<T>) {
+      // One masked vector per row of the tile, the arithmetic of SimdKernel::write_back (and so
+      // the elementwise ops' activations): a scalar loop over the 20 elements of a 4 × 5 tile
+      // cost about 8 % of the output layer C[32,10] at K = 256.
+      static_assert(NR <= W);
+      const auto mask = avx512::lane_mask(t.n, T());
+      const B alpha(t.alpha);
+      const B beta(t.beta);
+      const bool epilogue =
+          t.last && (t.bias != nullptr || t.d != nullptr || t.act != Activation::Identity);
+      const B bias = t.last && t.bias != nullptr ? B(avx512::load(mask, t.bias)) : B(T(0));
+      for (std::size_t r = 0; r < t.m; ++r) {
+        T* crow = t.c + r * t.ldc;
+        B z = alpha * B(avx512::load(mask, sums + r * NR));
+        if (t.read_c) z = fmadd(beta, B(avx512::load(mask, crow)), z);
+        if (epilogue) {
+          if (t.bias != nullptr) z = z + bias;
+          if (t.d != nullptr) {
+            B dz;
+            z = activate_batch<true>(t.act, z, dz);
+            avx512::store(t.d + r * t.ldd, mask, dz);
+          } else {
+            B unused;
+            z = activate_batch<false>(t.act, z, unused);
+          }
+        }
+        avx512::store(crow, mask, z);
+      }
+      return;
+    }
+#endif
+    scalar_write_back(sums, NR, t);
+  }
+
 #if defined(__AVX512F__)
   // Accumulator I of the row-major order, or a zero vector past the last one.
   template <std::size_t I>
@@ -821,13 +892,13 @@ struct DotDriver {
       return B(T(0));
   }
   template <std::size_t G0, std::size_t... I>
-  static void sum_group(const B (&acc)[MR][NR], T* flat, std::index_sequence<I...>) noexcept {
+  static void sum_group(const B (&acc)[MR][NR], T* sums, std::index_sequence<I...>) noexcept {
     const typename avx512::Reg<T>::type v[W] = {acc_or_zero<G0 + I>(acc)...};
-    avx512::store_aligned(flat + G0, avx512::sum_lanes(v));
+    avx512::store_aligned(sums + G0, avx512::sum_lanes<std::min(W, MR * NR - G0)>(v));
   }
   template <std::size_t... G>
-  static void sum_groups(const B (&acc)[MR][NR], T* flat, std::index_sequence<G...>) noexcept {
-    (sum_group<G * W>(acc, flat, std::make_index_sequence<W>()), ...);
+  static void sum_groups(const B (&acc)[MR][NR], T* sums, std::index_sequence<G...>) noexcept {
+    (sum_group<G * W>(acc, sums, std::make_index_sequence<W>()), ...);
   }
 #endif
 
@@ -840,7 +911,7 @@ struct DotDriver {
     for (std::size_t r = 0; r < MR; ++r) {
       const B av = B::load_unaligned(ar[r] + p);
 #pragma GCC unroll 4
-      for (std::size_t c = 0; c < NR; ++c) acc[r][c] = xsimd::fma(av, bv[c], acc[r][c]);
+      for (std::size_t c = 0; c < NR; ++c) acc[r][c] = fmadd(av, bv[c], acc[r][c]);
     }
   }
 };

@@ -246,14 +246,18 @@ TYPED_TEST(GemmTyped, ThreadCountDoesNotChangeResults) {
       }
 }
 
-// The fused epilogue against gemm followed by the separate bias add and activation ops.
+// The fused epilogue against gemm followed by the separate bias add and activation ops, on the
+// packed path (45 × 70) and on the dot-product path in both its tile shapes (32 × 10: 4 × 5
+// tiles; 10 × 45: 6 × 4 tiles), which takes K ≥ 16 (K = 700 = 43·16 + 12, a K tail).
 TYPED_TEST(GemmTyped, EpilogueMatchesSeparateOps) {
   using T = TypeParam;
   Rng rng(4000);
   for (const GemmVariant v : kVariants)
     for (const Activation act : {Activation::Identity, Activation::Relu, Activation::Tanh})
-      for (const std::size_t k : {std::size_t{0}, std::size_t{5}, std::size_t{700}}) {
-        const std::size_t m = 45, n = 70;
+      for (const auto& [m, n, k] :
+           {std::array<std::size_t, 3>{45, 70, 0}, std::array<std::size_t, 3>{45, 70, 5},
+            std::array<std::size_t, 3>{45, 70, 700}, std::array<std::size_t, 3>{32, 10, 700},
+            std::array<std::size_t, 3>{10, 45, 700}}) {
         Matrix<T> a(m, k), b(n, k), c_init(m, n);
         test::fill_uniform(a.view(), rng);
         test::fill_uniform(b.view(), rng);
