@@ -851,7 +851,10 @@ struct DotDriver {
     if constexpr (kAvx512Pack<T> && W == avx512::kLanes<T>) {
       // One masked vector per row of the tile, the arithmetic of SimdKernel::write_back (and so
       // the elementwise ops' activations): a scalar loop over the 20 elements of a 4 × 5 tile
-      // cost about 8 % of the output layer C[32,10] at K = 256.
+      // cost about 8 % of the output layer C[32,10] at K = 256. Written out again rather than
+      // shared: one helper for both write-backs (built once per tile, loads and stores passed
+      // in) left the packed kernel's code as it was but made this path about 3 % slower on
+      // C[32,10] and C[128,10] at K = 256 (31 interleaved repetitions, both link orders).
       static_assert(NR <= W);
       const auto mask = avx512::lane_mask(t.n, T());
       const B alpha(t.alpha);
