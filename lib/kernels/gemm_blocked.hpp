@@ -321,6 +321,17 @@ template <int Imm>
 inline __m512d shuffle_lanes(__m512d a, __m512d b) noexcept {
   return _mm512_mask_shuffle_f64x2(a, 0xFF, a, b, Imm);
 }
+// Lanes Shift … Shift + W − 1 of the concatenation lo, hi (lo first).
+template <std::size_t Shift>
+inline __m512 align_lanes(__m512 hi, __m512 lo) noexcept {
+  const __m512i h = _mm512_castps_si512(hi), l = _mm512_castps_si512(lo);
+  return _mm512_castsi512_ps(_mm512_mask_alignr_epi32(l, 0xFFFF, h, l, Shift));
+}
+template <std::size_t Shift>
+inline __m512d align_lanes(__m512d hi, __m512d lo) noexcept {
+  const __m512i h = _mm512_castpd_si512(hi), l = _mm512_castpd_si512(lo);
+  return _mm512_castsi512_pd(_mm512_mask_alignr_epi64(l, 0xFF, h, l, Shift));
+}
 
 // In-register transpose of a 16 × 16 float block: v[r] holds row r on entry, column r on exit.
 inline void transpose(__m512 (&v)[16]) noexcept {
@@ -756,8 +767,8 @@ struct DotDriver {
           const T* br[NR];
           for (std::size_t r = 0; r < MR; ++r) ar[r] = g.a.row(i + std::min(r, m - 1));
           for (std::size_t c = 0; c < NR; ++c) br[c] = g.b.row(j + std::min(c, n - 1));
-          alignas(64) T sums[kSums];
-          dot_tile(ar, br, g.k, sums);
+          B acc[MR][NR];
+          dot_tile(ar, br, g.k, acc);
           TileArgs<T> t;
           t.c = g.c.data() + i * g.c.ld() + j;
           t.ldc = g.c.ld();
@@ -772,136 +783,146 @@ struct DotDriver {
           t.d = g.d != nullptr ? g.d + i * g.ldd + j : nullptr;
           t.ldd = g.ldd;
           t.next_c = nullptr;
-          write_back(sums, t);
+          finish(acc, t);
         }
       }
     }
   }
 
  private:
-  // Lanes of the row-major MR × NR tile of sums (whole groups of W on AVX-512, see reduce).
-  static constexpr std::size_t kGroups = (MR * NR + W - 1) / W;
-  static constexpr std::size_t kSums = kGroups * W;
-
-  // sums[r·NR + c] = the dot product of rows ar[r] and br[c], both of length k.
+  // acc[r][c] = the lane-wise partial dot products of rows ar[r] and br[c], both of length k.
   static void dot_tile(const T* const (&ar)[MR], const T* const (&br)[NR], std::size_t k,
-                       T (&sums)[kSums]) noexcept {
-    B acc[MR][NR];
+                       B (&acc)[MR][NR]) noexcept {
 #pragma GCC unroll 8
     for (std::size_t r = 0; r < MR; ++r)
 #pragma GCC unroll 4
       for (std::size_t c = 0; c < NR; ++c) acc[r][c] = B(T(0));
     std::size_t p = 0;
     for (; p + W <= k; p += W) step(ar, br, p, acc);
+    if (p == k) return;
 #if defined(__AVX512F__)
     if constexpr (kAvx512Pack<T> && W == avx512::kLanes<T>) {
-      if (p < k) {
-        // The K tail: masked loads of the last k − p entries of every row, zeros beyond.
-        const auto mask = avx512::lane_mask(k - p, T());
-        B bv[NR];
-        for (std::size_t c = 0; c < NR; ++c) bv[c] = B(avx512::load(mask, br[c] + p));
-        for (std::size_t r = 0; r < MR; ++r) {
-          const B av(avx512::load(mask, ar[r] + p));
-          for (std::size_t c = 0; c < NR; ++c) acc[r][c] = fmadd(av, bv[c], acc[r][c]);
-        }
+      // The K tail: masked loads of the last k − p entries of every row, zeros beyond.
+      const auto mask = avx512::lane_mask(k - p, T());
+      B bv[NR];
+      for (std::size_t c = 0; c < NR; ++c) bv[c] = B(avx512::load(mask, br[c] + p));
+      for (std::size_t r = 0; r < MR; ++r) {
+        const B av(avx512::load(mask, ar[r] + p));
+        for (std::size_t c = 0; c < NR; ++c) acc[r][c] = fmadd(av, bv[c], acc[r][c]);
       }
-      reduce(acc, sums);
       return;
     }
 #endif
-    if (p < k) {
-      // The K tail: zero-padded copies of the last k − p entries of every row.
-      alignas(64) T tail_a[MR][W] = {};
-      alignas(64) T tail_b[NR][W] = {};
-      const T* ta[MR];
-      const T* tb[NR];
-      for (std::size_t r = 0; r < MR; ++r) {
-        std::copy(ar[r] + p, ar[r] + k, tail_a[r]);
-        ta[r] = tail_a[r];
-      }
-      for (std::size_t c = 0; c < NR; ++c) {
-        std::copy(br[c] + p, br[c] + k, tail_b[c]);
-        tb[c] = tail_b[c];
-      }
-      step(ta, tb, 0, acc);
+    // The K tail: zero-padded copies of the last k − p entries of every row.
+    alignas(64) T tail_a[MR][W] = {};
+    alignas(64) T tail_b[NR][W] = {};
+    const T* ta[MR];
+    const T* tb[NR];
+    for (std::size_t r = 0; r < MR; ++r) {
+      std::copy(ar[r] + p, ar[r] + k, tail_a[r]);
+      ta[r] = tail_a[r];
     }
-    reduce(acc, sums);
+    for (std::size_t c = 0; c < NR; ++c) {
+      std::copy(br[c] + p, br[c] + k, tail_b[c]);
+      tb[c] = tail_b[c];
+    }
+    step(ta, tb, 0, acc);
   }
 
-  // sums[r·NR + c] = the sum of the lanes of acc[r][c].
-  static void reduce(const B (&acc)[MR][NR], T (&sums)[kSums]) noexcept {
+  // C = alpha·sums (+ beta·C), + bias, activation, derivative, where sums[r][c] is the sum of
+  // the lanes of acc[r][c]: the tile's t.m × t.n corner.
+  static void finish(const B (&acc)[MR][NR], const TileArgs<T>& t) noexcept {
 #if defined(__AVX512F__)
     if constexpr (kAvx512Pack<T> && W == avx512::kLanes<T>) {
-      // Groups of W accumulators, in row-major (r, c) order, summed by one lane tree each; the
-      // last group is padded with zero vectors. The groups and their lanes are unrolled by index
-      // sequences, not by `#pragma GCC unroll`: GCC 12 at -O1 and -O2 miscompiled the unrolled
-      // loops of the pragma form (wrong sums for the first group; -O0, -O3 and clang 14 were
-      // right), which the tsan preset's kernels tests caught.
+      // Groups of W accumulators, in row-major (r, c) order, summed by one lane tree each (the
+      // last group padded with zero vectors), then written back from the registers, one masked
+      // vector per row of the tile. The groups and rows are unrolled by index sequences, not by
+      // `#pragma GCC unroll`: GCC 12 at -O1 and -O2 miscompiled the unrolled loops of the
+      // pragma form (wrong sums for the first group; -O0, -O3 and clang 14 were right), which
+      // the tsan preset's kernels tests caught.
+      typename avx512::Reg<T>::type sums[kGroups];
       sum_groups(acc, sums, std::make_index_sequence<kGroups>());
+      write_rows(sums, t, std::make_index_sequence<MR>());
       return;
     }
 #endif
+    T sums[MR * NR];
     for (std::size_t r = 0; r < MR; ++r)
       for (std::size_t c = 0; c < NR; ++c) sums[r * NR + c] = xsimd::hadd(acc[r][c]);
-  }
-
-  // C = alpha·sums (+ beta·C), + bias, activation, derivative: the tile's t.m × t.n corner.
-  static void write_back(const T (&sums)[kSums], const TileArgs<T>& t) noexcept {
-#if defined(__AVX512F__)
-    if constexpr (kAvx512Pack<T> && W == avx512::kLanes<T>) {
-      // One masked vector per row of the tile, the arithmetic of SimdKernel::write_back (and so
-      // the elementwise ops' activations): a scalar loop over the 20 elements of a 4 × 5 tile
-      // cost about 8 % of the output layer C[32,10] at K = 256. Written out again rather than
-      // shared: one helper for both write-backs (built once per tile, loads and stores passed
-      // in) left the packed kernel's code as it was but made this path about 3 % slower on
-      // C[32,10] and C[128,10] at K = 256 (31 interleaved repetitions, both link orders).
-      static_assert(NR <= W);
-      const auto mask = avx512::lane_mask(t.n, T());
-      const B alpha(t.alpha);
-      const B beta(t.beta);
-      const bool epilogue =
-          t.last && (t.bias != nullptr || t.d != nullptr || t.act != Activation::Identity);
-      const B bias = t.last && t.bias != nullptr ? B(avx512::load(mask, t.bias)) : B(T(0));
-      for (std::size_t r = 0; r < t.m; ++r) {
-        T* crow = t.c + r * t.ldc;
-        B z = alpha * B(avx512::load(mask, sums + r * NR));
-        if (t.read_c) z = fmadd(beta, B(avx512::load(mask, crow)), z);
-        if (epilogue) {
-          if (t.bias != nullptr) z = z + bias;
-          if (t.d != nullptr) {
-            B dz;
-            z = activate_batch<true>(t.act, z, dz);
-            avx512::store(t.d + r * t.ldd, mask, dz);
-          } else {
-            B unused;
-            z = activate_batch<false>(t.act, z, unused);
-          }
-        }
-        avx512::store(crow, mask, z);
-      }
-      return;
-    }
-#endif
     scalar_write_back(sums, NR, t);
   }
 
 #if defined(__AVX512F__)
+  using Reg = typename avx512::Reg<T>::type;
+  // Groups of W lanes holding the row-major MR × NR tile of sums.
+  static constexpr std::size_t kGroups = (MR * NR + W - 1) / W;
+
   // Accumulator I of the row-major order, or a zero vector past the last one.
   template <std::size_t I>
-  static typename avx512::Reg<T>::type acc_or_zero(const B (&acc)[MR][NR]) noexcept {
+  static Reg acc_or_zero(const B (&acc)[MR][NR]) noexcept {
     if constexpr (I < MR * NR)
       return acc[I / NR][I % NR];
     else
       return B(T(0));
   }
   template <std::size_t G0, std::size_t... I>
-  static void sum_group(const B (&acc)[MR][NR], T* sums, std::index_sequence<I...>) noexcept {
-    const typename avx512::Reg<T>::type v[W] = {acc_or_zero<G0 + I>(acc)...};
-    avx512::store_aligned(sums + G0, avx512::sum_lanes<std::min(W, MR * NR - G0)>(v));
+  static Reg sum_group(const B (&acc)[MR][NR], std::index_sequence<I...>) noexcept {
+    const Reg v[W] = {acc_or_zero<G0 + I>(acc)...};
+    return avx512::sum_lanes<std::min(W, MR * NR - G0)>(v);
   }
   template <std::size_t... G>
-  static void sum_groups(const B (&acc)[MR][NR], T* sums, std::index_sequence<G...>) noexcept {
-    (sum_group<G * W>(acc, sums, std::make_index_sequence<W>()), ...);
+  static void sum_groups(const B (&acc)[MR][NR], Reg (&sums)[kGroups],
+                         std::index_sequence<G...>) noexcept {
+    ((sums[G] = sum_group<G * W>(acc, std::make_index_sequence<W>())), ...);
+  }
+
+  // Row R of the tile of sums in lanes 0 … NR − 1: one lane rotation across two groups. Storing
+  // the groups and reloading the rows (masked loads at offsets the stores do not match, which
+  // cannot be forwarded) cost 4-9 % of the output layer C[32,10] at K = 256 (side runs, best of
+  // 21 and 31 interleaved repetitions).
+  template <std::size_t R>
+  static Reg row_of(const Reg (&sums)[kGroups]) noexcept {
+    constexpr std::size_t start = R * NR, g = start / W, shift = start % W;
+    if constexpr (shift == 0)
+      return sums[g];
+    else
+      return avx512::align_lanes<shift>(sums[std::min(g + 1, kGroups - 1)], sums[g]);
+  }
+
+  // The arithmetic of SimdKernel::write_back (and so the elementwise ops' activations), one
+  // masked vector per row. Written out again rather than shared: one helper for both
+  // write-backs (built once per tile, loads and stores passed in) left the packed kernel's code
+  // as it was but made this path about 3 % slower on C[32,10] and C[128,10] at K = 256 (31
+  // interleaved repetitions, both link orders).
+  template <std::size_t... R>
+  static void write_rows(const Reg (&sums)[kGroups], const TileArgs<T>& t,
+                         std::index_sequence<R...>) noexcept {
+    static_assert(NR <= W);
+    const auto mask = avx512::lane_mask(t.n, T());
+    const B alpha(t.alpha);
+    const B beta(t.beta);
+    const bool epilogue =
+        t.last && (t.bias != nullptr || t.d != nullptr || t.act != Activation::Identity);
+    const B bias = t.last && t.bias != nullptr ? B(avx512::load(mask, t.bias)) : B(T(0));
+    const auto row = [&](std::size_t r, B z) {
+      // Lanes n and beyond hold other rows' sums; they are computed on and never stored.
+      T* crow = t.c + r * t.ldc;
+      z = alpha * z;
+      if (t.read_c) z = fmadd(beta, B(avx512::load(mask, crow)), z);
+      if (epilogue) {
+        if (t.bias != nullptr) z = z + bias;
+        if (t.d != nullptr) {
+          B dz;
+          z = activate_batch<true>(t.act, z, dz);
+          avx512::store(t.d + r * t.ldd, mask, dz);
+        } else {
+          B unused;
+          z = activate_batch<false>(t.act, z, unused);
+        }
+      }
+      avx512::store(crow, mask, z);
+    };
+    ((R < t.m ? row(R, B(row_of<R>(sums))) : void()), ...);
   }
 #endif
 
