@@ -7,6 +7,10 @@
 //       classes): pass 0 forward Z = X[B,784]·W1[H,784]ᵀ, 1 dW = dHᵀ[H,B]·X[B,784],
 //       2 dX = dH[B,H]·W1[H,784], 3 output layer Z2 = A[B,H]·W2[10,H]ᵀ
 //   BM_Kernels_FmaPeak<T>/threads   independent xsimd FMAs: the machine's peak
+//   BM_Kernels_PairedSquare<T>/n/threads, BM_Kernels_PairedMlp<T>/pass/batch/hidden/threads
+//       ours (simd_parallel) and OpenBLAS timed back to back, alternating; counters "ratio"
+//       (median of t_openblas / t_ours over the pairs), "ours_flops", "openblas_flops"; squares
+//       on one thread also "peak_fraction" (ours against the FMA peak timed in the same pair)
 // impl: 0 naive, 1 blocked_scalar, 2 simd, 3 simd_parallel, 4 openblas, 5 eigen.
 // threads: 1, or every hardware thread; every benchmark uses real time.
 //
@@ -19,6 +23,8 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <string>
 #include <thread>
@@ -85,22 +91,63 @@ void blas_gemm(Trans ta, Trans tb, int m, int n, int k, const double* a, int lda
 }
 #endif
 
-// Times C = op(A)·op(B) (alpha 1, beta 0) with the given implementation and thread count.
+// One problem C = op(A)·op(B) (alpha 1, beta 0) with its operands, run by any implementation.
+template <class T>
+struct GemmCase {
+  Trans ta, tb;
+  std::size_t m, n, k;
+  Matrix<T> a, b, c;
+  GemmCase(Trans ta_, Trans tb_, std::size_t m_, std::size_t n_, std::size_t k_)
+      : ta(ta_),
+        tb(tb_),
+        m(m_),
+        n(n_),
+        k(k_),
+        a(ta == Trans::N ? random_matrix<T>(m, k, 1) : random_matrix<T>(k, m, 1)),
+        b(tb == Trans::N ? random_matrix<T>(k, n, 2) : random_matrix<T>(n, k, 2)),
+        c(m, n) {}
+  double flops() const {
+    return 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  }
+  void ours(GemmVariant variant) {
+    catapult::kernels::gemm<T>(ta, tb, T(1), a.cview(), b.cview(), T(0), c.view(), {}, variant);
+  }
+#ifdef CATAPULT_HAVE_OPENBLAS
+  void openblas() {
+    blas_gemm(ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), a.data(),
+              static_cast<int>(a.cols()), b.data(), static_cast<int>(b.cols()), c.data(),
+              static_cast<int>(n));
+  }
+#endif
+  void eigen() {
+    const EigenMap<T> ea(a.data(), static_cast<Eigen::Index>(a.rows()),
+                         static_cast<Eigen::Index>(a.cols()));
+    const EigenMap<T> eb(b.data(), static_cast<Eigen::Index>(b.rows()),
+                         static_cast<Eigen::Index>(b.cols()));
+    EigenMapMut<T> ec(c.data(), static_cast<Eigen::Index>(m), static_cast<Eigen::Index>(n));
+    if (ta == Trans::N && tb == Trans::N)
+      ec.noalias() = ea * eb;
+    else if (ta == Trans::N)
+      ec.noalias() = ea * eb.transpose();
+    else if (tb == Trans::N)
+      ec.noalias() = ea.transpose() * eb;
+    else
+      ec.noalias() = ea.transpose() * eb.transpose();
+  }
+};
+
+// Times C = op(A)·op(B) with the given implementation and thread count.
 template <class T>
 void run_gemm(benchmark::State& state, Trans ta, Trans tb, std::size_t m, std::size_t n,
               std::size_t k, int impl, int threads) {
-  const Matrix<T> a = ta == Trans::N ? random_matrix<T>(m, k, 1) : random_matrix<T>(k, m, 1);
-  const Matrix<T> b = tb == Trans::N ? random_matrix<T>(k, n, 2) : random_matrix<T>(n, k, 2);
-  Matrix<T> c(m, n);
+  GemmCase<T> g(ta, tb, m, n, k);
   state.SetLabel(impl_name(impl));
   catapult::ThreadLimit limit(static_cast<std::size_t>(threads));
   if (impl == kOpenBlas) {
 #ifdef CATAPULT_HAVE_OPENBLAS
     openblas_set_num_threads(threads);
     for (auto _ : state) {
-      blas_gemm(ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), a.data(),
-                static_cast<int>(a.cols()), b.data(), static_cast<int>(b.cols()), c.data(),
-                static_cast<int>(n));
+      g.openblas();
       benchmark::ClobberMemory();
     }
 #else
@@ -109,33 +156,144 @@ void run_gemm(benchmark::State& state, Trans ta, Trans tb, std::size_t m, std::s
 #endif
   } else if (impl == kEigen) {
     Eigen::setNbThreads(threads);
-    const EigenMap<T> ea(a.data(), static_cast<Eigen::Index>(a.rows()),
-                         static_cast<Eigen::Index>(a.cols()));
-    const EigenMap<T> eb(b.data(), static_cast<Eigen::Index>(b.rows()),
-                         static_cast<Eigen::Index>(b.cols()));
-    EigenMapMut<T> ec(c.data(), static_cast<Eigen::Index>(m), static_cast<Eigen::Index>(n));
     for (auto _ : state) {
-      if (ta == Trans::N && tb == Trans::N)
-        ec.noalias() = ea * eb;
-      else if (ta == Trans::N)
-        ec.noalias() = ea * eb.transpose();
-      else if (tb == Trans::N)
-        ec.noalias() = ea.transpose() * eb;
-      else
-        ec.noalias() = ea.transpose() * eb.transpose();
+      g.eigen();
       benchmark::ClobberMemory();
     }
   } else {
     const auto variant = static_cast<GemmVariant>(impl);
     for (auto _ : state) {
-      catapult::kernels::gemm<T>(ta, tb, T(1), a.cview(), b.cview(), T(0), c.view(), {}, variant);
+      g.ours(variant);
       benchmark::ClobberMemory();
     }
   }
-  const double flops =
-      2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-  state.counters["flops"] = benchmark::Counter(flops * static_cast<double>(state.iterations()),
+  state.counters["flops"] = benchmark::Counter(g.flops() * static_cast<double>(state.iterations()),
                                                benchmark::Counter::kIsRate);
+}
+
+// Peak FMA throughput: kAcc independent accumulator registers, each updated by one FMA per step
+// (enough to cover the FMA latency on two ports), nothing loaded from memory.
+template <class T>
+struct FmaChains {
+  using B = xsimd::batch<T, xsimd::default_arch>;
+  static constexpr int kAcc = 16;
+  static constexpr int kInner = 256;
+  static constexpr double kFlopsPerRound = 2.0 * kAcc * kInner * static_cast<double>(B::size);
+  B acc[kAcc];
+  FmaChains() {
+    for (int i = 0; i < kAcc; ++i) acc[i] = B(static_cast<T>(i) * T(0.01));
+  }
+  // kInner steps of every chain, `rounds` times.
+  void run(long rounds) {
+    const B x(T(0.999));
+    const B y(T(0.001));
+    for (long r = 0; r < rounds; ++r) {
+      for (int it = 0; it < kInner; ++it)
+#pragma GCC unroll 16
+        for (int i = 0; i < kAcc; ++i) acc[i] = xsimd::fma(acc[i], x, y);
+      benchmark::DoNotOptimize(acc);
+    }
+  }
+};
+
+// Ours (simd_parallel) and OpenBLAS back to back on one problem. Each iteration times one sample
+// of each (the same number of calls, enough for kPairSeconds), alternating which goes first, so
+// both see the same moment of the machine's other load: the ratio of a pair is far steadier than
+// the ratio of two benchmarks' medians, whose repetitions ran minutes apart. Counters: "ratio",
+// the median over the iterations of t_openblas / t_ours (> 1: ours is faster); "ours_flops" and
+// "openblas_flops", FLOP/s over all the samples of each. Manual time: the two samples together.
+// With peak (one thread only), every pair also times a sample of FmaChains between the two, and
+// "peak_fraction" is the median of ours' FLOP/s over the FMA peak's in the same pair: the
+// fraction of the peak measured at the same moment, where the separate BM_Kernels_FmaPeak
+// benchmark ran at another.
+constexpr double kPairSeconds = 1e-3;
+
+template <class T>
+void run_paired(benchmark::State& state, Trans ta, Trans tb, std::size_t m, std::size_t n,
+                std::size_t k, int threads, bool peak = false) {
+#ifdef CATAPULT_HAVE_OPENBLAS
+  using Clock = std::chrono::steady_clock;
+  GemmCase<T> g(ta, tb, m, n, k);
+  catapult::ThreadLimit limit(static_cast<std::size_t>(threads));
+  openblas_set_num_threads(threads);
+  const auto timed = [](int calls, auto&& call) {
+    const auto t0 = Clock::now();
+    for (int i = 0; i < calls; ++i) {
+      call();
+      benchmark::ClobberMemory();
+    }
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+  };
+  const auto ours = [&] { g.ours(GemmVariant::SimdParallel); };
+  const auto peer = [&] { g.openblas(); };
+  timed(1, peer);
+  timed(1, ours);  // first calls: workspace allocation, thread start-up
+  const double once = timed(1, ours);
+  const int calls = static_cast<int>(std::clamp(std::ceil(kPairSeconds / once), 1.0, 1e5));
+  peak = peak && threads == 1;
+  FmaChains<T> chains;
+  const auto fma_sample = [&](long rounds) { return timed(1, [&] { chains.run(rounds); }); };
+  const long rounds =
+      peak ? static_cast<long>(std::ceil(kPairSeconds / std::max(fma_sample(1), 1e-9))) : 0;
+  std::vector<double> ratios, fractions;
+  double t_ours = 0, t_peer = 0;
+  bool ours_first = true;
+  for (auto _ : state) {
+    double to = 0, tp = 0, tf = 0;
+    if (ours_first) {
+      to = timed(calls, ours);
+      if (peak) tf = fma_sample(rounds);
+      tp = timed(calls, peer);
+    } else {
+      tp = timed(calls, peer);
+      if (peak) tf = fma_sample(rounds);
+      to = timed(calls, ours);
+    }
+    ours_first = !ours_first;
+    ratios.push_back(tp / to);
+    if (peak)
+      fractions.push_back((g.flops() * calls / to) /
+                          (FmaChains<T>::kFlopsPerRound * static_cast<double>(rounds) / tf));
+    t_ours += to;
+    t_peer += tp;
+    state.SetIterationTime(to + tp + tf);
+  }
+  const auto median = [](std::vector<double>& v) {
+    const auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
+    std::nth_element(v.begin(), mid, v.end());
+    return *mid;
+  };
+  const double work = g.flops() * calls * static_cast<double>(state.iterations());
+  state.counters["ratio"] = median(ratios);
+  if (peak) state.counters["peak_fraction"] = median(fractions);
+  state.counters["ours_flops"] = work / t_ours;
+  state.counters["openblas_flops"] = work / t_peer;
+  state.SetLabel("simd_parallel vs openblas");
+#else
+  state.SkipWithError("built without OpenBLAS");
+  static_cast<void>(ta), static_cast<void>(tb), static_cast<void>(m), static_cast<void>(n);
+  static_cast<void>(k), static_cast<void>(threads), static_cast<void>(peak);
+#endif
+}
+
+// The MLP's products: pass 0 forward, 1 dW1, 2 dX, 3 output layer (see the header comment).
+template <class T, class Run>
+void mlp_pass(int pass, std::size_t batch, std::size_t hidden, Run&& run) {
+  constexpr std::size_t kInputs = 784, kClasses = 10;
+  switch (pass) {
+    case 0:  // Z[B,H] = X[B,784]·W1[H,784]ᵀ
+      run(Trans::N, Trans::T, batch, hidden, kInputs);
+      break;
+    case 1:  // dW[H,784] = dH[B,H]ᵀ·X[B,784]
+      run(Trans::T, Trans::N, hidden, kInputs, batch);
+      break;
+    case 2:  // dX[B,784] = dH[B,H]·W1[H,784]
+      run(Trans::N, Trans::N, batch, kInputs, hidden);
+      break;
+    default:  // Z2[B,10] = A[B,H]·W2[10,H]ᵀ
+      run(Trans::N, Trans::T, batch, kClasses, hidden);
+      break;
+  }
 }
 
 template <class T>
@@ -147,48 +305,39 @@ void BM_Kernels_GemmSquare(benchmark::State& state) {
 
 template <class T>
 void BM_Kernels_GemmMlp(benchmark::State& state) {
-  constexpr std::size_t kInputs = 784, kClasses = 10;
-  const auto pass = state.range(0);
-  const auto batch = static_cast<std::size_t>(state.range(1));
-  const auto hidden = static_cast<std::size_t>(state.range(2));
   const int impl = static_cast<int>(state.range(3));
   const int threads = static_cast<int>(state.range(4));
-  switch (pass) {
-    case 0:  // Z[B,H] = X[B,784]·W1[H,784]ᵀ
-      run_gemm<T>(state, Trans::N, Trans::T, batch, hidden, kInputs, impl, threads);
-      break;
-    case 1:  // dW[H,784] = dH[B,H]ᵀ·X[B,784]
-      run_gemm<T>(state, Trans::T, Trans::N, hidden, kInputs, batch, impl, threads);
-      break;
-    case 2:  // dX[B,784] = dH[B,H]·W1[H,784]
-      run_gemm<T>(state, Trans::N, Trans::N, batch, kInputs, hidden, impl, threads);
-      break;
-    default:  // Z2[B,10] = A[B,H]·W2[10,H]ᵀ
-      run_gemm<T>(state, Trans::N, Trans::T, batch, kClasses, hidden, impl, threads);
-      break;
-  }
+  mlp_pass<T>(static_cast<int>(state.range(0)), static_cast<std::size_t>(state.range(1)),
+              static_cast<std::size_t>(state.range(2)),
+              [&](Trans ta, Trans tb, std::size_t m, std::size_t n, std::size_t k) {
+                run_gemm<T>(state, ta, tb, m, n, k, impl, threads);
+              });
 }
 
-// Peak FMA throughput: kAcc independent accumulator registers, each updated by one FMA per
-// iteration (enough to cover the FMA latency on two ports), nothing loaded from memory.
+template <class T>
+void BM_Kernels_PairedSquare(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  run_paired<T>(state, Trans::N, Trans::N, n, n, n, static_cast<int>(state.range(1)),
+                /*peak=*/true);
+}
+
+template <class T>
+void BM_Kernels_PairedMlp(benchmark::State& state) {
+  const int threads = static_cast<int>(state.range(3));
+  mlp_pass<T>(static_cast<int>(state.range(0)), static_cast<std::size_t>(state.range(1)),
+              static_cast<std::size_t>(state.range(2)),
+              [&](Trans ta, Trans tb, std::size_t m, std::size_t n, std::size_t k) {
+                run_paired<T>(state, ta, tb, m, n, k, threads);
+              });
+}
+
 template <class T>
 void BM_Kernels_FmaPeak(benchmark::State& state) {
-  using B = xsimd::batch<T, xsimd::default_arch>;
-  constexpr int kAcc = 16;
-  constexpr int kInner = 256;
-  B acc[kAcc];
-  for (int i = 0; i < kAcc; ++i) acc[i] = B(static_cast<T>(i) * T(0.01));
-  const B x(T(0.999));
-  const B y(T(0.001));
-  for (auto _ : state) {
-    for (int it = 0; it < kInner; ++it)
-#pragma GCC unroll 16
-      for (int i = 0; i < kAcc; ++i) acc[i] = xsimd::fma(acc[i], x, y);
-    benchmark::DoNotOptimize(acc);
-  }
-  const double flops = 2.0 * kAcc * kInner * static_cast<double>(B::size);
-  state.counters["flops"] = benchmark::Counter(flops * static_cast<double>(state.iterations()),
-                                               benchmark::Counter::kIsRate);
+  FmaChains<T> chains;
+  for (auto _ : state) chains.run(1);
+  state.counters["flops"] =
+      benchmark::Counter(FmaChains<T>::kFlopsPerRound * static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate);
   state.SetLabel(xsimd::default_arch::name());
 }
 
@@ -246,6 +395,37 @@ BENCHMARK_TEMPLATE(BM_Kernels_FmaPeak, double)
 BENCHMARK_TEMPLATE(BM_Kernels_GemmSquare, float)->Apply(square_args);
 BENCHMARK_TEMPLATE(BM_Kernels_GemmSquare, double)->Apply(square_args);
 BENCHMARK_TEMPLATE(BM_Kernels_GemmMlp, float)->Apply(mlp_args);
+
+// The paired families cover the cases of the targets (docs/benchmarks.md): squares n ≥ 256 and
+// the MLP shapes, at 1 thread and at every thread. The spread of the repetitions' ratios is kept
+// ("min", "max").
+double largest(const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); }
+
+void paired_square_args(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"n", "threads"});
+  for (const int n : {256, 512, 1024, 2048})
+    for (const int threads : {1, all_threads()}) {
+      b->Args({n, threads});
+      if (all_threads() == 1) break;
+    }
+  b->UseManualTime()->ComputeStatistics("min", fastest)->ComputeStatistics("max", largest);
+}
+
+void paired_mlp_args(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"pass", "batch", "hidden", "threads"});
+  for (const int pass : {0, 1, 2, 3})
+    for (const int batch : {32, 128, 1024})
+      for (const int hidden : {256, 1024, 4096})
+        for (const int threads : {1, all_threads()}) {
+          b->Args({pass, batch, hidden, threads});
+          if (all_threads() == 1) break;
+        }
+  b->UseManualTime()->ComputeStatistics("min", fastest)->ComputeStatistics("max", largest);
+}
+
+BENCHMARK_TEMPLATE(BM_Kernels_PairedSquare, float)->Apply(paired_square_args);
+BENCHMARK_TEMPLATE(BM_Kernels_PairedSquare, double)->Apply(paired_square_args);
+BENCHMARK_TEMPLATE(BM_Kernels_PairedMlp, float)->Apply(paired_mlp_args);
 
 }  // namespace
 

@@ -77,6 +77,27 @@ def load(path):
     return data["context"], result, reps, fastest
 
 
+def load_paired(path):
+    """Returns {run name: {statistic: (ratio, ours FLOP/s, OpenBLAS FLOP/s, fraction of the FMA
+    peak or None)}} for the paired families: statistic "median", "min", "max" over the
+    repetitions (a single run stands for all three)."""
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    out = defaultdict(dict)
+    for b in data["benchmarks"]:
+        if "ratio" not in b:
+            continue
+        name = b.get("run_name", b["name"])
+        entry = (b["ratio"], b["ours_flops"], b["openblas_flops"], b.get("peak_fraction"))
+        if b.get("run_type") == "aggregate":
+            if b.get("aggregate_name") in ("median", "min", "max"):
+                out[name][b["aggregate_name"]] = entry
+        else:
+            for stat in ("median", "min", "max"):
+                out[name].setdefault(stat, entry)
+    return out
+
+
 def parse(name):
     """'BM_Kernels_GemmSquare<float>/n:1024/impl:3/threads:1/real_time' -> (family, type, args)."""
     m = re.match(r"BM_Kernels_(\w+)<(\w+)>((?:/[^/]+)*)", name)
@@ -232,9 +253,60 @@ def main():
 
     # Targets of issue 3.
     def case_name(family, key, threads):
-        if family == "GemmSquare":
+        if family in ("GemmSquare", "PairedSquare"):
             return f"square {key}, {threads} thr"
         return f"{PASSES[key[0]].split(' ')[0]} B={key[1]} H={key[2]}, {threads} thr"
+
+    # Paired families: {(family, type, key, threads): {statistic: (ratio, ours, OpenBLAS)}}.
+    paired = {}
+    for name, stats in load_paired(opts.json).items():
+        p = parse(name)
+        if p is None or "median" not in stats:
+            continue
+        family, scalar, args = p
+        key = args["n"] if family == "PairedSquare" else (args["pass"], args["batch"],
+                                                          args["hidden"])
+        paired[(family, scalar, key, args["threads"])] = stats
+    if paired:
+        out.append("### Paired: ours and OpenBLAS back to back\n")
+        out.append("BM_Kernels_PairedSquare and BM_Kernels_PairedMlp time ours (simd_parallel) "
+                   "and OpenBLAS alternately on the same problem, one sample of each (about a "
+                   "millisecond of calls) per pair, so both see the same moment of the machine's "
+                   "other load. Ratio = t_OpenBLAS / t_ours of a pair (> 1: ours is faster): the "
+                   "median over the repetitions of each repetition's median pair, with the range "
+                   "of the repetitions' medians in brackets. Squares on one thread also time the "
+                   "FMA peak (BM_Kernels_FmaPeak's loop) in every pair: \"% of FMA peak\" is the "
+                   "median over the pairs of ours against the peak of the same moment.\n")
+        for family, scalar, label, key_fmt in (
+                ("PairedSquare", "float", "n", str), ("PairedSquare", "double", "n", str),
+                ("PairedMlp", "float", "pass, B, H",
+                 lambda s: f"{PASSES[s[0]]}, B={s[1]}, H={s[2]}")):
+            keys = sorted({k[2] for k in paired if k[0] == family and k[1] == scalar})
+            if not keys:
+                continue
+            thread_counts = sorted({k[3] for k in paired if k[0] == family and k[1] == scalar})
+            out.append(f"**{scalar}, {'square C[n,n] = A·B' if family == 'PairedSquare' else 'MLP shapes'}**\n")
+            with_peak = any(st["median"][3] is not None for k, st in paired.items()
+                            if k[0] == family and k[1] == scalar)
+            out.append(f"| {label} | " + " | ".join(
+                f"ours/OpenBLAS, {t} thread{'s' if t > 1 else ''}" for t in thread_counts)
+                + (" | % of FMA peak, 1 thread |" if with_peak else " |"))
+            out.append("|---" + "|---:" * (len(thread_counts) + with_peak) + "|")
+
+            def spread(st, i, fmt):
+                return (f"{fmt(st['median'][i])} ({fmt(st.get('min', st['median'])[i])}"
+                        f"–{fmt(st.get('max', st['median'])[i])})")
+            for key in keys:
+                cells = []
+                for t in thread_counts:
+                    st = paired.get((family, scalar, key, t))
+                    cells.append("–" if st is None else spread(st, 0, lambda x: f"{x:.2f}"))
+                if with_peak:
+                    st = paired.get((family, scalar, key, 1))
+                    cells.append("–" if st is None or st["median"][3] is None else
+                                 spread(st, 3, lambda x: f"{100 * x:.0f}%"))
+                out.append(f"| {key_fmt(key)} | " + " | ".join(cells) + " |")
+            out.append("")
 
     out.append("### Targets\n")
     for label, cases, rate in (
@@ -259,6 +331,26 @@ def main():
                    f"{met} of {len(checks)} cases; median ratio "
                    f"{statistics.median(r for r, *_ in checks):.2f}"
                    + (f"; below 0.9: {misses}." if misses else "."))
+    for scalar, label in (("float", "MLP shapes and square n ≥ 256"),
+                          ("double", "square n ≥ 256")):
+        checks = [(st["median"][0], family, key, threads)
+                  for (family, s, key, threads), st in sorted(paired.items(), key=str)
+                  if s == scalar and (family == "PairedMlp" or key >= 256)]
+        if not checks:
+            continue
+        met = sum(1 for r, *_ in checks if r >= 0.9)
+        misses = "; ".join(f"{case_name(f, k, t)} {r:.3f}"
+                           for r, f, k, t in sorted(c for c in checks if c[0] < 0.9))
+        out.append(f"- paired, ours ≥ 0.9 × OpenBLAS ({scalar}, {label}; median pair ratio): "
+                   f"{met} of {len(checks)} cases; median ratio "
+                   f"{statistics.median(r for r, *_ in checks):.2f}"
+                   + (f"; below 0.9: {misses}." if misses else "."))
+    st = paired.get(("PairedSquare", "float", 1024, 1))
+    if st and st["median"][3] is not None:
+        out.append(f"- square 1024, float, 1 thread (paired with the FMA peak): "
+                   f"{100 * st['median'][3]:.0f}% of the peak of the same moment (repetitions "
+                   f"{100 * st.get('min', st['median'])[3]:.0f}–"
+                   f"{100 * st.get('max', st['median'])[3]:.0f}%); target ≥ 75%.")
     for label, cases, peaks in (("median", by_key, peak), ("fastest", best_by_key, best_peak)):
         p1 = peaks.get(("float", 1))
         s1024 = cases.get(("GemmSquare", "float", 1024, 3, 1))
