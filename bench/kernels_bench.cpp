@@ -19,11 +19,11 @@
 // Haswell with AVX2) unless the caller set it, and with OMP_WAIT_POLICY=passive for Eigen's
 // OpenMP threads; the values in use are printed in the benchmark context.
 #include <benchmark/benchmark.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <Eigen/Core>
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <string>
@@ -201,7 +201,8 @@ struct FmaChains {
 // both see the same moment of the machine's other load: the ratio of a pair is far steadier than
 // the ratio of two benchmarks' medians, whose repetitions ran minutes apart. Counters: "ratio",
 // the median over the iterations of t_openblas / t_ours (> 1: ours is faster); "ours_flops" and
-// "openblas_flops", FLOP/s over all the samples of each. Manual time: the two samples together.
+// "openblas_flops", FLOP/s over all the samples of each. Manual time: the two samples together
+// (CPU time of this thread on one thread, see below).
 // With peak (one thread only), every pair also times a sample of FmaChains between the two, and
 // "peak_fraction" is the median of ours' FLOP/s over the FMA peak's in the same pair: the
 // fraction of the peak measured at the same moment, where the separate BM_Kernels_FmaPeak
@@ -212,17 +213,25 @@ template <class T>
 void run_paired(benchmark::State& state, Trans ta, Trans tb, std::size_t m, std::size_t n,
                 std::size_t k, int threads, bool peak = false) {
 #ifdef CATAPULT_HAVE_OPENBLAS
-  using Clock = std::chrono::steady_clock;
   GemmCase<T> g(ta, tb, m, n, k);
   catapult::ThreadLimit limit(static_cast<std::size_t>(threads));
   openblas_set_num_threads(threads);
-  const auto timed = [](int calls, auto&& call) {
-    const auto t0 = Clock::now();
+  // On one thread both run on this thread: its CPU time leaves out the time the machine's other
+  // load kept it descheduled, which a sample of tens of milliseconds (square 1024) rarely
+  // escapes; with more threads, wall-clock time.
+  const clockid_t clock = threads == 1 ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC;
+  const auto now = [clock] {
+    timespec ts{};
+    clock_gettime(clock, &ts);
+    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+  };
+  const auto timed = [&now](int calls, auto&& call) {
+    const double t0 = now();
     for (int i = 0; i < calls; ++i) {
       call();
       benchmark::ClobberMemory();
     }
-    return std::chrono::duration<double>(Clock::now() - t0).count();
+    return now() - t0;
   };
   const auto ours = [&] { g.ours(GemmVariant::SimdParallel); };
   const auto peer = [&] { g.openblas(); };
