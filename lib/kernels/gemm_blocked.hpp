@@ -741,7 +741,7 @@ struct PackedDriver {
 // Dot-product path for C = A·Bᵀ with A and B both row-major along K (trans_a = N, trans_b = T)
 // and one side tiny (the 10-class output layer A[B,H]·W2[10,H]ᵀ). Both operands are read in
 // place, with no packing: the packed kernel's 32-column (8-row) tiles would be mostly waste. An
-// MR × NR tile of C is MR·NR vector accumulators along K, reduced at the end (see reduce).
+// MR × NR tile of C is MR·NR vector accumulators along K, reduced at the end (see finish).
 // Assumes: trans_a = N, trans_b = T; rows of A and B contiguous along K (any ld, any alignment).
 template <class T, std::size_t MR_ = (sizeof(Batch<T>) >= 64 ? 6 : 3), std::size_t NR_ = 4>
 struct DotDriver {
