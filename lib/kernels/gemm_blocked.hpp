@@ -434,8 +434,6 @@ inline __m512d sum_lanes(const __m512d (&v)[8]) noexcept {
                : zero;
   return _mm512_add_pd(shuffle_lanes<0x88>(r01, r23), shuffle_lanes<0xDD>(r01, r23));
 }
-inline void store_aligned(float* p, __m512 v) noexcept { _mm512_store_ps(p, v); }
-inline void store_aligned(double* p, __m512d v) noexcept { _mm512_store_pd(p, v); }
 
 // The register type of T (a specialisation, not std::conditional: __m512 as a template argument
 // loses its attributes).
