@@ -242,48 +242,50 @@ void gemm_parallel(const Problem<T>& g, std::size_t threads) {
   });
 }
 
-// Large problems with enough rows, on several threads: the BLIS scheme. For each NC × KC block
-// of op(B) the threads first pack its NR-column panels into one shared buffer, then share out
-// chunks of rows of C, each packing its own rows of op(A). Every element of op(A) and op(B) is
-// packed once per block, as on one thread, however many chunks there are, so the chunks can be
-// small (four per thread) and balance the load when a core is busy with something else; the 2D
-// partition of gemm_parallel packs op(A) once per column of tiles and op(B) once per row of
-// tiles. The price is two fork-joins per block, hence the size thresholds. The kernel calls, and
-// so the results, are those of gemm_sequential.
+// Large problems with enough columns, on several threads: the BLIS scheme. For each MC × KC
+// block of op(A) the threads first pack its MR-row panels into one shared buffer, then share
+// out chunks of columns of C, each packing its own KC × chunk block of op(B) (in its L2) and
+// running the chunk's tiles. Every element of op(A) and op(B) is packed once per block, as on
+// one thread, however many chunks there are, so the chunks can be small (four per thread) and
+// balance the load when a core is busy with something else; the 2D partition of gemm_parallel
+// packs op(A) once per column of tiles and op(B) once per row of tiles. The price is two
+// fork-joins per block, hence the size thresholds. The kernel calls, and so the results, are
+// those of gemm_sequential.
 //
-// Every chunk streams the whole packed B block from L3, 2 / rows bytes per flop, so chunks must
-// not be thin: at least kSharedBMinRows rows each (1/32 byte per flop). Chunks of 16 rows (the
-// forward pass X[128,784]·W1ᵀ on 2 threads) ran at 0.65 of OpenBLAS and slower than one thread;
-// the 2D partition, whose tiles keep all 128 rows, ran at 1.17 (21 interleaved repetitions).
-constexpr std::size_t kSharedBMinRows = 64;
+// Every chunk streams the whole packed A block from L3, sizeof(T) / (2·cols) bytes per flop, so
+// chunks must not be thin: at least kSharedAMinCols columns each (1/32 byte per flop for float).
+// (With the roles the other way round, chunks of 16 rows sharing a packed block of op(B) ran the
+// forward pass X[128,784]·W1ᵀ on 2 threads at 0.65 of OpenBLAS, slower than one thread.)
+constexpr std::size_t kSharedAMinCols = 64;
 template <class Kernel, class T>
-bool use_shared_b(const Problem<T>& g, std::size_t threads) noexcept {
-  const double block_flops = 2.0 * static_cast<double>(g.m) *
-                             static_cast<double>(std::min(g.n, Kernel::NC)) *
+bool use_shared_a(const Problem<T>& g, std::size_t threads) noexcept {
+  const double block_flops = 2.0 * static_cast<double>(std::min(g.m, Kernel::MC)) *
+                             static_cast<double>(g.n) *
                              static_cast<double>(detail::balanced_kc<Kernel>(g.k));
-  return g.m >= 4 * threads * kSharedBMinRows && block_flops >= 16.0e6;
+  return g.n >= 4 * threads * kSharedAMinCols && block_flops >= 16.0e6;
 }
 
 template <class Kernel, class T>
-void gemm_parallel_shared_b(const Problem<T>& g, std::size_t threads) {
+void gemm_parallel_shared_a(const Problem<T>& g, std::size_t threads) {
   using detail::ceil_div;
   using detail::round_up;
   constexpr std::size_t MR = Kernel::MR, NR = Kernel::NR;
-  // Rows per chunk: a multiple of MR, at most MC (ceil(m / MC) chunks at least).
-  const std::size_t wanted = std::max(ceil_div(g.m, Kernel::MC), 4 * threads);
-  const std::size_t rows = round_up(ceil_div(g.m, wanted), MR);
-  const std::size_t chunks = ceil_div(g.m, rows);
+  // Columns per chunk: a multiple of NR, at most NC (ceil(n / NC) chunks at least).
+  const std::size_t wanted = std::max(ceil_div(g.n, Kernel::NC), 4 * threads);
+  const std::size_t cols = round_up(ceil_div(g.n, wanted), NR);
+  const std::size_t chunks = ceil_div(g.n, cols);
+  const std::size_t mc_step = detail::balanced_mc<Kernel>(g.m);
   const std::size_t kc_step = detail::balanced_kc<Kernel>(g.k);
-  const std::size_t a_size = round_up_to_line<T>(rows * Kernel::KC);
-  const std::size_t b_size = round_up_to_line<T>(detail::b_buffer_size<Kernel>(g.n));
+  const std::size_t a_size = round_up_to_line<T>(detail::a_buffer_size<Kernel>(g.m));
+  const std::size_t b_size = round_up_to_line<T>(cols * Kernel::KC);
   const auto slots = static_cast<std::size_t>(tbb::this_task_arena::max_concurrency());
-  T* const bp = workspace<T>(b_size + slots * a_size);
-  T* const a_buffers = bp + b_size;
+  T* const ap = workspace<T>(a_size + slots * b_size);
+  T* const b_buffers = ap + a_size;
 
   tbb::this_task_arena::isolate([&] {
-    for (std::size_t jc = 0; jc < g.n; jc += Kernel::NC) {
-      const std::size_t nc = std::min(Kernel::NC, g.n - jc);
-      const std::size_t panels = ceil_div(nc, NR);
+    for (std::size_t ic = 0; ic < g.m; ic += mc_step) {
+      const std::size_t mc = std::min(mc_step, g.m - ic);
+      const std::size_t panels = ceil_div(mc, MR);
       const std::size_t grain = std::max<std::size_t>(1, panels / (4 * threads));
       // K = 0 still makes one pass (kc = 0) so that C = beta·C and the epilogue are applied.
       for (std::size_t pc = 0; pc == 0 || pc < g.k; pc += kc_step) {
@@ -293,11 +295,9 @@ void gemm_parallel_shared_b(const Problem<T>& g, std::size_t threads) {
           tbb::parallel_for(
               tbb::blocked_range<std::size_t>(0, panels, grain),
               fork_join.body([&](const tbb::blocked_range<std::size_t>& range) noexcept {
-                // One call per range of panels, so that op(B) = B is read row after row across
-                // it.
-                const std::size_t lo = range.begin() * NR;
-                const std::size_t hi = std::min(range.end() * NR, nc);
-                detail::pack_b<NR>(g, pc, kc, jc + lo, hi - lo, bp + lo * kc);
+                const std::size_t lo = range.begin() * MR;
+                const std::size_t hi = std::min(range.end() * MR, mc);
+                detail::pack_a<MR>(g, ic + lo, hi - lo, pc, kc, ap + lo * kc);
               }),
               tbb::simple_partitioner());
         }
@@ -307,11 +307,11 @@ void gemm_parallel_shared_b(const Problem<T>& g, std::size_t threads) {
             fork_join.body([&](const tbb::blocked_range<std::size_t>& range) noexcept {
               const auto slot =
                   static_cast<std::size_t>(tbb::this_task_arena::current_thread_index());
-              T* const ap = a_buffers + slot * a_size;
+              T* const bp = b_buffers + slot * b_size;
               for (std::size_t chunk = range.begin(); chunk != range.end(); ++chunk) {
-                const std::size_t ic = chunk * rows;
-                const std::size_t mc = std::min(rows, g.m - ic);
-                detail::pack_a<MR>(g, ic, mc, pc, kc, ap);
+                const std::size_t jc = chunk * cols;
+                const std::size_t nc = std::min(cols, g.n - jc);
+                detail::pack_b<NR>(g, pc, kc, jc, nc, bp);
                 detail::block_tiles<Kernel>(g, ic, mc, jc, nc, pc, kc, ap, bp);
               }
             }),
@@ -334,8 +334,8 @@ void gemm_fast(const Problem<T>& g, bool parallel) {
   const bool use_threads = threads > 1;
   const auto run = [&]<class Driver>() {
     if constexpr (requires { typename Driver::Kernel; }) {
-      if (use_threads && use_shared_b<typename Driver::Kernel>(g, threads)) {
-        gemm_parallel_shared_b<typename Driver::Kernel>(g, threads);
+      if (use_threads && use_shared_a<typename Driver::Kernel>(g, threads)) {
+        gemm_parallel_shared_a<typename Driver::Kernel>(g, threads);
         return;
       }
     }

@@ -115,10 +115,10 @@ template <class T>
 struct ScalarKernel {
   static constexpr std::size_t MR = 6;
   static constexpr std::size_t NR = 8;
-  // Small blocks: this kernel is the portable reference, not tuned.
+  // Small blocks: this kernel is the portable reference, not tuned (and its tests cross blocks).
   static constexpr std::size_t KC = 256;
   static constexpr std::size_t MC = 96;
-  static constexpr std::size_t NC = 2048;
+  static constexpr std::size_t NC = 256;
 
   static void run(std::size_t kc, const T* ap, const T* bp, const TileArgs<T>& t) noexcept {
     T acc[MR][NR] = {};
@@ -149,22 +149,29 @@ struct SimdKernel {
   static constexpr std::size_t MR = MR_;
   static constexpr std::size_t NR = NV * W;
   // Cache blocking, from the sizes of this machine (Xeon, per core: L1d 48 KiB, L2 2 MiB,
-  // L3 shared and large):
+  // L3 shared and large). The loops (gemm_region): MC rows of op(A), KC of K and NC columns of
+  // op(B) at a time; inside, each MR × KC micro-panel of A stays in L1 while the NR-column
+  // micro-panels of the KC × NC block of op(B) stream past it from L2.
   //   KC: 2 KiB of every row of op(A) per K block, KC = 512 floats (256 doubles); the 8 × 48
   //       shape takes 1 KiB (see SmallMKernel). Each K block reads and writes all of C once
-  //       more, so fewer, longer blocks save C traffic; the kc × NR B micro-panel (64 KiB) then
-  //       no longer fits L1 and streams from L2 with the A micro-panels, which L2's bandwidth
-  //       sustains. Against 32 KiB panels (KC = 256 floats) that did fit L1, KC = 512 measured
-  //       0.81 -> 0.91 of OpenBLAS on square 2048 (1 thread, 21 interleaved repetitions, best
-  //       of each), the MLP shapes on this kernel within noise. The K loop is split into equal
-  //       blocks of at most KC, see balanced_kc.
-  //   MC: the MC × KC A block stays in L2: 336 · 512 · 4 B = 672 KiB (same for double),
-  //       a third of L2, leaving room for the streaming B micro-panels and C.
-  //   NC: the KC × NC B block lives in L3 (8 MiB for float).
+  //       more, so fewer, longer blocks save C traffic. The A micro-panel is then 28 KiB (L1);
+  //       the B micro-panels, 64 KiB for float, stream from L2, which L2's bandwidth sustains.
+  //       Against KC = 256 floats, KC = 512 measured 0.81 -> 0.91 of OpenBLAS on square 2048
+  //       (1 thread, 21 interleaved repetitions, best of each), the MLP shapes within noise. The
+  //       K loop is split into equal blocks of at most KC, see balanced_kc.
+  //   NC: the KC × NC block of op(B) stays in L2: 1 MiB (512 columns of 2 KiB), half of L2,
+  //       leaving room for the A micro-panels coming in and for C.
+  //   MC: the MC × KC block of op(A) lives in L3: 2 MiB (1022 rows of 2 KiB). Every block of
+  //       op(B) is packed once per MC block, so MC is large; 1 and 8 MiB measured the same.
+  // Until this order, the MC × KC block of A (672 KiB) stayed in L2 and the B micro-panel in L1,
+  // and the KC × NC block of B (NC = 4096, 8 MiB) streamed from L3 once per MC block. On one
+  // thread, against OpenBLAS (interleaved, best of 11): dgemm 512 × 4096 × 2048 0.78-0.83 ->
+  // 0.92-0.94, 2048³ 0.87-0.91 -> 0.93-0.97; sgemm X[1024,784]·W1[4096,784]ᵀ 0.87-0.93 ->
+  // 0.97-0.99, the other MLP shapes within noise.
   static constexpr std::size_t KC = KC_;
-  static constexpr std::size_t MC = MR * 24;
+  static constexpr std::size_t NC = (std::size_t{1} << 20) / (KC * sizeof(T)) / NR * NR;
+  static constexpr std::size_t MC = (std::size_t{2} << 20) / (KC * sizeof(T)) / MR * MR;
   static constexpr std::size_t kPrefetchSteps = 8;
-  static constexpr std::size_t NC = 4096;
 
   static void run(std::size_t kc, const T* ap, const T* bp, const TileArgs<T>& t) noexcept {
     B acc[MR][NV];
@@ -175,7 +182,8 @@ struct SimdKernel {
 
     // The first MR k steps also prefetch the next tile's C rows, one row per step: C rows are
     // ldc apart (a page or more for large N), so they miss the caches and the TLB, and the
-    // write-back of the next call would otherwise wait for them.
+    // write-back of the next call would otherwise wait for them. (The next tile is usually the
+    // next NR columns of the same rows, see block_tiles.)
     std::size_t p = 0;
     if (t.next_c != nullptr) {
       const std::size_t steps = std::min(kc, MR);
@@ -187,12 +195,13 @@ struct SimdKernel {
         bp += NR;
       }
     }
-    // The B micro-panel (kc·NR, 64 KiB and more) and the A micro-panel stream from L2: prefetch
-    // both 8 k steps ahead, as many lines of each per step as the step reads: two of B's, and
-    // one of A's for float (56 B a step), two for double (112 B; with one, some 40 % of A's
-    // lines went unprefetched). (Square 1024 and 2048 on one thread: about +5 % against no
-    // prefetch, 25 interleaved repetitions; double squares 512-2048: +3-5 % on medians with the
-    // second A line, 31 interleaved repetitions.)
+    // The B micro-panel (kc·NR, 32 KiB and more) streams from L2, and the A micro-panel comes
+    // from L2 or L3 in the first tile of its row: prefetch both 8 k steps ahead, as many lines
+    // of each per step as the step reads: two of B's, and one of A's for float (56 B a step),
+    // two for double (112 B). (Measured when both streamed from L2 in every tile: square 1024
+    // and 2048 on one thread about +5 % against no prefetch, 25 interleaved repetitions; double
+    // squares 512-2048 +3-5 % on medians with the second A line, 31 repetitions. With the A
+    // micro-panel in L1, dropping A's prefetch measured within noise.)
     for (; p < kc; ++p) {
       for (std::size_t line = 0; line < NR * sizeof(T); line += 64)
         __builtin_prefetch(bp + kPrefetchSteps * NR + line / sizeof(T), 0, 3);
@@ -273,10 +282,11 @@ struct SimdKernel {
 
 /// 8 × 3 vectors on AVX-512 (4 × 3 on 16-register ISAs): 24 (12) accumulators, 3 B vectors, 1 A.
 /// KC = 1 KiB of each row of A (256 floats, 48 KiB B micro-panels): this shape serves small M
-/// (32 or 128 rows), where each B micro-panel feeds only M / 8 tiles, so it pays to keep it near
-/// L1. With KC = 512 floats, dX = dH·W1 at batch 32 (C[32,784], K = H = 1024 or 4096) fell from
-/// 1.10-1.13 to 0.96-0.99 of OpenBLAS, while the forward pass at batch 128 gained less (0.97-0.99
-/// -> 1.01-1.03; 1 thread, 11-15 interleaved repetitions).
+/// (32 or 128 rows), where each B micro-panel feeds only M / 8 tiles. With KC = 512 floats,
+/// dX = dH·W1 at batch 32 (C[32,784], K = H = 1024 or 4096) fell from 1.10-1.13 to 0.96-0.99 of
+/// OpenBLAS, while the forward pass at batch 128 gained less (0.97-0.99 -> 1.01-1.03; 1 thread,
+/// 11-15 interleaved repetitions); the same trade-off held after the loops were reordered
+/// (A micro-panel in L1, see SimdKernel): 1.07-1.12 -> 0.97-1.05 and 0.94-0.96 -> 1.00-1.03.
 template <class T>
 using SmallMKernel = SimdKernel<T, (sizeof(Batch<T>) >= 64 ? 8 : 4), 3, 1024 / sizeof(T)>;
 
@@ -636,9 +646,11 @@ constexpr std::size_t balanced_mc(std::size_t rows) noexcept {
 }
 
 /// The micro-kernel over C[ic:ic + mc, jc:jc + nc] for the K block [pc, pc + kc): ap holds the
-/// packed mc × kc block of op(A), bp the packed kc × nc block of op(B) (NR-column panels kc·NR
-/// apart). Whether C is scaled by beta (first K block) and the epilogue applied (last) follow
-/// from pc and kc, so every caller computes every element of C identically.
+/// packed mc × kc block of op(A) (MR-row panels kc·MR apart), bp the packed kc × nc block of op(B)
+/// (NR-column panels kc·NR apart). Row of tiles after row of tiles, so that an A micro-panel
+/// stays in L1 while the B micro-panels stream past it. Whether C is scaled by beta (first K
+/// block) and the epilogue applied (last) follow from pc and kc, so every caller computes every
+/// element of C identically.
 template <class Kernel, class T>
 void block_tiles(const GemmProblem<T>& g, std::size_t ic, std::size_t mc, std::size_t jc,
                  std::size_t nc, std::size_t pc, std::size_t kc, const T* ap,
@@ -646,13 +658,14 @@ void block_tiles(const GemmProblem<T>& g, std::size_t ic, std::size_t mc, std::s
   constexpr std::size_t MR = Kernel::MR, NR = Kernel::NR;
   const bool first = pc == 0;
   const bool last = pc + kc >= g.k;
-  for (std::size_t jr = 0; jr < nc; jr += NR) {
-    for (std::size_t ir = 0; ir < mc; ir += MR) {
+  for (std::size_t ir = 0; ir < mc; ir += MR) {
+    const std::size_t mr = std::min(MR, mc - ir);
+    for (std::size_t jr = 0; jr < nc; jr += NR) {
       const std::size_t i = ic + ir, j = jc + jr;
       TileArgs<T> t;
       t.c = g.c.data() + i * g.c.ld() + j;
       t.ldc = g.c.ld();
-      t.m = std::min(MR, mc - ir);
+      t.m = mr;
       t.n = std::min(NR, nc - jr);
       t.alpha = g.alpha;
       t.beta = first ? g.beta : T(1);
@@ -662,11 +675,11 @@ void block_tiles(const GemmProblem<T>& g, std::size_t ic, std::size_t mc, std::s
       t.act = g.act;
       t.d = g.d != nullptr ? g.d + i * g.ldd + j : nullptr;
       t.ldd = g.ldd;
-      // The next call's tile: one MR block down, or the top of the next NR column.
-      if (ir + MR < mc)
-        t.next_c = t.c + MR * t.ldc;
-      else if (jr + NR < nc)
-        t.next_c = g.c.data() + ic * g.c.ld() + j + NR;
+      // The next call's tile: the next NR columns, or the start of the next row of tiles.
+      if (jr + NR < nc)
+        t.next_c = t.c + NR;
+      else if (ir + MR < mc)
+        t.next_c = g.c.data() + (i + MR) * g.c.ld() + jc;
       else
         t.next_c = nullptr;
       Kernel::run(kc, ap + ir * kc, bp + jr * kc, t);
@@ -674,44 +687,29 @@ void block_tiles(const GemmProblem<T>& g, std::size_t ic, std::size_t mc, std::s
   }
 }
 
-/// C[i0:i1, j0:j1] for the whole K range: the five loops around the micro-kernel.
+/// C[i0:i1, j0:j1] for the whole K range: the five loops around the micro-kernel, in the order
+/// MC block of op(A) (L3), K block, NC block of op(B) (L2), MR rows, NR columns. (Packing the A
+/// micro-panels one at a time, right before their rows of tiles, measured the same for op(A) = A
+/// and 5 % slower for op(A) = Aᵀ, whose panels then read MR entries from each of kc rows.)
 /// Assumes: ap holds a_buffer_size(i1 − i0) and bp b_buffer_size(j1 − j0) elements, 64-byte
 /// aligned. The sequence of operations on any element of C depends only on KC, not on the region,
 /// so every partition of C into regions gives bitwise the same result.
 template <class Kernel, class T>
 void gemm_region(const GemmProblem<T>& g, std::size_t i0, std::size_t i1, std::size_t j0,
                  std::size_t j1, T* ap, T* bp) noexcept {
-  constexpr std::size_t MR = Kernel::MR, NR = Kernel::NR;
-  // op(B) = Bᵀ is packed one micro-panel at a time, right before the tiles that use it (after
-  // OpenBLAS's driver): a panel reads NR rows of b along K, long streams, the reads from memory
-  // interleave with computation and the panel is in L1 when first used. When the rows fit one
-  // MC block (small M: the forward pass at batch 32 or 128) every panel is used by that block
-  // only, so all go through one kc × NR buffer that stays in L1 or L2; otherwise the later MC
-  // blocks reuse the packed block. op(B) = B is packed whole, row after row: one of its panels
-  // would read kc rows of b NR columns wide, a stride the prefetchers do not follow. The kernel
-  // calls, and so the results, are the same whatever the packing order.
-  const bool by_panel = g.trans_b == Trans::T;
-  const bool panel_at_a_time = i1 - i0 <= Kernel::MC;
+  constexpr std::size_t NR = Kernel::NR;
   const std::size_t mc_step = balanced_mc<Kernel>(i1 - i0);
-  for (std::size_t jc = j0; jc < j1; jc += Kernel::NC) {
-    const std::size_t nc = std::min(Kernel::NC, j1 - jc);
-    // K = 0 still makes one pass (kc = 0) so that C = beta·C and the epilogue are applied.
-    const std::size_t kc_step = balanced_kc<Kernel>(g.k);
+  // K = 0 still makes one pass (kc = 0) so that C = beta·C and the epilogue are applied.
+  const std::size_t kc_step = balanced_kc<Kernel>(g.k);
+  for (std::size_t ic = i0; ic < i1; ic += mc_step) {
+    const std::size_t mc = std::min(mc_step, i1 - ic);
     for (std::size_t pc = 0; pc == 0 || pc < g.k; pc += kc_step) {
       const std::size_t kc = std::min(kc_step, g.k - pc);
-      if (!by_panel) pack_b<NR>(g, pc, kc, jc, nc, bp);
-      for (std::size_t ic = i0; ic < i1; ic += mc_step) {
-        const std::size_t mc = std::min(mc_step, i1 - ic);
-        pack_a<MR>(g, ic, mc, pc, kc, ap);
-        if (by_panel && ic == i0) {
-          for (std::size_t jr = 0; jr < nc; jr += NR) {
-            T* panel = panel_at_a_time ? bp : bp + jr * kc;
-            pack_b<NR>(g, pc, kc, jc + jr, std::min(NR, nc - jr), panel);
-            block_tiles<Kernel>(g, ic, mc, jc + jr, std::min(NR, nc - jr), pc, kc, ap, panel);
-          }
-        } else {
-          block_tiles<Kernel>(g, ic, mc, jc, nc, pc, kc, ap, bp);
-        }
+      pack_a<Kernel::MR>(g, ic, mc, pc, kc, ap);
+      for (std::size_t jc = j0; jc < j1; jc += Kernel::NC) {
+        const std::size_t nc = std::min(Kernel::NC, j1 - jc);
+        pack_b<NR>(g, pc, kc, jc, nc, bp);
+        block_tiles<Kernel>(g, ic, mc, jc, nc, pc, kc, ap, bp);
       }
     }
   }

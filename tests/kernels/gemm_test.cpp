@@ -138,9 +138,9 @@ TYPED_TEST(GemmTyped, ExactTierAllShapesAndTransposes) {
 }
 
 TYPED_TEST(GemmTyped, ExactTierLargeAndPrime) {
-  // Larger than one MC × KC × NC block in every direction (MC ≤ 336, KC ≤ 512, NC ≤ 4096),
+  // Larger than one MC × KC × NC block in every direction (MC ≤ 2048, KC ≤ 512, NC ≤ 1008),
   // with prime (edge-tile) sizes.
-  check_case<TypeParam>({701, 67, 601, Trans::N, Trans::T, 1.0, 0.0}, true, 100);
+  check_case<TypeParam>({2053, 67, 601, Trans::N, Trans::T, 1.0, 0.0}, true, 100);
   check_case<TypeParam>({37, 4099, 211, Trans::T, Trans::N, 2.0, 0.5}, true, 101);
 }
 
@@ -207,12 +207,13 @@ TYPED_TEST(GemmTyped, StridedMisalignedViews) {
 TYPED_TEST(GemmTyped, ThreadCountDoesNotChangeResults) {
   using T = TypeParam;
   Rng rng(3000);
-  // M = 1000 takes the shared-B parallel scheme at 2 and 3 threads (chunks of at least 64
-  // rows), with two K blocks; the others, and M = 1000 at 8 threads, the 2D partition; the last
-  // two take the dot-product path for op = NT (one side at most 16), in its 4 x 5 and 6 x 4 tile
-  // shapes.
+  // The shared-A parallel scheme (chunks of at least 64 columns, so N >= 512 on 2 threads and
+  // 768 on 3) takes 1030 x 520 x 530 on 2 threads, with two MC blocks (MC <= 1022 rows), two or
+  // three K blocks and a short last chunk, 301 x 517 x 419 on 2 threads and 37 x 1100 x 300 on 2
+  // and 3; the 2D partition takes the rest, and everything on 8 threads. The last two take the
+  // dot-product path for op = NT (one side at most 16), in its 4 x 5 and 6 x 4 tile shapes.
   for (const auto& [m, n, k] :
-       {std::array<std::size_t, 3>{301, 517, 419}, std::array<std::size_t, 3>{1000, 200, 600},
+       {std::array<std::size_t, 3>{301, 517, 419}, std::array<std::size_t, 3>{1030, 520, 530},
         std::array<std::size_t, 3>{37, 1100, 300}, std::array<std::size_t, 3>{1100, 13, 300},
         std::array<std::size_t, 3>{10, 1100, 300}})
     for (const Trans ta : kTrans)
