@@ -19,7 +19,6 @@
 // Haswell with AVX2) unless the caller set it, and with OMP_WAIT_POLICY=passive for Eigen's
 // OpenMP threads; the values in use are printed in the benchmark context.
 #include <benchmark/benchmark.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <Eigen/Core>
@@ -201,13 +200,13 @@ struct FmaChains {
 // both see the same moment of the machine's other load: the ratio of a pair is far steadier than
 // the ratio of two benchmarks' medians, whose repetitions ran minutes apart. Counters: "ratio",
 // the median over the iterations of t_openblas / t_ours (> 1: ours is faster); "ours_flops" and
-// "openblas_flops", FLOP/s over all the samples of each. Manual time: the two samples together
-// (CPU time of this thread on one thread, see below).
+// "openblas_flops", FLOP/s over all the samples of each. Manual time: the two samples together,
+// on PairClock (CPU time of this thread on one thread).
 // With peak (one thread only), every pair also times a sample of FmaChains between the two, and
 // "peak_fraction" is the median of ours' FLOP/s over the FMA peak's in the same pair: the
 // fraction of the peak measured at the same moment, where the separate BM_Kernels_FmaPeak
 // benchmark ran at another.
-constexpr double kPairSeconds = 1e-3;
+using catapult::bench::kPairSeconds;
 
 template <class T>
 void run_paired(benchmark::State& state, Trans ta, Trans tb, std::size_t m, std::size_t n,
@@ -216,23 +215,8 @@ void run_paired(benchmark::State& state, Trans ta, Trans tb, std::size_t m, std:
   GemmCase<T> g(ta, tb, m, n, k);
   catapult::ThreadLimit limit(static_cast<std::size_t>(threads));
   openblas_set_num_threads(threads);
-  // On one thread both run on this thread: its CPU time leaves out the time the machine's other
-  // load kept it descheduled, which a sample of tens of milliseconds (square 1024) rarely
-  // escapes; with more threads, wall-clock time.
-  const clockid_t clock = threads == 1 ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC;
-  const auto now = [clock] {
-    timespec ts{};
-    clock_gettime(clock, &ts);
-    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-  };
-  const auto timed = [&now](int calls, auto&& call) {
-    const double t0 = now();
-    for (int i = 0; i < calls; ++i) {
-      call();
-      benchmark::ClobberMemory();
-    }
-    return now() - t0;
-  };
+  const catapult::bench::PairClock clock(threads);
+  const auto timed = [&clock](int calls, auto&& call) { return clock.time(calls, call); };
   const auto ours = [&] { g.ours(GemmVariant::SimdParallel); };
   const auto peer = [&] { g.openblas(); };
   timed(1, peer);
@@ -267,14 +251,9 @@ void run_paired(benchmark::State& state, Trans ta, Trans tb, std::size_t m, std:
     t_peer += tp;
     state.SetIterationTime(to + tp + tf);
   }
-  const auto median = [](std::vector<double>& v) {
-    const auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
-    std::nth_element(v.begin(), mid, v.end());
-    return *mid;
-  };
   const double work = g.flops() * calls * static_cast<double>(state.iterations());
-  state.counters["ratio"] = median(ratios);
-  if (peak) state.counters["peak_fraction"] = median(fractions);
+  state.counters["ratio"] = catapult::bench::median(ratios);
+  if (peak) state.counters["peak_fraction"] = catapult::bench::median(fractions);
   state.counters["ours_flops"] = work / t_ours;
   state.counters["openblas_flops"] = work / t_peer;
   state.SetLabel("simd_parallel vs openblas");

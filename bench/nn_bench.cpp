@@ -5,13 +5,18 @@
 // dW of both layers, dX of the output layer only — the input needs no gradient):
 //   BM_Nn_Step/hidden/batch/threads      forward (fused bias + ReLU + derivative) + mean-MSE loss
 //       and d_out + backward + SGD update on the flat buffer: what Trainer does per step, minus
-//       batch gathering and the divergence checks.
-//       Counter step_efficiency = t(OpenBLAS GEMMs of the step) / t(our step), both timed after
-//       the main loop, interleaved, best of several repetitions (target ≥ 0.8 at batch ≥ 128);
-//       own_gemms_ms: the same five products with our gemm, so step_ms − own_gemms_ms is what the
-//       nn layer adds (copies, ⊙ act', bias sums, loss, update) and own/openblas the GEMM gap.
-//   BM_Nn_StepGemmsOpenBlas/hidden/batch/threads   the same five GEMMs with cblas_sgemm only.
-// threads: 1, or every hardware thread; every benchmark uses real time.
+//       batch gathering and the divergence checks. Every iteration times three samples back to
+//       back (the same number of calls each, at least kPairSeconds), in an order that rotates
+//       from one iteration to the next: our step, the step's five GEMMs in OpenBLAS, and the same
+//       five products with our gemm. Counters, medians over the iterations:
+//       step_efficiency = t(OpenBLAS GEMMs) / t(our step) of the same iteration (target ≥ 0.8 at
+//       batch ≥ 128); nn_overhead = 1 − t(our GEMMs) / t(our step), what the nn layer adds
+//       (copies, ⊙ act', bias sums, loss, update); step_ms, openblas_gemms_ms, own_gemms_ms per
+//       call; flops, the step's FLOP/s at the median step time. Manual time on
+//       bench::PairClock: the three samples (CPU time of this thread on one thread).
+//   BM_Nn_StepGemmsOpenBlas/hidden/batch/threads   the same five GEMMs with cblas_sgemm only
+//       (real time).
+// threads: 1, or every hardware thread.
 //
 // Debian's OpenBLAS 0.3.21 does not recognise recent Xeons and falls back to its generic kernel,
 // so main() re-executes the binary with OPENBLAS_CORETYPE set (SkylakeX with AVX-512, Haswell
@@ -20,7 +25,7 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <string>
 #include <thread>
@@ -48,7 +53,6 @@ constexpr std::size_t kInputs = 784;
 constexpr std::size_t kClasses = 10;
 
 using catapult::bench::all_threads;
-using catapult::bench::best_seconds;
 
 double step_flops(std::size_t batch, std::size_t hidden) {
   return 2.0 * static_cast<double>(batch) * static_cast<double>(hidden) *
@@ -134,34 +138,55 @@ struct StepFixture {
 };
 
 void BM_Nn_Step(benchmark::State& state) {
+#ifdef CATAPULT_HAVE_OPENBLAS
   const auto hidden = static_cast<std::size_t>(state.range(0));
   const auto batch = static_cast<std::size_t>(state.range(1));
   const auto threads = static_cast<int>(state.range(2));
   catapult::ThreadLimit limit(static_cast<std::size_t>(threads));
-  StepFixture f(batch, hidden);
-  f.step();  // sizes the cache and the optimizer state
-  for (auto _ : state) {
-    f.step();
-    benchmark::ClobberMemory();
-  }
-  state.counters["flops"] =
-      benchmark::Counter(step_flops(batch, hidden) * static_cast<double>(state.iterations()),
-                         benchmark::Counter::kIsRate);
-#ifdef CATAPULT_HAVE_OPENBLAS
   openblas_set_num_threads(threads);
-  // Interleave the two timings, best of each, so drifts of the machine affect both alike.
-  const double one = best_seconds([&] { f.step(); }, 1);
-  const int reps = std::clamp(static_cast<int>(0.2 / std::max(one, 1e-6)), 3, 50);
-  double ours = 1e300, blas = 1e300, own = 1e300;
-  for (int r = 0; r < 3; ++r) {
-    ours = std::min(ours, best_seconds([&] { f.step(); }, reps));
-    blas = std::min(blas, best_seconds([&] { f.blas_gemms(); }, reps));
-    own = std::min(own, best_seconds([&] { f.own_gemms(); }, reps));
+  StepFixture f(batch, hidden);
+  const catapult::bench::PairClock clock(threads);
+  // Three samples per iteration: 0 our step, 1 OpenBLAS's GEMMs, 2 our GEMMs.
+  const auto sample = [&](int which, int calls) {
+    switch (which) {
+      case 0:
+        return clock.time(calls, [&] { f.step(); });
+      case 1:
+        return clock.time(calls, [&] { f.blas_gemms(); });
+      default:
+        return clock.time(calls, [&] { f.own_gemms(); });
+    }
+  };
+  for (int which = 0; which < 3; ++which) sample(which, 1);  // sizes the caches and buffers
+  const double once = sample(0, 1);
+  const int calls =
+      static_cast<int>(std::clamp(std::ceil(catapult::bench::kPairSeconds / once), 1.0, 1e5));
+  std::vector<double> efficiency, overhead, t_step, t_blas, t_own;
+  int first = 0;
+  for (auto _ : state) {
+    double t[3] = {};
+    for (int i = 0; i < 3; ++i) {
+      const int which = (first + i) % 3;
+      t[which] = sample(which, calls) / calls;
+    }
+    first = (first + 1) % 3;
+    efficiency.push_back(t[1] / t[0]);
+    overhead.push_back(1.0 - t[2] / t[0]);
+    t_step.push_back(t[0]);
+    t_blas.push_back(t[1]);
+    t_own.push_back(t[2]);
+    state.SetIterationTime(calls * (t[0] + t[1] + t[2]));
   }
-  state.counters["own_gemms_ms"] = 1e3 * own;
-  state.counters["step_efficiency"] = blas / ours;
-  state.counters["openblas_gemms_ms"] = 1e3 * blas;
-  state.counters["step_ms"] = 1e3 * ours;
+  using catapult::bench::median;
+  const double step = median(t_step);
+  state.counters["step_efficiency"] = median(efficiency);
+  state.counters["nn_overhead"] = median(overhead);
+  state.counters["step_ms"] = 1e3 * step;
+  state.counters["openblas_gemms_ms"] = 1e3 * median(t_blas);
+  state.counters["own_gemms_ms"] = 1e3 * median(t_own);
+  state.counters["flops"] = step_flops(batch, hidden) / step;
+#else
+  state.SkipWithError("built without OpenBLAS");
 #endif
 }
 
@@ -189,11 +214,10 @@ void step_args(benchmark::internal::Benchmark* b) {
   for (int hidden : {256, 1024, 4096})
     for (int batch : {32, 128, 1024})
       for (int t : thread_counts) b->Args({hidden, batch, t});
-  b->UseRealTime();
 }
 
-BENCHMARK(BM_Nn_Step)->Apply(step_args);
-BENCHMARK(BM_Nn_StepGemmsOpenBlas)->Apply(step_args);
+BENCHMARK(BM_Nn_Step)->Apply(step_args)->UseManualTime();
+BENCHMARK(BM_Nn_StepGemmsOpenBlas)->Apply(step_args)->UseRealTime();
 
 }  // namespace
 

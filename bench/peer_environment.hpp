@@ -1,16 +1,20 @@
 #pragma once
 // Shared by the benchmark mains that time OpenBLAS (and Eigen's OpenMP) as peers: the environment
 // those libraries read when they are loaded, before main, so it is set and the binary restarted;
-// the thread counts they run at, the interleaved best-of timing of a peer, and the common main.
+// the thread counts they run at, the interleaved best-of timing of a peer, the clock of paired
+// samples, and the common main.
 
 #include <benchmark/benchmark.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstdlib>
 #include <string>
 #include <thread>
+#include <vector>
 
 #ifdef CATAPULT_HAVE_OPENBLAS
 #include <cblas.h>
@@ -67,6 +71,48 @@ double best_seconds(F&& f, int reps) {
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   return best;
+}
+
+/// The length of one sample of a pair: long enough for the clock, short enough that both samples
+/// of a pair see the same moment of the machine.
+inline constexpr double kPairSeconds = 1e-3;
+
+/// The clock of paired samples (ours and a peer timed back to back, at the same moment of the
+/// machine's other load). On one thread both run on the calling thread, and its CPU time leaves
+/// out the time that load kept it descheduled, which a sample of tens of milliseconds rarely
+/// escapes; with more threads, wall-clock time.
+class PairClock {
+ public:
+  explicit PairClock(int threads)
+      : clock_(threads == 1 ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC) {}
+
+  double now() const {
+    timespec ts{};
+    clock_gettime(clock_, &ts);
+    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+  }
+
+  /// Seconds for calls calls of f, memory clobbered after each.
+  template <class F>
+  double time(int calls, F&& f) const {
+    const double t0 = now();
+    for (int i = 0; i < calls; ++i) {
+      f();
+      benchmark::ClobberMemory();
+    }
+    return now() - t0;
+  }
+
+ private:
+  clockid_t clock_;
+};
+
+/// The median of v (the upper one for an even size); v is reordered.
+inline double median(std::vector<double>& v) {
+  if (v.empty()) return 0.0;
+  const auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
+  std::nth_element(v.begin(), mid, v.end());
+  return *mid;
 }
 
 /// The rest of a benchmark main, after restart_with_peer_environment and any context of its own:
