@@ -386,34 +386,59 @@ BENCHMARK_TEMPLATE(BM_Kernels_GemmMlp, float)->Apply(mlp_args);
 
 // The paired families cover the cases of the targets (docs/benchmarks.md): squares n ≥ 256 and
 // the MLP shapes, at 1 thread and at every thread. The spread of the repetitions' ratios is kept
-// ("min", "max").
+// ("min", "max"). Each case is registered by itself so that it can run long enough for about
+// kMinPairs pairs per repetition: a pair of calls at a nominal 100 GFLOP/s per thread (below
+// what either side reaches here) takes 2·flops / (threads · 1e11) s, and a case that needs more
+// than 0.2 s for kMinPairs of them gets that time (overriding --benchmark_min_time): squares
+// 2048 on one thread 2.7 s, the B = 1024, H = 4096 products about 1 s. With 0.2 s a repetition of
+// those was one or two pairs, and single repetitions ranged from 0.5 to 1.4.
+constexpr int kMinPairs = 8;
 double largest(const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); }
 
-void paired_square_args(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"n", "threads"});
-  for (const int n : {256, 512, 1024, 2048})
-    for (const int threads : {1, all_threads()}) {
-      b->Args({n, threads});
-      if (all_threads() == 1) break;
-    }
-  b->UseManualTime()->ComputeStatistics("min", fastest)->ComputeStatistics("max", largest);
+template <class T>
+const char* type_name() {
+  return sizeof(T) == sizeof(float) ? "float" : "double";
 }
 
-void paired_mlp_args(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"pass", "batch", "hidden", "threads"});
+benchmark::internal::Benchmark* register_paired(const std::string& name,
+                                                void (*fn)(benchmark::State&), double flops,
+                                                int threads) {
+  auto* b = benchmark::RegisterBenchmark(name.c_str(), fn);
+  const double seconds = kMinPairs * 2.0 * flops / (static_cast<double>(threads) * 1e11);
+  if (seconds > 0.2) b->MinTime(seconds);
+  b->UseManualTime()->ComputeStatistics("min", fastest)->ComputeStatistics("max", largest);
+  return b;
+}
+
+template <class T>
+void register_paired_squares() {
+  for (const int n : {256, 512, 1024, 2048})
+    for (const int threads : {1, all_threads()}) {
+      register_paired(std::string("BM_Kernels_PairedSquare<") + type_name<T>() + ">",
+                      BM_Kernels_PairedSquare<T>, 2.0 * n * n * n, threads)
+          ->ArgNames({"n", "threads"})
+          ->Args({n, threads});
+      if (all_threads() == 1) break;
+    }
+}
+
+void register_paired_mlp() {
   for (const int pass : {0, 1, 2, 3})
     for (const int batch : {32, 128, 1024})
       for (const int hidden : {256, 1024, 4096})
         for (const int threads : {1, all_threads()}) {
-          b->Args({pass, batch, hidden, threads});
+          double flops = 0;
+          mlp_pass<float>(pass, batch, hidden,
+                          [&](Trans, Trans, std::size_t m, std::size_t n, std::size_t k) {
+                            flops = 2.0 * static_cast<double>(m * n * k);
+                          });
+          register_paired("BM_Kernels_PairedMlp<float>", BM_Kernels_PairedMlp<float>, flops,
+                          threads)
+              ->ArgNames({"pass", "batch", "hidden", "threads"})
+              ->Args({pass, batch, hidden, threads});
           if (all_threads() == 1) break;
         }
-  b->UseManualTime()->ComputeStatistics("min", fastest)->ComputeStatistics("max", largest);
 }
-
-BENCHMARK_TEMPLATE(BM_Kernels_PairedSquare, float)->Apply(paired_square_args);
-BENCHMARK_TEMPLATE(BM_Kernels_PairedSquare, double)->Apply(paired_square_args);
-BENCHMARK_TEMPLATE(BM_Kernels_PairedMlp, float)->Apply(paired_mlp_args);
 
 }  // namespace
 
@@ -422,5 +447,8 @@ int main(int argc, char** argv) {
   const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
   benchmark::AddCustomContext("omp_wait_policy", wait_policy != nullptr ? wait_policy : "");
   benchmark::AddCustomContext("xsimd_arch", xsimd::default_arch::name());
+  register_paired_squares<float>();
+  register_paired_squares<double>();
+  register_paired_mlp();
   return catapult::bench::run_benchmarks(argc, argv);
 }

@@ -104,7 +104,7 @@ def parse(name):
     for part in m.group(3).split("/"):
         if ":" in part:
             k, v = part.split(":", 1)
-            args[k] = int(v)
+            args[k] = float(v) if "." in v else int(v)  # min_time:1.500 is a float
     return m.group(1), m.group(2), args
 
 
