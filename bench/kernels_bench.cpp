@@ -60,6 +60,7 @@ const char* impl_name(int impl) {
 }
 
 using catapult::bench::all_threads;
+using catapult::bench::thread_counts;
 
 template <class T>
 Matrix<T> random_matrix(std::size_t rows, std::size_t cols, std::uint64_t seed) {
@@ -345,11 +346,10 @@ void square_args(benchmark::internal::Benchmark* b) {
       b->Args({n, kBlockedScalar, 1});
     }
     b->Args({n, kSimd, 1});
-    for (const int threads : {1, all_threads()}) {
+    for (const int threads : thread_counts()) {
       b->Args({n, kSimdParallel, threads});
       b->Args({n, kOpenBlas, threads});
       b->Args({n, kEigen, threads});
-      if (all_threads() == 1) break;
     }
   }
   b->UseRealTime()->ComputeStatistics("min", fastest);
@@ -360,10 +360,9 @@ void mlp_args(benchmark::internal::Benchmark* b) {
   for (const int pass : {0, 1, 2, 3})
     for (const int batch : {32, 128, 1024})
       for (const int hidden : {256, 1024, 4096})
-        for (const int threads : {1, all_threads()}) {
+        for (const int threads : thread_counts()) {
           for (const int impl : {kSimdParallel, kOpenBlas, kEigen})
             b->Args({pass, batch, hidden, impl, threads});
-          if (all_threads() == 1) break;
         }
   b->UseRealTime()->ComputeStatistics("min", fastest);
 }
@@ -413,12 +412,11 @@ benchmark::internal::Benchmark* register_paired(const std::string& name,
 template <class T>
 void register_paired_squares() {
   for (const int n : {256, 512, 1024, 2048})
-    for (const int threads : {1, all_threads()}) {
+    for (const int threads : thread_counts()) {
       register_paired(std::string("BM_Kernels_PairedSquare<") + type_name<T>() + ">",
                       BM_Kernels_PairedSquare<T>, 2.0 * n * n * n, threads)
           ->ArgNames({"n", "threads"})
           ->Args({n, threads});
-      if (all_threads() == 1) break;
     }
 }
 
@@ -426,7 +424,7 @@ void register_paired_mlp() {
   for (const int pass : {0, 1, 2, 3})
     for (const int batch : {32, 128, 1024})
       for (const int hidden : {256, 1024, 4096})
-        for (const int threads : {1, all_threads()}) {
+        for (const int threads : thread_counts()) {
           double flops = 0;
           mlp_pass<float>(pass, batch, hidden,
                           [&](Trans, Trans, std::size_t m, std::size_t n, std::size_t k) {
@@ -436,7 +434,6 @@ void register_paired_mlp() {
                           threads)
               ->ArgNames({"pass", "batch", "hidden", "threads"})
               ->Args({pass, batch, hidden, threads});
-          if (all_threads() == 1) break;
         }
 }
 

@@ -53,7 +53,7 @@ using catapult::Rng;
 constexpr std::size_t kInputs = 784;
 constexpr std::size_t kClasses = 10;
 
-using catapult::bench::all_threads;
+using catapult::bench::thread_counts;
 
 double step_flops(std::size_t batch, std::size_t hidden) {
   return 2.0 * static_cast<double>(batch) * static_cast<double>(hidden) *
@@ -220,11 +220,9 @@ void BM_Nn_StepGemmsOpenBlas(benchmark::State& state) {
 
 void step_args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"hidden", "batch", "threads"});
-  std::vector<int> thread_counts = {1};
-  if (all_threads() > 1) thread_counts.push_back(all_threads());
   for (int hidden : {256, 1024, 4096})
     for (int batch : {32, 128, 1024})
-      for (int t : thread_counts) b->Args({hidden, batch, t});
+      for (int t : thread_counts()) b->Args({hidden, batch, t});
 }
 
 BENCHMARK(BM_Nn_Step)->Apply(step_args)->UseManualTime();

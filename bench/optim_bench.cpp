@@ -42,8 +42,8 @@ using catapult::AlignedVector;
 using catapult::optim::OptimizerConfig;
 using catapult::optim::OptimizerKind;
 
-using catapult::bench::all_threads;
 using catapult::bench::best_seconds;
+using catapult::bench::thread_counts;
 
 // P of the 784-H-10 network with biases.
 std::size_t mlp_params(std::size_t hidden) { return 784 * hidden + hidden + hidden * 10 + 10; }
@@ -137,12 +137,6 @@ void BM_Optim_SaxpyOpenBlas(benchmark::State& state) {
 #else
   state.SkipWithError("built without OpenBLAS");
 #endif
-}
-
-std::vector<int> thread_counts() {
-  std::vector<int> t = {1};
-  if (all_threads() > 1) t.push_back(all_threads());
-  return t;
 }
 
 void step_args(benchmark::internal::Benchmark* b) {

@@ -60,6 +60,13 @@ inline int all_threads() {
   return static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
 }
 
+/// The thread counts every family runs at: 1, and every hardware thread when that is more.
+inline std::vector<int> thread_counts() {
+  std::vector<int> t = {1};
+  if (all_threads() > 1) t.push_back(all_threads());
+  return t;
+}
+
 /// The shortest wall time of reps calls of f, in seconds.
 template <class F>
 double best_seconds(F&& f, int reps) {
