@@ -297,6 +297,69 @@ TYPED_TEST(GemmTyped, EpilogueMatchesSeparateOps) {
       }
 }
 
+// The fused epilogue for every transpose pair (NN, NT, TN, TT) against the naive double
+// reference: z = alpha·op(A)·op(B) + beta·C + bias, y = act(z), d = act'(z), all in double. The
+// rounding tier's bound covers z (the bias add is one more term of the sum); ReLU and tanh are
+// 1-Lipschitz, tanh' = 1 − tanh² is 0.77-Lipschitz, plus a few ulps for xsimd's tanh. ReLU's
+// derivative is compared only where |z| exceeds the bound (elsewhere either side is right).
+// Shapes: the packed path with edge tiles and a K tail, and the dot-product path's two tiles.
+TYPED_TEST(GemmTyped, EpilogueMatchesNaiveReferenceForEveryTranspose) {
+  using T = TypeParam;
+  Rng rng(4100);
+  const double ulps = 8 * std::numeric_limits<T>::epsilon();
+  for (const GemmVariant v : kVariants)
+    for (const Activation act : {Activation::Identity, Activation::Relu, Activation::Tanh})
+      for (const Trans ta : kTrans)
+        for (const Trans tb : kTrans)
+          for (const auto& [m, n, k] :
+               {std::array<std::size_t, 3>{45, 70, 5}, std::array<std::size_t, 3>{37, 53, 301},
+                std::array<std::size_t, 3>{32, 10, 700}, std::array<std::size_t, 3>{10, 45, 700}}) {
+            Matrix<T> a(ta == Trans::N ? m : k, ta == Trans::N ? k : m);
+            Matrix<T> b(tb == Trans::N ? k : n, tb == Trans::N ? n : k);
+            Matrix<T> c(m, n);
+            test::fill_uniform(a.view(), rng);
+            test::fill_uniform(b.view(), rng);
+            test::fill_uniform(c.view(), rng);
+            std::vector<T> bias(n);
+            for (auto& x : bias) x = static_cast<T>(rng.uniform(-1, 1));
+            const double alpha = 0.75, beta = -0.5;
+            Matrix<double> abs_product;
+            const Matrix<double> z_ref =
+                test::naive_gemm<T>(ta == Trans::T, tb == Trans::T, alpha, a.cview(), b.cview(),
+                                    beta, c.cview(), &abs_product);
+
+            Matrix<T> fused = c, d(m, n);
+            GemmEpilogue<T> ep;
+            ep.bias = bias.data();
+            ep.activation = act;
+            ep.derivative = d.view();
+            gemm<T>(ta, tb, T(alpha), a.cview(), b.cview(), T(beta), fused.view(), ep, v);
+
+            for (std::size_t i = 0; i < m; ++i)
+              for (std::size_t j = 0; j < n; ++j) {
+                const double z = z_ref(i, j) + bias[j];
+                const double bound = test::gemm_error_bound<T>(
+                    k + 1, abs_product(i, j) + std::abs(static_cast<double>(bias[j])),
+                    std::abs(beta * c(i, j)));
+                double y = z, dy = 1.0;
+                if (act == Activation::Relu) {
+                  y = std::max(z, 0.0);
+                  dy = z > 0 ? 1.0 : 0.0;
+                } else if (act == Activation::Tanh) {
+                  y = std::tanh(z);
+                  dy = 1.0 - y * y;
+                }
+                const std::string where =
+                    str_cat(to_string(v), " ", to_string(act), " op=", name(ta), name(tb), " m=", m,
+                            " n=", n, " k=", k, " (", i, ",", j, ")");
+                ASSERT_NEAR(fused(i, j), y, bound + ulps) << where;
+                if (act != Activation::Relu || std::abs(z) > bound) {
+                  ASSERT_NEAR(d(i, j), dy, bound + 2 * ulps) << where;
+                }
+              }
+          }
+}
+
 TEST(Gemm, RejectsBadShapesAndAliasing) {
   Matrix<float> a(4, 3), b(3, 5), c(4, 5), wrong(4, 4);
   EXPECT_THROW(gemm<float>(Trans::N, Trans::N, 1.F, a.cview(), b.cview(), 0.F, wrong.view()),
