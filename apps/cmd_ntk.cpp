@@ -1,6 +1,7 @@
 // `catapult ntk`: the empirical NTK spectrum of a network on MNIST samples, to JSON or CSV.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -205,11 +206,19 @@ nlohmann::json run_typed(const NtkArgs& a, const data::Dataset& set) {
   if (!top.eigenvalues.empty()) {
     const double lmax = top.eigenvalues.front();
     j["lambda_max"] = lmax;
-    // η_crit of full-batch GD with the mean MSE over these n samples (loss.hpp, ntk.hpp).
-    const double lmax_full = o.mode == ntk::NtkMode::Traced ? lmax / static_cast<double>(k) : lmax;
-    if (lmax_full > 0)
-      j["eta_crit_gd_mean_mse"] =
-          ntk::critical_learning_rate_ntk(lmax_full, n, o.mode == ntk::NtkMode::Full ? k : 1);
+    // η_crit of full-batch GD with the mean MSE over these n samples, 1/(c·λmax(K_full)): exact
+    // from the full kernel, only bounded by the traced or one output's kernel (ntk.hpp).
+    if (std::isfinite(lmax) && lmax > 0) {
+      const ntk::CriticalRateBounds b = ntk::critical_learning_rate_bounds(o.mode, lmax, n, k);
+      if (b.exact()) {
+        j["eta_crit_kind"] = "exact";
+        j["eta_crit_gd_mean_mse"] = b.upper;
+      } else {
+        j["eta_crit_kind"] = "upper_bound";
+        j["eta_crit_gd_mean_mse_upper_bound"] = b.upper;
+        if (b.lower > 0) j["eta_crit_gd_mean_mse_lower_bound"] = b.lower;
+      }
+    }
   }
   if (a.condition && !top.eigenvalues.empty()) {
     ntk::EigenOptions co = eo;
@@ -302,6 +311,18 @@ const CommandRegistrar kNtk{
       auto a = std::make_shared<NtkArgs>();
       auto* cmd = program.add_subcommand(
           "ntk", "Empirical NTK spectrum (λmax, top-k, λmin, κ, η_crit) on MNIST samples");
+      cmd->footer(
+          "η_crit: the critical rate of full-batch GD on the mean MSE over the n samples, "
+          "n·k/λmax(K_full).\n"
+          "  --mode full    eta_crit_kind \"exact\", eta_crit_gd_mean_mse = n·k/λmax.\n"
+          "  --mode traced  eta_crit_kind \"upper_bound\": eta_crit_gd_mean_mse_upper_bound = "
+          "n·k/(λmax/k)\n"
+          "                 and eta_crit_gd_mean_mse_lower_bound = n/λmax (k² below it).\n"
+          "  --mode output  eta_crit_kind \"upper_bound\": eta_crit_gd_mean_mse_upper_bound = "
+          "n·k/λmax (no lower bound).\n"
+          "The upper bounds are the usual estimates, equal to η_crit when the output blocks of "
+          "K_full are identical\nand decoupled (about so for wide networks at initialisation). "
+          "For the rate itself (e.g. a sweep's\ncritical_lr) use --mode full.");
       cmd->add_option("--dir", a->dir, "MNIST directory (default: the fetch-data cache)");
       cmd->add_flag("--no-verify", a->no_verify, "Skip the SHA-256 check of the MNIST files");
       cmd->add_option("--split", a->split, "train or test")
@@ -313,7 +334,9 @@ const CommandRegistrar kNtk{
       cmd->add_option("--activation", a->activation, "Hidden activation: relu, tanh, identity");
       cmd->add_option("--parameterization", a->parameterization, "standard or ntk");
       cmd->add_flag("--no-bias", a->no_bias, "Layers without biases");
-      cmd->add_option("--mode", a->mode, "full, traced (sum over outputs) or output")
+      cmd->add_option("--mode", a->mode,
+                      "full (exact η_crit), traced (sum over outputs; η_crit bounds) or output "
+                      "(one output; an upper bound on η_crit)")
           ->check(CLI::IsMember({"full", "traced", "output"}));
       cmd->add_option("--output", a->output, "The output for --mode output");
       cmd->add_option("--method", a->method, "dense, matrix-free or auto (dense up to 4000 rows)")

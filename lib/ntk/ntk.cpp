@@ -158,6 +158,30 @@ std::size_t ntk_size(NtkMode mode, std::size_t n, std::size_t k) noexcept {
   return mode == NtkMode::Full ? n * k : n;
 }
 
+CriticalRateBounds critical_learning_rate_bounds(NtkMode mode, double lambda_max, std::size_t n,
+                                                 std::size_t k, nn::MseReduction reduction) {
+  if (!std::isfinite(lambda_max) || lambda_max <= 0)
+    throw InvalidArgument(
+        str_cat("critical_learning_rate_bounds: lambda_max ", lambda_max, " is not > 0"));
+  if (n == 0 || k == 0)
+    throw InvalidArgument(str_cat("critical_learning_rate_bounds: n = ", n, ", k = ", k));
+  const auto rate = [&](double lambda_full) {
+    return nn::mse_critical_learning_rate(lambda_full, reduction, n, k);
+  };
+  const double kd = static_cast<double>(k);
+  CriticalRateBounds b;
+  if (mode == NtkMode::Full || k == 1) {
+    b.lower = b.upper = rate(lambda_max);
+  } else if (mode == NtkMode::Traced) {
+    b.lower = rate(kd * lambda_max);  // λmax(K_full) ≤ k·λ_t
+    b.upper = rate(lambda_max / kd);  // λmax(K_full) ≥ λ_t/k
+  } else {
+    b.lower = 0;                 // other outputs may be arbitrarily sharper
+    b.upper = rate(lambda_max);  // λmax(K_full) ≥ λmax(K_cc)
+  }
+  return b;
+}
+
 template <class T>
 Matrix<T> empirical_ntk(const nn::Mlp<T>& model, MatrixView<const T> x, const NtkOptions& o) {
   check_inputs("empirical_ntk", model, x, o);

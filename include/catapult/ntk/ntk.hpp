@@ -19,6 +19,17 @@
 /// Gauss–Newton matrix H_GN = 2c·JᵀJ. For a wide network the off-diagonal output blocks of K_full
 /// vanish and λmax(K_full) ≈ λmax(K_traced)/k.
 ///
+/// The Traced and Output kernels only bound λmax(K_full) (critical_learning_rate_bounds). With
+/// K_cc the diagonal blocks of K_full, λ_c = λmax(K_cc) and λ_t = λmax(K_traced):
+///   λ_c ≤ λmax(K_full)                 (K_cc is a principal submatrix of K_full);
+///   λ_t/k ≤ λmax(K_full) ≤ k·λ_t       (λ_t ≤ Σ_c λ_c ≤ k·max_c λ_c on the left; on the right
+///                                        vᵀK_full·v = ‖Σ_c J_cᵀv_c‖² ≤ k·Σ_c v_cᵀK_cc·v_c and
+///                                        K_cc ≼ K_traced).
+/// So the Traced estimate n·k/(λ_t/k) and the Output estimate n·k/λ_c are UPPER bounds on η_crit
+/// (equal to it when K_full = K_0 ⊗ I_k: identical, decoupled output blocks, as for a linear model
+/// and approximately for wide networks), Traced also gives the lower bound n/λ_t (a factor k²
+/// below its estimate; attained by some Jacobians), and one output's kernel gives no lower bound.
+///
 /// ## Structured form (no Jacobian is ever formed)
 /// With a_l the input of layer l, δ_{l,i,c} = ∂f_c(x_i)/∂z_l the back-propagated signal and
 /// s_l the layer scale (mlp.hpp), ∂f_c(x_i)/∂W_l = s_l·δ_{l,i,c}·a_{l,i}ᵀ and ∂/∂b_l = δ_{l,i,c},
@@ -31,6 +42,7 @@
 #include <vector>
 
 #include "catapult/core/matrix.hpp"
+#include "catapult/nn/loss.hpp"
 #include "catapult/nn/mlp.hpp"
 #include "catapult/ntk/spectrum.hpp"
 
@@ -55,6 +67,28 @@ struct NtkOptions {
 
 /// Side length of the kernel for n samples and k outputs: n·k (Full) or n.
 [[nodiscard]] std::size_t ntk_size(NtkMode mode, std::size_t n, std::size_t k) noexcept;
+
+/// What λmax of one mode's kernel tells about the critical rate of full-batch gradient descent on
+/// the MSE, η_crit = 1/(c·λmax(K_full)) with c = nn::mse_scale(reduction, n, k) (n·k/λmax(K_full)
+/// for the default mean): an interval [lower, upper] that holds it (see the file comment).
+///   Full    lower = upper = 1/(c·λ)                 (exact)
+///   Traced  lower = 1/(c·k·λ), upper = 1/(c·λ/k)    (upper/lower = k²; the upper end is the usual
+///                                                    estimate λmax(K_full) ≈ λ/k)
+///   Output  lower = 0 (no bound), upper = 1/(c·λ)
+/// With k = 1 every mode's kernel is K_full, so the result is exact. "Exact" is for the linearised
+/// model and up to the accuracy of λ.
+struct CriticalRateBounds {
+  double lower = 0;  ///< η_crit ≥ lower; 0 when the mode gives no lower bound
+  double upper = 0;  ///< η_crit ≤ upper; the estimate a Traced or Output λmax gives
+  /// True when lower == upper: the kernel was K_full (mode Full, or k = 1).
+  [[nodiscard]] bool exact() const noexcept { return lower == upper; }
+};
+
+/// The bounds above from lambda_max = λmax of the `mode` kernel of n samples with k outputs.
+/// Throws InvalidArgument unless lambda_max is finite and > 0 and n, k > 0.
+[[nodiscard]] CriticalRateBounds critical_learning_rate_bounds(
+    NtkMode mode, double lambda_max, std::size_t n, std::size_t k,
+    nn::MseReduction reduction = nn::MseReduction::Mean);
 
 /// Dense empirical NTK of `model` at the samples x [n, d_0] by the structured per-layer form.
 /// Returns [ntk_size, ntk_size] (symmetric). Cost ≈ dense_ntk_flops; memory: the kernel, the
