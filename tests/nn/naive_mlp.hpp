@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <utility>
 #include <vector>
 
 #include "catapult/core/matrix.hpp"
@@ -48,6 +49,56 @@ inline Matrix<double> naive_mlp_forward(const nn::MlpConfig& cfg, const std::vec
     a = z;
   }
   return a;
+}
+
+inline double naive_act_derivative(kernels::Activation a, double z) {
+  switch (a) {
+    case kernels::Activation::Relu:
+      return z > 0 ? 1.0 : 0.0;
+    case kernels::Activation::Tanh:
+      return 1.0 - std::tanh(z) * std::tanh(z);
+    case kernels::Activation::Identity:
+      break;
+  }
+  return 1.0;
+}
+
+/// The input Jacobian ∂f/∂x at one sample x (d_0 entries), [d_L, d_0], by the chain rule written
+/// from the same formulas: J = D_{L−1}·s_{L−1}W_{L−1} ⋯ D_0·s_0W_0 with D_l = diag(act'(z_l)).
+inline Matrix<double> naive_mlp_input_jacobian(const nn::MlpConfig& cfg,
+                                               const std::vector<double>& theta,
+                                               const std::vector<double>& x) {
+  std::vector<double> a = x;
+  Matrix<double> jac(x.size(), x.size());  // ∂a_l/∂x, starts as the identity
+  for (std::size_t i = 0; i < x.size(); ++i) jac(i, i) = 1.0;
+  std::size_t off = 0;
+  const std::size_t layers = cfg.widths.size() - 1;
+  for (std::size_t l = 0; l < layers; ++l) {
+    const std::size_t din = cfg.widths[l], dout = cfg.widths[l + 1];
+    const double s = cfg.parameterization == nn::Parameterization::Ntk
+                         ? 1.0 / std::sqrt(static_cast<double>(din))
+                         : 1.0;
+    const auto act = l + 1 == layers ? cfg.output_activation : cfg.hidden_activation;
+    std::vector<double> next(dout);
+    Matrix<double> next_jac(dout, x.size());
+    for (std::size_t o = 0; o < dout; ++o) {
+      double z = 0;
+      for (std::size_t p = 0; p < din; ++p) z += a[p] * theta[off + o * din + p];
+      z *= s;
+      if (cfg.bias) z += theta[off + dout * din + o];
+      next[o] = naive_act(act, z);
+      const double g = naive_act_derivative(act, z) * s;
+      for (std::size_t j = 0; j < x.size(); ++j) {
+        double acc = 0;
+        for (std::size_t p = 0; p < din; ++p) acc += theta[off + o * din + p] * jac(p, j);
+        next_jac(o, j) = g * acc;
+      }
+    }
+    off += dout * din + (cfg.bias ? dout : 0);
+    a = std::move(next);
+    jac = std::move(next_jac);
+  }
+  return jac;
 }
 
 }  // namespace catapult::test
