@@ -6,11 +6,14 @@
 //   BM_Kernels_GemmMlp<T>/pass/batch/hidden/impl/threads   the MLP's products (784 inputs, 10
 //       classes): pass 0 forward Z = X[B,784]·W1[H,784]ᵀ, 1 dW = dHᵀ[H,B]·X[B,784],
 //       2 dX = dH[B,H]·W1[H,784], 3 output layer Z2 = A[B,H]·W2[10,H]ᵀ
-//   BM_Kernels_FmaPeak<T>/threads   independent xsimd FMAs: the machine's peak
+//   BM_Kernels_FmaPeak<T>/isa/threads   independent xsimd FMA chains in registers (SSE: multiply
+//       and add), one family per ISA the CPU has (avx512, avx2, sse): the machine's peak, the
+//       widest ISA's being the reference
 //   BM_Kernels_PairedSquare<T>/n/threads, BM_Kernels_PairedMlp<T>/pass/batch/hidden/threads
 //       ours (simd_parallel) and OpenBLAS timed back to back, alternating; counters "ratio"
 //       (median of t_openblas / t_ours over the pairs), "ours_flops", "openblas_flops"; squares
-//       on one thread also "peak_fraction" (ours against the FMA peak timed in the same pair)
+//       on one thread also "peak_fraction" (ours against the reference FMA peak timed in the
+//       same pair), "gemm_peak_fraction_<isa>" and "peak_flops_<isa>" (see run_paired)
 // impl: 0 naive, 1 blocked_scalar, 2 simd, 3 simd_parallel, 4 openblas, 5 eigen.
 // threads: 1, or every hardware thread; every benchmark uses real time.
 //
@@ -27,6 +30,7 @@
 #include <cstdlib>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 #include <xsimd/xsimd.hpp>
 
@@ -171,30 +175,112 @@ void run_gemm(benchmark::State& state, Trans ta, Trans tb, std::size_t m, std::s
                                                benchmark::Counter::kIsRate);
 }
 
-// Peak FMA throughput: kAcc independent accumulator registers, each updated by one FMA per step
-// (enough to cover the FMA latency on two ports), nothing loaded from memory.
-template <class T>
-struct FmaChains {
-  using B = xsimd::batch<T, xsimd::default_arch>;
-  static constexpr int kAcc = 16;
+// Peak floating-point throughput of one ISA: the denominator of "% of FMA peak".
+//
+// Assumes: kAcc + 2 vector registers are free (the accumulators are locals and, with the two
+// constants, stay in registers: the loop body has no load or store). AVX2 and SSE have 16
+// registers without AVX-512VL, AVX-512 32. kAcc independent chains cover latency × pipes with
+// margin: an FMA takes 4 cycles on Zen 3/4 and Skylake-X and issues on two pipes, so 8 must be in
+// flight; AVX-512 runs 24 chains, AVX2 12. (Until issue 16 a single loop kept 16 accumulators in
+// a member array: on an AVX2-only CPU 16 + 2 > 16 ymm registers, so chains went through memory
+// and store-to-load forwarding, and the "peak" on Zen 3 was 46 GFLOP/s where OpenBLAS's SGEMM
+// reached 79.)
+// SSE has no FMA: a step is a multiply then an add, counted as 2 flops per lane like an FMA
+// (both are real floating-point operations). 3 + 3 cycles of latency on Zen, two multiply and two
+// add pipes: 12 chains. The product passes through an empty asm so that the compiler cannot fuse
+// the pair into an FMA (GCC does under -ffp-contract=fast, the default of -std=gnu++20, when
+// -march=native has FMA).
+template <class T, class Arch, int kAcc, bool kFused>
+struct PeakChains {
+  using B = xsimd::batch<T, Arch>;
   static constexpr int kInner = 256;
   static constexpr double kFlopsPerRound = 2.0 * kAcc * kInner * static_cast<double>(B::size);
-  B acc[kAcc];
-  FmaChains() {
-    for (int i = 0; i < kAcc; ++i) acc[i] = B(static_cast<T>(i) * T(0.01));
+
+  /// kInner steps of every chain, rounds times.
+  static void run(long rounds) noexcept { run(rounds, std::make_integer_sequence<int, kAcc>{}); }
+
+ private:
+  // Makes b opaque to the optimiser (it can neither fold nor drop what produced it) without
+  // moving it out of its vector register: no instruction is emitted.
+  static void opaque(B& b) noexcept {
+    typename B::register_type r = b;
+    asm volatile("" : "+v"(r));
+    b = B(r);
   }
-  // kInner steps of every chain, `rounds` times.
-  void run(long rounds) {
-    const B x(T(0.999));
-    const B y(T(0.001));
+  // The same, not volatile: only a data dependence, which keeps a product from being fused with
+  // the add that uses it.
+  static void unfused(B& b) noexcept {
+    typename B::register_type r = b;
+    asm("" : "+v"(r));
+    b = B(r);
+  }
+
+  static B step(B acc, B x, B y) noexcept {
+    if constexpr (kFused) {
+      return xsimd::fma(acc, x, y);
+    } else {
+      B p = acc * x;
+      unfused(p);
+      return p + y;
+    }
+  }
+
+  // One local per chain, indexed by constants only (the fold expressions), so each lives in a
+  // register. acc ← acc·0.999 + 0.001 stays in [0.01, 1]: no overflow, no subnormals.
+  template <int... I>
+  static void run(long rounds, std::integer_sequence<int, I...> /*chains*/) noexcept {
+    B x(T(0.999));
+    B y(T(0.001));
+    opaque(x);
+    opaque(y);
+    B acc[kAcc] = {B(static_cast<T>(I + 1) * T(0.01))...};
+    (opaque(acc[I]), ...);
     for (long r = 0; r < rounds; ++r) {
-      for (int it = 0; it < kInner; ++it)
-#pragma GCC unroll 16
-        for (int i = 0; i < kAcc; ++i) acc[i] = xsimd::fma(acc[i], x, y);
-      benchmark::DoNotOptimize(acc);
+      for (int it = 0; it < kInner; ++it) ((acc[I] = step(acc[I], x, y)), ...);
+      (opaque(acc[I]), ...);
     }
   }
 };
+
+/// One ISA's peak loop, chosen at run time.
+struct PeakKernel {
+  const char* isa;   // in the benchmark name: avx512, avx2, sse
+  const char* arch;  // xsimd's name of the architecture
+  int chains;
+  bool fused;  // FMA; else a multiply and an add
+  double flops_per_round;
+  void (*run)(long rounds) noexcept;
+};
+
+template <class T, class Arch, int kAcc, bool kFused>
+PeakKernel peak_kernel(const char* isa) {
+  using C = PeakChains<T, Arch, kAcc, kFused>;
+  return {isa, Arch::name(), kAcc, kFused, C::kFlopsPerRound, &C::run};
+}
+
+/// The peak loops of the ISAs this CPU supports (xsimd's run-time detection, which reads CPUID
+/// only, not whether the OS saves the AVX-512 state; Linux does. The binary is compiled with
+/// -march=native, so every ISA up to the build machine's is compiled in), widest first. The first
+/// is the reference, the peak of "% of FMA peak" and "peak_fraction". SSE uses xsimd's sse2, the
+/// base of x86-64, so that a portable build has it too.
+template <class T>
+const std::vector<PeakKernel>& peak_kernels() {
+  static const std::vector<PeakKernel> kernels = [] {
+    std::vector<PeakKernel> k;
+    [[maybe_unused]] const auto cpu = xsimd::available_architectures();
+#if XSIMD_WITH_AVX512F
+    if (cpu.avx512f) k.push_back(peak_kernel<T, xsimd::avx512f, 24, true>("avx512"));
+#endif
+#if XSIMD_WITH_FMA3_AVX2
+    if (cpu.fma3_avx2) k.push_back(peak_kernel<T, xsimd::fma3<xsimd::avx2>, 12, true>("avx2"));
+#endif
+#if XSIMD_WITH_SSE2
+    if (cpu.sse2) k.push_back(peak_kernel<T, xsimd::sse2, 12, false>("sse"));
+#endif
+    return k;
+  }();
+  return kernels;
+}
 
 // Ours (simd_parallel) and OpenBLAS back to back on one problem. Each iteration times one sample
 // of each (the same number of calls, enough for kPairSeconds), alternating which goes first, so
@@ -203,10 +289,14 @@ struct FmaChains {
 // the median over the iterations of t_openblas / t_ours (> 1: ours is faster); "ours_flops" and
 // "openblas_flops", FLOP/s over all the samples of each. Manual time: the two samples together,
 // on PairClock (CPU time of this thread on one thread).
-// With peak (one thread only), every pair also times a sample of FmaChains between the two, and
-// "peak_fraction" is the median of ours' FLOP/s over the FMA peak's in the same pair: the
-// fraction of the peak measured at the same moment, where the separate BM_Kernels_FmaPeak
-// benchmark ran at another.
+// With peak (one thread only), every pair also times, between the two, a sample of the peak
+// loop of the reference ISA (the widest, peak_kernels().front()) and of every other FMA ISA
+// (AVX2 beside AVX-512): "peak_fraction" is the median of ours' FLOP/s over the reference peak's
+// in the same pair, the fraction of the peak measured at the same moment, where the separate
+// BM_Kernels_FmaPeak benchmarks ran at another; for each such ISA, "gemm_peak_fraction_<isa>" is
+// the median of the faster GEMM's FLOP/s (ours or OpenBLAS) over that ISA's peak in the same pair,
+// and "peak_flops_<isa>" its FLOP/s over all the samples. A fraction above 1 beyond the noise
+// means the peak loop is wrong (scripts/bench_table.py and bench/check_fma_peak.py check it).
 using catapult::bench::kPairSeconds;
 
 template <class T>
@@ -224,40 +314,74 @@ void run_paired(benchmark::State& state, Trans ta, Trans tb, std::size_t m, std:
   timed(1, ours);  // first calls: workspace allocation, thread start-up
   const double once = timed(1, ours);
   const int calls = static_cast<int>(std::clamp(std::ceil(kPairSeconds / once), 1.0, 1e5));
-  peak = peak && threads == 1;
-  FmaChains<T> chains;
-  const auto fma_sample = [&](long rounds) { return timed(1, [&] { chains.run(rounds); }); };
-  const long rounds =
-      peak ? static_cast<long>(std::ceil(kPairSeconds / std::max(fma_sample(1), 1e-9))) : 0;
+  // The peak loops timed in every pair, the reference first, each with enough rounds for
+  // kPairSeconds.
+  struct PeakSample {
+    const PeakKernel* kernel;
+    long rounds;
+    double seconds = 0;  // over all the pairs
+    std::vector<double> gemm_fractions;
+  };
+  std::vector<PeakSample> peaks;
+  const auto peak_time = [&timed](const PeakKernel& p, long rounds) {
+    return timed(1, [&] { p.run(rounds); });
+  };
+  if (peak && threads == 1) {
+    for (const PeakKernel& p : peak_kernels<T>())
+      if (peaks.empty() || p.fused) {
+        const double once_peak = std::max(peak_time(p, 1), 1e-9);
+        peaks.push_back({&p, static_cast<long>(std::ceil(kPairSeconds / once_peak)), 0, {}});
+      }
+  }
   std::vector<double> ratios, fractions;
   double t_ours = 0, t_peer = 0;
   bool ours_first = true;
+  std::vector<double> tf(peaks.size());
   for (auto _ : state) {
-    double to = 0, tp = 0, tf = 0;
+    double to = 0, tp = 0;
+    const auto time_peaks = [&] {
+      for (std::size_t i = 0; i < peaks.size(); ++i)
+        tf[i] = peak_time(*peaks[i].kernel, peaks[i].rounds);
+    };
     if (ours_first) {
       to = timed(calls, ours);
-      if (peak) tf = fma_sample(rounds);
+      time_peaks();
       tp = timed(calls, peer);
     } else {
       tp = timed(calls, peer);
-      if (peak) tf = fma_sample(rounds);
+      time_peaks();
       to = timed(calls, ours);
     }
     ours_first = !ours_first;
     ratios.push_back(tp / to);
-    if (peak)
-      fractions.push_back((g.flops() * calls / to) /
-                          (FmaChains<T>::kFlopsPerRound * static_cast<double>(rounds) / tf));
+    double elapsed = to + tp;
+    for (std::size_t i = 0; i < peaks.size(); ++i) {
+      const double peak_rate =
+          peaks[i].kernel->flops_per_round * static_cast<double>(peaks[i].rounds) / tf[i];
+      if (i == 0) fractions.push_back(g.flops() * calls / to / peak_rate);
+      peaks[i].gemm_fractions.push_back(g.flops() * calls / std::min(to, tp) / peak_rate);
+      peaks[i].seconds += tf[i];
+      elapsed += tf[i];
+    }
     t_ours += to;
     t_peer += tp;
-    state.SetIterationTime(to + tp + tf);
+    state.SetIterationTime(elapsed);
   }
   const double work = g.flops() * calls * static_cast<double>(state.iterations());
   state.counters["ratio"] = catapult::bench::median(ratios);
-  if (peak) state.counters["peak_fraction"] = catapult::bench::median(fractions);
+  for (PeakSample& p : peaks) {
+    const std::string isa = p.kernel->isa;
+    state.counters["gemm_peak_fraction_" + isa] = catapult::bench::median(p.gemm_fractions);
+    state.counters["peak_flops_" + isa] = p.kernel->flops_per_round *
+                                          static_cast<double>(p.rounds) *
+                                          static_cast<double>(state.iterations()) / p.seconds;
+  }
+  if (!peaks.empty()) state.counters["peak_fraction"] = catapult::bench::median(fractions);
   state.counters["ours_flops"] = work / t_ours;
   state.counters["openblas_flops"] = work / t_peer;
-  state.SetLabel("simd_parallel vs openblas");
+  state.SetLabel(peaks.empty() ? "simd_parallel vs openblas"
+                               : std::string("simd_parallel vs openblas, FMA peak ") +
+                                     peaks.front().kernel->isa);
 #else
   state.SkipWithError("built without OpenBLAS");
   static_cast<void>(ta), static_cast<void>(tb), static_cast<void>(m), static_cast<void>(n);
@@ -320,14 +444,14 @@ void BM_Kernels_PairedMlp(benchmark::State& state) {
               });
 }
 
-template <class T>
-void BM_Kernels_FmaPeak(benchmark::State& state) {
-  FmaChains<T> chains;
-  for (auto _ : state) chains.run(1);
+// One ISA's peak loop (PeakChains), one round per iteration.
+void BM_Kernels_FmaPeak(benchmark::State& state, const PeakKernel& kernel) {
+  for (auto _ : state) kernel.run(1);
   state.counters["flops"] =
-      benchmark::Counter(FmaChains<T>::kFlopsPerRound * static_cast<double>(state.iterations()),
+      benchmark::Counter(kernel.flops_per_round * static_cast<double>(state.iterations()),
                          benchmark::Counter::kIsRate);
-  state.SetLabel(xsimd::default_arch::name());
+  state.SetLabel(std::string(kernel.arch) + ", " + std::to_string(kernel.chains) +
+                 (kernel.fused ? " FMA chains" : " mul+add chains"));
 }
 
 // The fastest repetition ("min" aggregate, of the real and CPU times): the other load on a shared
@@ -367,18 +491,6 @@ void mlp_args(benchmark::internal::Benchmark* b) {
   b->UseRealTime()->ComputeStatistics("min", fastest);
 }
 
-BENCHMARK_TEMPLATE(BM_Kernels_FmaPeak, float)
-    ->Threads(1)
-    ->UseRealTime()
-    ->ComputeStatistics("min", fastest);
-BENCHMARK_TEMPLATE(BM_Kernels_FmaPeak, float)
-    ->Threads(all_threads())
-    ->UseRealTime()
-    ->ComputeStatistics("min", fastest);
-BENCHMARK_TEMPLATE(BM_Kernels_FmaPeak, double)
-    ->Threads(1)
-    ->UseRealTime()
-    ->ComputeStatistics("min", fastest);
 BENCHMARK_TEMPLATE(BM_Kernels_GemmSquare, float)->Apply(square_args);
 BENCHMARK_TEMPLATE(BM_Kernels_GemmSquare, double)->Apply(square_args);
 BENCHMARK_TEMPLATE(BM_Kernels_GemmMlp, float)->Apply(mlp_args);
@@ -397,6 +509,32 @@ double largest(const std::vector<double>& v) { return *std::max_element(v.begin(
 template <class T>
 const char* type_name() {
   return sizeof(T) == sizeof(float) ? "float" : "double";
+}
+
+// BM_Kernels_FmaPeak<T>/isa:<isa>, for every ISA of peak_kernels() (known at run time only), at
+// one thread and, with all_threads, at every thread too.
+template <class T>
+void register_fma_peaks(bool all_threads) {
+  for (const PeakKernel& kernel : peak_kernels<T>())
+    for (const int threads : all_threads ? thread_counts() : std::vector<int>{1}) {
+      benchmark::RegisterBenchmark(
+          (std::string("BM_Kernels_FmaPeak<") + type_name<T>() + ">/isa:" + kernel.isa).c_str(),
+          [&kernel](benchmark::State& state) { BM_Kernels_FmaPeak(state, kernel); })
+          ->Threads(threads)
+          ->UseRealTime()
+          ->ComputeStatistics("min", fastest);
+    }
+}
+
+// "avx512 (avx512f, 24 FMA chains), ...": the peak loops of the run, the reference first.
+std::string fma_peak_isas() {
+  std::string out;
+  for (const PeakKernel& kernel : peak_kernels<float>()) {
+    if (!out.empty()) out += ", ";
+    out += std::string(kernel.isa) + " (" + kernel.arch + ", " + std::to_string(kernel.chains) +
+           (kernel.fused ? " FMA chains)" : " mul+add chains)");
+  }
+  return out;
 }
 
 benchmark::internal::Benchmark* register_paired(const std::string& name,
@@ -444,6 +582,11 @@ int main(int argc, char** argv) {
   const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
   benchmark::AddCustomContext("omp_wait_policy", wait_policy != nullptr ? wait_policy : "");
   benchmark::AddCustomContext("xsimd_arch", xsimd::default_arch::name());
+  benchmark::AddCustomContext("fma_peak_isas", fma_peak_isas());
+  benchmark::AddCustomContext(
+      "fma_peak_reference", peak_kernels<float>().empty() ? "" : peak_kernels<float>().front().isa);
+  register_fma_peaks<float>(/*all_threads=*/true);
+  register_fma_peaks<double>(/*all_threads=*/false);
   register_paired_squares<float>();
   register_paired_squares<double>();
   register_paired_mlp();
