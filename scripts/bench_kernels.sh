@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Runs bench/kernels_bench.cpp once and regenerates the tables of docs/benchmarks.md from it.
-# Usage: scripts/bench_kernels.sh   (env: REPS=3 MIN_TIME=0.2 BUILD_DIR=build/release FILTER=regex)
+# Usage: scripts/bench_kernels.sh   (env: REPS=3 MIN_TIME=0.2 BUILD_DIR=build/release FILTER=regex
+#                                         PEAK_MARGIN=0.1)
 # FILTER restricts the run to matching benchmarks (Google Benchmark's --benchmark_filter; default
 # all: ~300 benchmarks, over an hour at REPS=5 on 2 cores, the naive variants being slow).
 # Writes docs/data/kernels_bench.json (Google Benchmark JSON, aggregates over REPS repetitions),
 # docs/data/kernels_lscpu.txt, and the generated section of docs/benchmarks.md.
+# Fails (after writing them) when a GEMM beat the FMA peak by more than PEAK_MARGIN: bench_table.py
+# prints "PEAK EXCEEDED" lines; such a run says the peak loop is wrong and must not be published.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build/release}
@@ -20,4 +23,7 @@ lscpu > docs/data/kernels_lscpu.txt
 python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); json.dump(d, open(sys.argv[1], "w"), separators=(",", ":"))' \
   docs/data/kernels_bench.json
 python3 scripts/bench_table.py docs/data/kernels_bench.json --lscpu docs/data/kernels_lscpu.txt \
-  --update docs/benchmarks.md
+  --update docs/benchmarks.md --peak-margin "${PEAK_MARGIN:-0.1}" || {
+  echo "bench_kernels.sh: PEAK EXCEEDED (lines above): a GEMM beat the FMA peak; do not publish" >&2
+  exit 1
+}

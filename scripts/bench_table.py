@@ -11,6 +11,15 @@ the repetitions when there are several (else the single run), and prints GFLOP/s
 ours / OpenBLAS, ours / Eigen and ours / FMA peak. The targets are also checked on the fastest
 repetition of each benchmark (the "min" aggregate of bench/kernels_bench.cpp, or the fastest of
 the individual runs), since the other load on a shared machine only ever slows a run down.
+
+The FMA peak has one benchmark per ISA (BM_Kernels_FmaPeak<T>/isa:avx512, avx2, sse); the
+reference, the denominator of "% of FMA peak", is the ISA the run names in its context
+(fma_peak_reference, the widest). Peak check: a GEMM faster than the peak means the peak loop is
+wrong, so the script prints a "PEAK EXCEEDED" line (in the tables and on stderr) and exits with
+status 1, after writing the tables, when a paired peak_fraction or gemm_peak_fraction of the
+reference ISA exceeds 1 + margin (--peak-margin, default 0.1), or when a GEMM's GFLOP/s exceed the
+reference peak of the same type and thread count × (1 + margin), both from their fastest
+repetition.
 Python 3 standard library only; every number in the output comes from the JSON (or lscpu), none
 is typed by hand.
 """
@@ -23,6 +32,8 @@ import sys
 from collections import defaultdict
 
 IMPLS = {0: "naive", 1: "blocked_scalar", 2: "simd", 3: "simd_parallel", 4: "openblas", 5: "eigen"}
+# ISAs of BM_Kernels_FmaPeak, widest first.
+ISAS = ("avx512", "avx2", "sse")
 PASSES = {
     0: "forward X[B,784]·W1[H,784]ᵀ",
     1: "dW1 = dHᵀ·X (H×784, K=B)",
@@ -78,14 +89,20 @@ def load(data):
 
 def load_paired(data):
     """Returns {run name: {statistic: (ratio, ours FLOP/s, OpenBLAS FLOP/s, fraction of the FMA
-    peak or None)}} for the paired families: statistic "median", "min", "max" over the
-    repetitions (a single run stands for all three)."""
+    peak or None, {isa: (faster GEMM / that ISA's peak, that ISA's peak FLOP/s)})}} for the
+    paired families: statistic "median", "min", "max" over the repetitions (a single run stands
+    for all three). The last two fields come from the squares on one thread, which time the FMA
+    peaks inside every pair."""
     out = defaultdict(dict)
     for b in data["benchmarks"]:
         if "ratio" not in b:
             continue
         name = b.get("run_name", b["name"])
-        entry = (b["ratio"], b["ours_flops"], b["openblas_flops"], b.get("peak_fraction"))
+        prefix = "gemm_peak_fraction_"
+        isa_peaks = {k[len(prefix):]: (v, b.get("peak_flops_" + k[len(prefix):]))
+                     for k, v in b.items() if k.startswith(prefix)}
+        entry = (b["ratio"], b["ours_flops"], b["openblas_flops"], b.get("peak_fraction"),
+                 isa_peaks)
         if b.get("run_type") == "aggregate":
             if b.get("aggregate_name") in ("median", "min", "max"):
                 out[name][b["aggregate_name"]] = entry
@@ -104,7 +121,10 @@ def parse(name):
     for part in m.group(3).split("/"):
         if ":" in part:
             k, v = part.split(":", 1)
-            args[k] = float(v) if "." in v else int(v)  # min_time:1.500 is a float
+            try:
+                args[k] = float(v) if "." in v else int(v)  # min_time:1.500 is a float
+            except ValueError:
+                args[k] = v  # isa:avx512
     return m.group(1), m.group(2), args
 
 
@@ -131,31 +151,41 @@ def main():
     ap.add_argument("json")
     ap.add_argument("--lscpu", help="saved `lscpu` output (default: run lscpu now)")
     ap.add_argument("--update", help="markdown file whose generated section is replaced")
+    ap.add_argument("--peak-margin", type=float, default=0.1,
+                    help="noise margin of the peak check (default 0.1: a GEMM may reach 1.1 × "
+                    "the FMA peak before the run is failed)")
     opts = ap.parse_args()
     with open(opts.json, encoding="utf-8") as f:
         data = json.load(f)
     context, flops, reps, fastest = load(data)
 
+    # The peak of "% of FMA peak": the run's reference ISA (older runs had a single, unnamed
+    # FMA peak, the default xsimd arch's).
+    ref_isa = context.get("fma_peak_reference") or context.get("xsimd_arch", "?")
+
     def index(values):
-        """(GEMM cases by (family, type, size or shape, impl, threads), FMA peaks by (type,
-        threads)) of a {run name: triple} map."""
-        cases, peaks = {}, {}
+        """(GEMM cases by (family, type, size or shape, impl, threads), reference FMA peaks by
+        (type, threads), all FMA peaks by (type, threads, ISA)) of a {run name: triple} map."""
+        cases, peaks, isa_peaks = {}, {}, {}
         for name, value in values.items():  # value: (flops/s real time, real s, cpu s)
             p = parse(name)
             if p is None:
                 continue
             family, scalar, args = p
             if family == "FmaPeak":
-                peaks[(scalar, args.get("threads", 1))] = value
+                isa = args.get("isa", ref_isa)
+                isa_peaks[(scalar, args.get("threads", 1), isa)] = value
+                if isa == ref_isa:
+                    peaks[(scalar, args.get("threads", 1))] = value
             elif family == "GemmSquare":
                 cases[(family, scalar, args["n"], args["impl"], args["threads"])] = value
             elif family == "GemmMlp":
                 shape = (args["pass"], args["batch"], args["hidden"])
                 cases[(family, scalar, shape, args["impl"], args["threads"])] = value
-        return cases, peaks
+        return cases, peaks, isa_peaks
 
-    by_key, peak = index(flops)
-    best_by_key, best_peak = index(fastest)
+    by_key, peak, isa_peak = index(flops)
+    best_by_key, best_peak, _ = index(fastest)
 
     if opts.lscpu:
         with open(opts.lscpu, encoding="utf-8") as f:
@@ -188,10 +218,22 @@ def main():
     out.append("")
 
     out.append("### FMA peak (BM_Kernels_FmaPeak, GFLOP/s)\n")
-    out.append("| type | threads | wall-clock | cpu |")
-    out.append("|---|---:|---:|---:|")
-    for (scalar, threads), e in sorted(peak.items()):
-        out.append(f"| {scalar} | {threads} | {gf(real_rate(e))} | {gf(cpu_rate(e))} |")
+    if context.get("fma_peak_isas"):
+        out.append(f"One loop per ISA of this CPU: {context['fma_peak_isas']}; independent "
+                   "chains in registers, 2 flops per lane and step (SSE has no FMA: its step is a "
+                   "multiply and an add, 2 flops). The reference, the denominator of \"% of FMA "
+                   f"peak\" and of the paired peak_fraction, is {ref_isa}.\n")
+    out.append("| type | ISA | threads | wall-clock | cpu |")
+    out.append("|---|---|---:|---:|---:|")
+
+    def isa_order(isa):
+        return ISAS.index(isa) if isa in ISAS else len(ISAS)
+    for (scalar, threads, isa), e in sorted(isa_peak.items(),
+                                            key=lambda kv: (kv[0][0], kv[0][1],
+                                                            isa_order(kv[0][2]))):
+        name = f"{isa} (reference)" if isa == ref_isa and len(isa_peak) > len(peak) else isa
+        out.append(f"| {scalar} | {name} | {threads} | {gf(real_rate(e))} | "
+                   f"{gf(cpu_rate(e))} |")
     out.append("")
 
     def table(family, scalar, keys, label, key_fmt):
@@ -257,7 +299,7 @@ def main():
         return f"{PASSES[key[0]].split(' ')[0]} B={key[1]} H={key[2]}, {threads} thr"
 
     # Paired families: {(family, type, key, threads): {statistic: (ratio, ours, OpenBLAS,
-    # fraction of the FMA peak or None)}}.
+    # fraction of the FMA peak or None, {isa: (faster GEMM / peak, peak)})}}.
     paired = {}
     for name, stats in load_paired(data).items():
         p = parse(name)
@@ -277,8 +319,9 @@ def main():
                    "more. Ratio = t_OpenBLAS / t_ours of a pair (> 1: ours is faster): the "
                    "median over the repetitions of each repetition's median pair, with the range "
                    "of the repetitions' medians in brackets. Squares on one thread also time the "
-                   "FMA peak (BM_Kernels_FmaPeak's loop) in every pair: \"% of FMA peak\" is the "
-                   "median over the pairs of ours against the peak of the same moment.\n")
+                   f"FMA peak loops ({ref_isa}'s, the reference, and every other FMA ISA's) in "
+                   "every pair: \"% of FMA peak\" is the median over the pairs of ours against "
+                   f"the {ref_isa} peak of the same moment.\n")
         for family, scalar, label, key_fmt in (
                 ("PairedSquare", "float", "n", str), ("PairedSquare", "double", "n", str),
                 ("PairedMlp", "float", "pass, B, H",
@@ -308,6 +351,21 @@ def main():
                     cells.append("–" if st is None or st["median"][3] is None else
                                  spread(st, 3, lambda x: f"{100 * x:.0f}%"))
                 out.append(f"| {key_fmt(key)} | " + " | ".join(cells) + " |")
+            out.append("")
+        in_pair = sorted((k for k, st in paired.items() if st["median"][4]), key=str)
+        if in_pair:
+            isas = sorted({isa for k in in_pair for isa in paired[k]["median"][4]}, key=isa_order)
+            out.append("**FMA peaks timed inside the pairs** (one thread, CPU time, medians of the "
+                       "repetitions; \"GEMM / peak\": the faster of ours and OpenBLAS in each "
+                       "pair against that ISA's peak of the same pair, median over the pairs)\n")
+            out.append("| case | " + " | ".join(f"{isa} peak GFLOP/s | GEMM / {isa} peak"
+                                                for isa in isas) + " |")
+            out.append("|---" + "|---:|---:" * len(isas) + "|")
+            for k in in_pair:
+                fr = paired[k]["median"][4]
+                out.append(f"| {k[1]} {case_name(k[0], k[2], k[3])} | " + " | ".join(
+                    f"{gf(fr[isa][1])} | {fr[isa][0]:.2f}" if isa in fr else "– | –"
+                    for isa in isas) + " |")
             out.append("")
 
     def target_line(label, checks):
@@ -348,7 +406,8 @@ def main():
     st = paired.get(("PairedSquare", "float", 1024, 1))
     if st and st["median"][3] is not None:
         out.append(f"- square 1024, float, 1 thread (paired with the FMA peak): "
-                   f"{100 * st['median'][3]:.0f}% of the peak of the same moment (repetitions "
+                   f"{100 * st['median'][3]:.0f}% of the {ref_isa} peak of the same moment "
+                   "(repetitions "
                    f"{100 * st.get('min', st['median'])[3]:.0f}–"
                    f"{100 * st.get('max', st['median'])[3]:.0f}%); target ≥ 75%.")
     for label, cases, peaks in (("median", by_key, peak), ("fastest", best_by_key, best_peak)):
@@ -356,12 +415,67 @@ def main():
         s1024 = cases.get(("GemmSquare", "float", 1024, 3, 1))
         if p1 and s1024:
             out.append(f"- square 1024, float, 1 thread ({label}): {gf(cpu_rate(s1024))} GFLOP/s "
-                       f"(cpu time) = {100 * cpu_rate(s1024) / cpu_rate(p1):.0f}% of the FMA "
-                       f"peak {gf(cpu_rate(p1))} GFLOP/s (cpu time); target ≥ 75%.")
+                       f"(cpu time) = {100 * cpu_rate(s1024) / cpu_rate(p1):.0f}% of the "
+                       f"{ref_isa} FMA peak {gf(cpu_rate(p1))} GFLOP/s (cpu time); target ≥ 75%.")
+
+    # Peak check: no GEMM may beat the FMA peak beyond the noise. Paired: the medians of the
+    # same-moment fractions. Separate benchmarks: the fastest repetition of each (the other load
+    # only slows a run down), on CPU time on one thread (where the paired samples are CPU time
+    # too) and wall-clock time on more.
+    margin = opts.peak_margin
+    exceeded, checked = [], 0
+
+    def over(value, bound, what):
+        nonlocal checked
+        checked += 1
+        if value > bound * (1 + margin):
+            exceeded.append(what)
+    for (family, scalar, key, threads), st in sorted(paired.items(), key=str):
+        med = st["median"]
+        name = f"{scalar} {case_name(family, key, threads)}, paired"
+        if med[3] is not None:
+            over(med[3], 1.0, f"{name}: ours at {med[3]:.2f} × the {ref_isa} FMA peak of the "
+                              "same pairs (peak_fraction)")
+        if ref_isa in med[4]:
+            fraction = med[4][ref_isa][0]
+            over(fraction, 1.0, f"{name}: the faster GEMM at {fraction:.2f} × the {ref_isa} FMA "
+                                "peak of the same pairs (gemm_peak_fraction)")
+        pk = best_peak.get((scalar, threads), peak.get((scalar, threads)))
+        rate = cpu_rate if threads == 1 else real_rate
+        if pk:
+            fastest_rep = st.get("max", med)
+            for who, i in (("ours", 1), ("OpenBLAS", 2)):
+                over(fastest_rep[i], rate(pk),
+                     f"{name}: {who} {gf(fastest_rep[i])} GFLOP/s, {ref_isa} FMA peak "
+                     f"{gf(rate(pk))} GFLOP/s")
+    for (family, scalar, key, impl, threads), e in sorted({**by_key, **best_by_key}.items(),
+                                                          key=str):
+        pk = best_peak.get((scalar, threads), peak.get((scalar, threads)))
+        rate = cpu_rate if threads == 1 else real_rate
+        if pk:
+            over(rate(e), rate(pk), f"{scalar} {case_name(family, key, threads)}, "
+                                    f"{IMPLS.get(impl, impl)}: {gf(rate(e))} GFLOP/s, "
+                                    f"{ref_isa} FMA peak {gf(rate(pk))} GFLOP/s")
+    if checked:
+        out.append("\n### Peak check\n")
+        out.append(f"No GEMM may beat the {ref_isa} FMA peak by more than the noise margin "
+                   f"({margin:.2f}): paired peak fractions (medians), and the fastest "
+                   "repetition of every GEMM against the fastest of the peak of the same type "
+                   "and threads (CPU time on one thread, wall-clock on more).\n")
+        out += [f"- PEAK EXCEEDED: {e}." for e in exceeded]
+        if not exceeded:
+            out.append(f"- {checked} comparisons, none above the peak × {1 + margin:.2f}.")
     text = "\n".join(out)
+    status = 0
+    if exceeded:
+        for e in exceeded:
+            print(f"PEAK EXCEEDED: {e}", file=sys.stderr)
+        print(f"bench_table.py: {len(exceeded)} of {checked} peak checks failed (margin "
+              f"{margin}): the FMA peak loop is wrong, or the run too noisy", file=sys.stderr)
+        status = 1
     if not opts.update:
         print(text)
-        return 0
+        return status
     with open(opts.update, encoding="utf-8") as f:
         doc = f.read()
     if BEGIN not in doc or END not in doc:
@@ -370,7 +484,7 @@ def main():
     _, tail = rest.split(END, 1)
     with open(opts.update, "w", encoding="utf-8") as f:
         f.write(head + BEGIN + "\n" + text + "\n" + END + tail)
-    return 0
+    return status
 
 
 if __name__ == "__main__":
