@@ -131,8 +131,9 @@ def main():
                   f"{in_pairs[isa]:.2f} of it (median of the pairs)"
                   + ("" if asserted else "; not asserted (AVX-512 may be wider here)"))
             if asserted and in_pairs[isa] > limit:
-                failures.append(f"{isa} peak {peak / 1e9:.1f} GFLOP/s < the best GEMM / {limit:.2f} "
-                                f"(the faster GEMM at {in_pairs[isa]:.2f} of it in the same pairs)")
+                failures.append(f"{isa} peak {peak / 1e9:.1f} GFLOP/s < the best GEMM / "
+                                f"{limit:.2f} (the faster GEMM at {in_pairs[isa]:.2f} of it in "
+                                "the same pairs)")
     for f in failures:
         print(f"FAIL: {f}")
     print("PASS" if not failures else f"{len(failures)} check(s) failed")
