@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "catapult/core/error.hpp"
+#include "catapult/kernels/gemm.hpp"
 
 namespace catapult::ntk {
 namespace {
@@ -76,16 +77,160 @@ double mse_loss_and_gradient(const nn::Mlp<T>& model, MatrixView<const T> x, Mat
 
 // ---------------------------------------------------------------------------------------------
 
+namespace {
+
+// What one Hessian-vector product keeps between batches and between products (sized once).
+struct HvpWorkspace {
+  nn::ForwardCache<double> cache;
+  Matrix<double> xb, yb, out;
+  std::vector<Matrix<double>> rz;  // rz[l] = R{z_l}, [B, d_{l+1}]
+  std::vector<Matrix<double>> ra;  // ra[l] = R{a_l}, [B, d_l], l = 1..L (a_0 = x is fixed)
+  Matrix<double> g, rg, g_next, rg_next, delta, rdelta;
+};
+
+template <class U>
+void ensure_shape(Matrix<U>& m, std::size_t rows, std::size_t cols) {
+  if (m.rows() != rows || m.cols() != cols) m.resize(rows, cols);
+}
+
+// delta = g ⊙ σ'(z) and rdelta = rg ⊙ σ'(z) + g ⊙ σ''(z) ⊙ rz for one layer, with σ'(z) = d and
+// σ(z) = a from the forward cache. σ'' from what the cache holds: tanh'' = −2·tanh·tanh'; identity
+// and ReLU have σ'' = 0 (ReLU away from its kink, where the loss is not twice differentiable and
+// the product is that of the piece containing θ; the cache's σ'(0) = 0 picks the piece z < 0).
+void layer_signals(nn::Activation act, MatrixView<const double> d, MatrixView<const double> a,
+                   MatrixView<const double> g, MatrixView<const double> rg,
+                   MatrixView<const double> rz, MatrixView<double> delta,
+                   MatrixView<double> rdelta) {
+  const std::size_t rows = g.rows(), cols = g.cols();
+  for (std::size_t i = 0; i < rows; ++i) {
+    const double* gi = g.row(i);
+    const double* rgi = rg.row(i);
+    double* de = delta.row(i);
+    double* rde = rdelta.row(i);
+    switch (act) {
+      case nn::Activation::Identity:
+        for (std::size_t j = 0; j < cols; ++j) {
+          de[j] = gi[j];
+          rde[j] = rgi[j];
+        }
+        break;
+      case nn::Activation::Relu: {
+        const double* di = d.row(i);
+        for (std::size_t j = 0; j < cols; ++j) {
+          de[j] = gi[j] * di[j];
+          rde[j] = rgi[j] * di[j];
+        }
+        break;
+      }
+      case nn::Activation::Tanh: {
+        const double* di = d.row(i);
+        const double* ai = a.row(i);
+        const double* rzi = rz.row(i);
+        for (std::size_t j = 0; j < cols; ++j) {
+          de[j] = gi[j] * di[j];
+          rde[j] = rgi[j] * di[j] + gi[j] * (-2.0 * ai[j] * di[j]) * rzi[j];
+        }
+        break;
+      }
+    }
+  }
+}
+
+// hv += H_batch·v for the rows [s, s + nb) (Pearlmutter's R-operator, written out for the MLP).
+// Forward: z_l = s_l·a_l·W_lᵀ + b_l, a_{l+1} = σ_l(z_l); tangent along v = (V_l, c_l):
+//   R{z_l} = s_l·(a_l·V_lᵀ + R{a_l}·W_lᵀ) + c_l,  R{a_{l+1}} = σ_l'(z_l) ⊙ R{z_l},  R{a_0} = 0.
+// Backward from g_L = ∂L/∂f = 2c(f − y), R{g_L} = 2c·R{f}:
+//   δ_l = g_{l+1} ⊙ σ_l',  R{δ_l} = R{g_{l+1}} ⊙ σ_l' + g_{l+1} ⊙ σ_l'' ⊙ R{z_l},
+//   (H·v)_{W_l} = s_l·(R{δ_l}ᵀ·a_l + δ_lᵀ·R{a_l}),  (H·v)_{b_l} = Σ_rows R{δ_l},
+//   g_l = s_l·δ_l·W_l,  R{g_l} = s_l·(R{δ_l}·W_l + δ_l·V_l).
+template <class T>
+void add_batch_hessian_product(const nn::Mlp<double>& model, MatrixView<const T> x,
+                               MatrixView<const T> y, std::size_t s, std::size_t nb, double c,
+                               const double* v, double* hv, HvpWorkspace& w) {
+  using kernels::gemm;
+  using kernels::GemmEpilogue;
+  using kernels::Trans;
+  const std::size_t layers = model.num_layers();
+  const std::size_t k = model.output_dim();
+  const MatrixView<const double> xb = batch_as<double>(x, s, nb, w.xb);
+  const MatrixView<const double> yb = batch_as<double>(y, s, nb, w.yb);
+  ensure_shape(w.out, nb, k);
+  model.forward(xb, w.out.view(), &w.cache);
+  w.rz.resize(layers);
+  w.ra.resize(layers + 1);
+  for (std::size_t l = 0; l < layers; ++l) {
+    const nn::LayerView<const double> lv = model.layer(l);
+    const std::size_t off = model.weight_offset(l);
+    const MatrixView<const double> v_w(v + off, lv.d_out, lv.d_in);
+    ensure_shape(w.rz[l], nb, lv.d_out);
+    ensure_shape(w.ra[l + 1], nb, lv.d_out);
+    GemmEpilogue<double> ep;
+    ep.bias = lv.bias != nullptr ? v + off + lv.d_out * lv.d_in : nullptr;
+    // R{z_l} [B, d_out] = s·(a_l [B, d_in]·V_lᵀ + R{a_l}·W_lᵀ) + c_l
+    gemm(Trans::N, Trans::T, lv.scale, w.cache.inputs[l].cview(), v_w, 0.0, w.rz[l].view(), ep);
+    if (l > 0) gemm(Trans::N, Trans::T, lv.scale, w.ra[l].cview(), lv.weight, 1.0, w.rz[l].view());
+    const MatrixView<const double> d = w.cache.derivatives[l].cview();
+    for (std::size_t i = 0; i < nb; ++i) {
+      const double* rzi = w.rz[l].row(i);
+      double* rai = w.ra[l + 1].row(i);
+      if (lv.activation == nn::Activation::Identity) {
+        std::copy(rzi, rzi + lv.d_out, rai);
+      } else {
+        const double* di = d.row(i);
+        for (std::size_t j = 0; j < lv.d_out; ++j) rai[j] = di[j] * rzi[j];
+      }
+    }
+  }
+  // g_L = 2c(f − y) [B, k], R{g_L} = 2c·R{f}
+  ensure_shape(w.g, nb, k);
+  ensure_shape(w.rg, nb, k);
+  for (std::size_t i = 0; i < nb; ++i)
+    for (std::size_t j = 0; j < k; ++j) {
+      w.g(i, j) = 2 * c * (w.out(i, j) - yb(i, j));
+      w.rg(i, j) = 2 * c * w.ra[layers](i, j);
+    }
+  for (std::size_t l = layers; l-- > 0;) {
+    const nn::LayerView<const double> lv = model.layer(l);
+    const std::size_t off = model.weight_offset(l);
+    const MatrixView<const double> a_next =
+        l + 1 < layers ? w.cache.inputs[l + 1].cview() : w.out.cview();
+    ensure_shape(w.delta, nb, lv.d_out);
+    ensure_shape(w.rdelta, nb, lv.d_out);
+    layer_signals(lv.activation, w.cache.derivatives[l].cview(), a_next, w.g.cview(), w.rg.cview(),
+                  w.rz[l].cview(), w.delta.view(), w.rdelta.view());
+    // (H·v)_{W_l} [d_out, d_in] += s·(R{δ}ᵀ [d_out, B]·a_l [B, d_in] + δᵀ·R{a_l})
+    const MatrixView<double> h_w(hv + off, lv.d_out, lv.d_in);
+    gemm(Trans::T, Trans::N, lv.scale, w.rdelta.cview(), w.cache.inputs[l].cview(), 1.0, h_w);
+    if (l > 0) gemm(Trans::T, Trans::N, lv.scale, w.delta.cview(), w.ra[l].cview(), 1.0, h_w);
+    if (lv.bias != nullptr) {
+      double* h_b = hv + off + lv.d_out * lv.d_in;
+      for (std::size_t i = 0; i < nb; ++i) {
+        const double* r = w.rdelta.row(i);
+        for (std::size_t j = 0; j < lv.d_out; ++j) h_b[j] += r[j];
+      }
+    }
+    if (l == 0) break;
+    // g_l [B, d_in] = s·δ·W_l,  R{g_l} = s·(R{δ}·W_l + δ·V_l)
+    const MatrixView<const double> v_w(v + off, lv.d_out, lv.d_in);
+    ensure_shape(w.g_next, nb, lv.d_in);
+    ensure_shape(w.rg_next, nb, lv.d_in);
+    gemm(Trans::N, Trans::N, lv.scale, w.delta.cview(), lv.weight, 0.0, w.g_next.view());
+    gemm(Trans::N, Trans::N, lv.scale, w.rdelta.cview(), lv.weight, 0.0, w.rg_next.view());
+    gemm(Trans::N, Trans::N, lv.scale, w.delta.cview(), v_w, 1.0, w.rg_next.view());
+    std::swap(w.g, w.g_next);
+    std::swap(w.rg, w.rg_next);
+  }
+}
+
+}  // namespace
+
 struct LossHessianOperator::Impl {
-  std::unique_ptr<nn::Mlp<double>> model;  // perturbed in place during apply, then restored
-  std::vector<double> theta;
+  std::unique_ptr<nn::Mlp<double>> model;  // the double copy of θ the products are taken at
   std::vector<double> grad0;
   double loss0 = 0;
-  HessianOptions options;
-  double step = 0;
-  // The data, type-erased: a function computing the gradient at the current parameters.
-  std::function<void(double*)> gradient_at;
-  mutable std::vector<double> g_plus, g_minus;
+  // The data, type-erased: hv = H·v summed over the batches of x, y (of the caller's type).
+  std::function<void(const double*, double*, HvpWorkspace&)> product;
+  HvpWorkspace workspace;  // apply is const but reuses these buffers: one product at a time
 };
 
 template <class T>
@@ -94,60 +239,34 @@ LossHessianOperator::LossHessianOperator(const nn::Mlp<T>& model, MatrixView<con
     : impl_(std::make_unique<Impl>()) {
   require_shape(x, x.rows(), model.input_dim(), "LossHessianOperator (x)");
   require_shape(y, x.rows(), model.output_dim(), "LossHessianOperator (y)");
-  if (!(options.step >= 0) || !std::isfinite(options.step))
-    throw InvalidArgument(str_cat("LossHessianOperator: step ", options.step, " must be >= 0"));
   Impl& m = *impl_;
-  m.options = options;
   m.model = std::make_unique<nn::Mlp<double>>(model.config());
   const std::size_t p = model.num_params();
-  double sq = 0;
-  for (std::size_t q = 0; q < p; ++q) {
-    m.model->params()[q] = static_cast<double>(model.params()[q]);
-    sq += m.model->params()[q] * m.model->params()[q];
-  }
-  m.theta.assign(m.model->params(), m.model->params() + p);
-  const double rms = p > 0 ? std::sqrt(sq / static_cast<double>(p)) : 0.0;
-  m.step = options.step > 0
-               ? options.step
-               : std::cbrt(std::numeric_limits<double>::epsilon() / 2) * std::max(1.0, rms);
-  nn::Mlp<double>* net = m.model.get();
-  m.gradient_at = [net, x, y, options](double* g) {
-    (void)loss_gradient<double, T>(*net, x, y, g, options.reduction, options.batch_size);
+  for (std::size_t q = 0; q < p; ++q) m.model->params()[q] = static_cast<double>(model.params()[q]);
+  const nn::Mlp<double>* net = m.model.get();
+  m.product = [net, x, y, options](const double* v, double* hv, HvpWorkspace& work) {
+    const std::size_t n = x.rows();
+    const std::size_t bs = resolve_batch(options.batch_size);
+    const double c = nn::mse_scale(options.reduction, n, net->output_dim());
+    std::fill(hv, hv + net->num_params(), 0.0);
+    for (std::size_t s = 0; s < n; s += bs)
+      add_batch_hessian_product<T>(*net, x, y, s, std::min(bs, n - s), c, v, hv, work);
   };
   m.grad0.assign(p, 0.0);
   m.loss0 =
       loss_gradient<double, T>(*net, x, y, m.grad0.data(), options.reduction, options.batch_size);
-  m.g_plus.assign(p, 0.0);
-  m.g_minus.assign(p, 0.0);
 }
 
 LossHessianOperator::~LossHessianOperator() = default;
 LossHessianOperator::LossHessianOperator(LossHessianOperator&&) noexcept = default;
 LossHessianOperator& LossHessianOperator::operator=(LossHessianOperator&&) noexcept = default;
 
-std::size_t LossHessianOperator::size() const { return impl_->theta.size(); }
+std::size_t LossHessianOperator::size() const { return impl_->grad0.size(); }
 double LossHessianOperator::loss() const noexcept { return impl_->loss0; }
 const std::vector<double>& LossHessianOperator::gradient() const noexcept { return impl_->grad0; }
 
 void LossHessianOperator::apply(const double* v, double* hv) const {
-  Impl& m = *impl_;
-  const std::size_t p = m.theta.size();
-  double norm = 0;
-  for (std::size_t q = 0; q < p; ++q) norm += v[q] * v[q];
-  norm = std::sqrt(norm);
-  if (norm == 0) {
-    std::fill(hv, hv + p, 0.0);
-    return;
-  }
-  const double t = m.step;
-  double* params = m.model->params();
-  for (std::size_t q = 0; q < p; ++q) params[q] = m.theta[q] + t * (v[q] / norm);
-  m.gradient_at(m.g_plus.data());
-  for (std::size_t q = 0; q < p; ++q) params[q] = m.theta[q] - t * (v[q] / norm);
-  m.gradient_at(m.g_minus.data());
-  std::copy(m.theta.begin(), m.theta.end(), params);
-  const double scale = norm / (2 * t);
-  for (std::size_t q = 0; q < p; ++q) hv[q] = scale * (m.g_plus[q] - m.g_minus[q]);
+  impl_->product(v, hv, impl_->workspace);
 }
 
 // ---------------------------------------------------------------------------------------------

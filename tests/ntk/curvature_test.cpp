@@ -1,11 +1,21 @@
 // Hessian-vector products, Gauss–Newton, sharpness and critical rates against independent
-// references (finite differences of the loss, dense eigenvalues, gradient-descent runs).
+// references (a dense Hessian from hyper-dual numbers through a naive MLP, finite differences of
+// the loss, dense eigenvalues, gradient-descent runs).
 #include "catapult/ntk/curvature.hpp"
+
+// GCC 12: false -Wmaybe-uninitialized inside avx512fintrin.h when Eigen is inlined.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 #include <gtest/gtest.h>
 
+#include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <limits>
+#include <string>
 #include <vector>
 
 #include "catapult/core/rng.hpp"
@@ -77,6 +87,170 @@ Matrix<double> dense_from_operator(const LinearOperator& op) {
   return m;
 }
 
+// ---- Independent oracle: exact second derivatives by hyper-dual numbers --------------------
+// x = a + b·ε1 + c·ε2 + d·ε1ε2 with ε1² = ε2² = 0: for a function built from +, −, × and smooth
+// scalar functions, F(θ + ε1·e_i + ε2·e_j) carries ∂²F/∂θ_i∂θ_j in d, with no truncation error.
+struct HyperDual {
+  double a = 0, b = 0, c = 0, d = 0;
+};
+HyperDual operator+(HyperDual x, HyperDual y) {
+  return {x.a + y.a, x.b + y.b, x.c + y.c, x.d + y.d};
+}
+HyperDual operator-(HyperDual x, HyperDual y) {
+  return {x.a - y.a, x.b - y.b, x.c - y.c, x.d - y.d};
+}
+HyperDual operator*(HyperDual x, HyperDual y) {
+  return {x.a * y.a, x.a * y.b + x.b * y.a, x.a * y.c + x.c * y.a,
+          x.a * y.d + x.b * y.c + x.c * y.b + x.d * y.a};
+}
+HyperDual operator*(double s, HyperDual x) { return {s * x.a, s * x.b, s * x.c, s * x.d}; }
+// f(x) from f(a), f'(a), f''(a).
+HyperDual apply(HyperDual x, double f, double f1, double f2) {
+  return {f, f1 * x.b, f1 * x.c, f1 * x.d + f2 * x.b * x.c};
+}
+double value(double x) { return x; }
+double value(HyperDual x) { return x.a; }
+
+// Activations written from their definitions; ReLU's piece is chosen by the value (z ≤ 0: zero).
+double act(Activation f, double z) {
+  if (f == Activation::Relu) return z > 0 ? z : 0.0;
+  if (f == Activation::Tanh) return std::tanh(z);
+  return z;
+}
+HyperDual act(Activation f, HyperDual z) {
+  if (f == Activation::Relu) return z.a > 0 ? z : HyperDual{};
+  if (f == Activation::Tanh) {
+    const double t = std::tanh(z.a);
+    return apply(z, t, 1 - t * t, -2 * t * (1 - t * t));
+  }
+  return z;
+}
+
+// The loss c·Σ(f − y)² by a naive forward pass written from the formulas of mlp.hpp, in scalar
+// S. `pattern`, if given, receives the sign (z > 0) of every ReLU pre-activation, and `min_abs_z`
+// the smallest |z| over them.
+template <class S>
+S naive_loss(const MlpConfig& cfg, const std::vector<S>& theta, const Matrix<double>& x,
+             const Matrix<double>& y, double c, std::vector<bool>* pattern = nullptr,
+             double* min_abs_z = nullptr) {
+  const std::size_t layers = cfg.widths.size() - 1;
+  S loss{};
+  if (min_abs_z != nullptr) *min_abs_z = std::numeric_limits<double>::infinity();
+  for (std::size_t i = 0; i < x.rows(); ++i) {
+    std::vector<S> a(x.cols());
+    for (std::size_t j = 0; j < x.cols(); ++j) a[j] = S{x(i, j)};
+    std::size_t off = 0;
+    for (std::size_t l = 0; l < layers; ++l) {
+      const std::size_t din = cfg.widths[l], dout = cfg.widths[l + 1];
+      const double s =
+          cfg.parameterization == Parameterization::Ntk ? 1.0 / std::sqrt(double(din)) : 1.0;
+      const Activation f = l + 1 == layers ? cfg.output_activation : cfg.hidden_activation;
+      std::vector<S> next(dout);
+      for (std::size_t o = 0; o < dout; ++o) {
+        S z{};
+        for (std::size_t q = 0; q < din; ++q) z = z + theta[off + o * din + q] * a[q];
+        z = s * z;
+        if (cfg.bias) z = z + theta[off + dout * din + o];
+        if (f == Activation::Relu) {
+          if (pattern != nullptr) pattern->push_back(value(z) > 0);
+          if (min_abs_z != nullptr) *min_abs_z = std::min(*min_abs_z, std::abs(value(z)));
+        }
+        next[o] = act(f, z);
+      }
+      off += dout * din + (cfg.bias ? dout : 0);
+      a = std::move(next);
+    }
+    for (std::size_t o = 0; o < a.size(); ++o) {
+      const S r = a[o] - S{y(i, o)};
+      loss = loss + r * r;
+    }
+  }
+  return c * loss;
+}
+
+std::vector<double> params_of(const Mlp<double>& model) {
+  return {model.params(), model.params() + model.num_params()};
+}
+
+// The dense Hessian of the loss at θ, exact up to rounding, from hyper-dual numbers.
+Matrix<double> dense_hessian_hyperdual(const MlpConfig& cfg, const std::vector<double>& theta,
+                                       const Matrix<double>& x, const Matrix<double>& y, double c) {
+  const std::size_t p = theta.size();
+  std::vector<HyperDual> th(p);
+  for (std::size_t q = 0; q < p; ++q) th[q] = {theta[q], 0, 0, 0};
+  Matrix<double> h(p, p);
+  for (std::size_t i = 0; i < p; ++i)
+    for (std::size_t j = i; j < p; ++j) {
+      th[i].b = 1;
+      th[j].c = 1;
+      h(i, j) = h(j, i) = naive_loss(cfg, th, x, y, c).d;
+      th[i].b = 0;
+      th[j].c = 0;
+    }
+  return h;
+}
+
+// Second central differences of the naive double loss; fails the test if any ReLU pre-activation
+// changes sign at a perturbed point (the difference would then straddle a kink).
+Matrix<double> dense_hessian_loss_differences(const MlpConfig& cfg, std::vector<double> theta,
+                                              const Matrix<double>& x, const Matrix<double>& y,
+                                              double c, double h) {
+  const std::size_t p = theta.size();
+  std::vector<bool> base;
+  (void)naive_loss(cfg, theta, x, y, c, &base);
+  Matrix<double> hess(p, p);
+  auto at = [&](std::size_t i, double di, std::size_t j, double dj) {
+    const double ti = theta[i], tj = theta[j];
+    theta[i] += di;
+    theta[j] += dj;
+    std::vector<bool> pattern;
+    const double l = naive_loss(cfg, theta, x, y, c, &pattern);
+    theta[i] = ti;
+    theta[j] = tj;
+    EXPECT_EQ(pattern, base) << "a ReLU pre-activation crosses 0 within the step (" << i << ", "
+                             << j << ")";
+    return l;
+  };
+  for (std::size_t i = 0; i < p; ++i)
+    for (std::size_t j = i; j < p; ++j)
+      hess(i, j) = hess(j, i) =
+          (at(i, h, j, h) - at(i, h, j, -h) - at(i, -h, j, h) + at(i, -h, j, -h)) / (4 * h * h);
+  return hess;
+}
+
+double max_abs(const Matrix<double>& m) {
+  double s = 0;
+  for (std::size_t i = 0; i < m.rows(); ++i)
+    for (std::size_t j = 0; j < m.cols(); ++j) s = std::max(s, std::abs(m(i, j)));
+  return s;
+}
+
+double max_abs_difference(const Matrix<double>& a, const Matrix<double>& b) {
+  double s = 0;
+  for (std::size_t i = 0; i < a.rows(); ++i)
+    for (std::size_t j = 0; j < a.cols(); ++j) s = std::max(s, std::abs(a(i, j) - b(i, j)));
+  return s;
+}
+
+std::vector<double> times(const Matrix<double>& m, const std::vector<double>& v) {
+  std::vector<double> r(m.rows(), 0.0);
+  for (std::size_t i = 0; i < m.rows(); ++i)
+    for (std::size_t j = 0; j < m.cols(); ++j) r[i] += m(i, j) * v[j];
+  return r;
+}
+
+double norm(const std::vector<double>& v) {
+  double s = 0;
+  for (const double e : v) s += e * e;
+  return std::sqrt(s);
+}
+
+double distance(const std::vector<double>& a, const std::vector<double>& b) {
+  double s = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) s += (a[i] - b[i]) * (a[i] - b[i]);
+  return std::sqrt(s);
+}
+
 const MlpConfig kTanh{
     {3, 5, 2}, Activation::Tanh, Activation::Identity, true, Parameterization::Ntk};
 
@@ -111,21 +285,172 @@ TEST(Curvature, HessianVectorProductMatchesSecondDifferencesOfTheLoss) {
   const Matrix<double> ref = dense_hessian_fd(model, x, y, MseReduction::Mean, 1e-4);
   const LossHessianOperator hop(model, x.cview(), y.cview(), {.batch_size = 3});
   const Matrix<double> got = dense_from_operator(hop);
-  double scale = 0;
-  for (std::size_t i = 0; i < ref.rows(); ++i)
-    for (std::size_t j = 0; j < ref.cols(); ++j) scale = std::max(scale, std::abs(ref(i, j)));
-  // The reference errs by O(h²) ≈ 1e-8·‖∇⁴L‖ plus O(u·L/h²) ≈ 1e-8; the HVP by O(t²) ≈ 4e-11.
+  const double scale = max_abs(ref);
+  // The reference errs by O(h²) ≈ 1e-8·‖∇⁴L‖ plus O(u·L/h²) ≈ 1e-8; the product is exact.
   for (std::size_t i = 0; i < ref.rows(); ++i)
     for (std::size_t j = 0; j < ref.cols(); ++j)
       ASSERT_NEAR(got(i, j), ref(i, j), 1e-6 * scale) << i << "," << j;
-  // Linearity in v: H(3v) = 3·H(v) (the step is along v̂, so scaling is exact up to rounding).
-  std::vector<double> v(hop.size()), hv(hop.size()), h3v(hop.size());
-  Rng vr(7);
-  for (double& e : v) e = vr.uniform(-1, 1);
-  hop.apply(v.data(), hv.data());
-  for (double& e : v) e *= 3;
-  hop.apply(v.data(), h3v.data());
-  for (std::size_t q = 0; q < v.size(); ++q) EXPECT_NEAR(h3v[q], 3 * hv[q], 1e-12 * scale);
+}
+
+// Networks of every supported kind: depth 1–3, ReLU / tanh / identity, both parameterizations,
+// with and without biases, a tanh output.
+struct HessianCase {
+  std::string name;
+  MlpConfig config;
+  bool relu;
+};
+
+std::vector<HessianCase> hessian_cases() {
+  using P = Parameterization;
+  return {
+      {"relu 2-layer standard",
+       {{3, 6, 2}, Activation::Relu, Activation::Identity, true, P::Standard},
+       true},
+      {"relu 3-layer ntk",
+       {{3, 5, 4, 2}, Activation::Relu, Activation::Identity, true, P::Ntk},
+       true},
+      {"relu 3-layer no bias",
+       {{4, 4, 3, 2}, Activation::Relu, Activation::Identity, false, P::Standard},
+       true},
+      {"tanh 2-layer ntk", kTanh, false},
+      {"tanh 3-layer, tanh output",
+       {{3, 4, 3, 2}, Activation::Tanh, Activation::Tanh, true, P::Standard},
+       false},
+      {"linear 1-layer", {{3, 2}, Activation::Identity, Activation::Identity, true, P::Ntk}, false},
+  };
+}
+
+TEST(Curvature, HessianVectorProductIsExactOnReluAndTanhNetworks) {
+  std::uint64_t seed = 30;
+  for (const HessianCase& hc : hessian_cases()) {
+    SCOPED_TRACE(hc.name + ", seed " + std::to_string(seed));
+    Mlp<double> model(hc.config);
+    Rng rng(seed++);
+    model.init(rng);
+    const Matrix<double> x = random_matrix(9, hc.config.widths.front(), seed++);
+    const Matrix<double> y = random_matrix(9, hc.config.widths.back(), seed++);
+    const double c = nn::mse_scale(MseReduction::Mean, 9, hc.config.widths.back());
+    const std::vector<double> theta = params_of(model);
+    const Matrix<double> ref = dense_hessian_hyperdual(hc.config, theta, x, y, c);
+    const double scale = max_abs(ref);
+    double min_z = 0;
+    (void)naive_loss(hc.config, theta, x, y, c, nullptr, &min_z);
+    if (hc.relu) {
+      // The oracle itself against second differences of the loss (the point is away from every
+      // kink: the helper checks that no pre-activation changes sign within the step).
+      ASSERT_GT(min_z, 1e-3);
+      const Matrix<double> fd = dense_hessian_loss_differences(hc.config, theta, x, y, c, 2e-4);
+      EXPECT_LE(max_abs_difference(fd, ref), 1e-7 * scale);
+      std::printf("[ figures  ] %s: oracle vs second differences of the loss %.2e (min |z| %.2e)\n",
+                  hc.name.c_str(), max_abs_difference(fd, ref) / scale, min_z);
+    }
+    // Columns H·e_j, and the batch split (3 + 3 + 3 against 9 at once).
+    for (const std::size_t batch : {std::size_t{3}, std::size_t{0}}) {
+      const LossHessianOperator hop(model, x.cview(), y.cview(), {.batch_size = batch});
+      const Matrix<double> got = dense_from_operator(hop);
+      const double err = max_abs_difference(got, ref);
+      EXPECT_LE(err, 1e-12 * scale) << "batch " << batch << ", max |H| " << scale;
+      std::printf("[ figures  ] %s, batch %zu: max |H − H_ref|/max |H_ref| = %.2e\n",
+                  hc.name.c_str(), batch, err / scale);
+    }
+    // Products with random directions of several magnitudes (linearity is not assumed: each is
+    // compared with the dense reference times v).
+    const LossHessianOperator hop(model, x.cview(), y.cview(), {.batch_size = 4});
+    Rng vr(seed++);
+    for (const double magnitude : {1e-3, 1.0, 1e4}) {
+      std::vector<double> v(hop.size()), hv(hop.size());
+      for (double& e : v) e = magnitude * vr.uniform(-1, 1);
+      hop.apply(v.data(), hv.data());
+      const std::vector<double> want = times(ref, v);
+      EXPECT_LE(distance(hv, want), 1e-12 * scale * norm(v)) << "magnitude " << magnitude;
+    }
+  }
+}
+
+TEST(Curvature, HessianVectorProductOfAFloatModelIsTakenInDouble) {
+  const MlpConfig cfg{
+      {3, 5, 4, 2}, Activation::Relu, Activation::Identity, true, Parameterization::Ntk};
+  Mlp<float> model(cfg);
+  Rng rng(40);
+  model.init(rng);
+  const Matrix<double> xd = random_matrix(7, 3, 41), yd = random_matrix(7, 2, 42);
+  Matrix<float> x(7, 3), y(7, 2);
+  Matrix<double> xr(7, 3), yr(7, 2);  // the float data, exactly, in double
+  for (std::size_t i = 0; i < 7; ++i) {
+    for (std::size_t j = 0; j < 3; ++j) xr(i, j) = x(i, j) = static_cast<float>(xd(i, j));
+    for (std::size_t j = 0; j < 2; ++j) yr(i, j) = y(i, j) = static_cast<float>(yd(i, j));
+  }
+  std::vector<double> theta(model.num_params());
+  for (std::size_t q = 0; q < theta.size(); ++q) theta[q] = model.params()[q];
+  const Matrix<double> ref =
+      dense_hessian_hyperdual(cfg, theta, xr, yr, nn::mse_scale(MseReduction::Mean, 7, 2));
+  const LossHessianOperator hop(model, x.cview(), y.cview());
+  // Exact in double on the float values: no float rounding in the product.
+  EXPECT_LE(max_abs_difference(dense_from_operator(hop), ref), 1e-12 * max_abs(ref));
+}
+
+TEST(Curvature, FiniteDifferenceOfGradientsFailsNearAReluKinkWhereTheExactProductDoesNot) {
+  // A 2-layer ReLU network with one pre-activation z = 1e-9, far inside the step
+  // t = ∛(u/2)·max(1, rms θ) ≈ 5e-6 of the finite difference of gradients this operator used.
+  const MlpConfig cfg{
+      {3, 6, 2}, Activation::Relu, Activation::Identity, true, Parameterization::Standard};
+  Mlp<double> model(cfg);
+  Rng rng(50);
+  model.init(rng);
+  const Matrix<double> x = random_matrix(8, 3, 51), y = random_matrix(8, 2, 52);
+  const std::size_t sample = 2, unit = 1;
+  const nn::LayerView<double> l0 = model.layer(0);
+  double z = l0.bias[unit];
+  for (std::size_t q = 0; q < 3; ++q) z += l0.weight(unit, q) * x(sample, q);
+  l0.bias[unit] += 1e-9 - z;
+  const std::vector<double> theta = params_of(model);
+  const double c = nn::mse_scale(MseReduction::Mean, 8, 2);
+  double min_z = 0;
+  (void)naive_loss(cfg, theta, x, y, c, nullptr, &min_z);
+  ASSERT_LT(min_z, 2e-9);
+  ASSERT_GT(min_z, 0.0);
+  const Matrix<double> ref = dense_hessian_hyperdual(cfg, theta, x, y, c);
+  const double scale = max_abs(ref);
+
+  const LossHessianOperator hop(model, x.cview(), y.cview());
+  const double exact_err = max_abs_difference(dense_from_operator(hop), ref);
+  EXPECT_LE(exact_err, 1e-12 * scale);
+
+  // The removed implementation, rebuilt from the library's gradient: ‖v‖·(∇L(θ + t·v̂) −
+  // ∇L(θ − t·v̂))/(2t).
+  double sq = 0;
+  for (const double e : theta) sq += e * e;
+  const double t = std::cbrt(std::numeric_limits<double>::epsilon() / 2) *
+                   std::max(1.0, std::sqrt(sq / double(theta.size())));
+  auto fd_product = [&](const std::vector<double>& v) {
+    const double nv = norm(v);
+    std::vector<double> gp(theta.size()), gm(theta.size()), hv(theta.size());
+    Mlp<double> m(cfg);
+    for (std::size_t q = 0; q < theta.size(); ++q) m.params()[q] = theta[q] + t * v[q] / nv;
+    (void)mse_loss_and_gradient(m, x.cview(), y.cview(), gp.data());
+    for (std::size_t q = 0; q < theta.size(); ++q) m.params()[q] = theta[q] - t * v[q] / nv;
+    (void)mse_loss_and_gradient(m, x.cview(), y.cview(), gm.data());
+    for (std::size_t q = 0; q < theta.size(); ++q) hv[q] = nv * (gp[q] - gm[q]) / (2 * t);
+    return hv;
+  };
+  const std::size_t bias_q = model.weight_offset(0) + 6 * 3 + unit;
+  std::vector<double> e_bias(theta.size(), 0.0), random(theta.size());
+  e_bias[bias_q] = 1.0;
+  Rng vr(53);
+  for (double& e : random) e = vr.uniform(-1, 1);
+  const std::vector<std::vector<double>> directions{e_bias, random};
+  for (std::size_t d = 0; d < directions.size(); ++d) {
+    const std::vector<double>& v = directions[d];
+    const std::vector<double> want = times(ref, v);
+    std::vector<double> got(theta.size());
+    hop.apply(v.data(), got.data());
+    const double exact_rel = distance(got, want) / norm(want);
+    const double fd_rel = distance(fd_product(v), want) / norm(want);
+    EXPECT_LE(exact_rel, 1e-12);
+    EXPECT_GT(fd_rel, 1.0) << "the finite difference should straddle the kink";
+    std::printf("[ figures  ] %s direction: relative error exact %.2e, finite difference %.2e\n",
+                d == 0 ? "kink" : "random", exact_rel, fd_rel);
+  }
 }
 
 TEST(Curvature, GaussNewtonEqualsHessianAtAGlobalMinimumOfALinearModel) {
@@ -205,11 +530,11 @@ TEST(Curvature, GradientDescentSpikesJustAboveTheCriticalRateOnly) {
   const Matrix<double> x = random_matrix(25, 6, 16), y = random_matrix(25, 3, 17);
   const Matrix<double> k = empirical_ntk(model, x.cview(), {.mode = NtkMode::Full});
   const double eta_ntk = critical_learning_rate_ntk(dense_eigenvalues(k.cview())[0], 25, 3);
-  // The same rate from the Hessian's sharpness (finite-difference HVP).
+  // The same rate from the sharpness of the (exact) Hessian-vector product.
   const LossHessianOperator hop(model, x.cview(), y.cview());
   const SharpnessResult s = sharpness(hop);
   ASSERT_TRUE(s.ok());
-  EXPECT_NEAR(s.eta_crit, eta_ntk, 1e-6 * eta_ntk);
+  EXPECT_NEAR(s.eta_crit, eta_ntk, 1e-9 * eta_ntk);
 
   const std::vector<double> below = gd_losses(model, x, y, 0.97 * eta_ntk, 300);
   for (std::size_t t = 1; t < below.size(); ++t)
