@@ -383,6 +383,30 @@ double critical_learning_rate_hessian(double lambda_max_hessian) {
   return 2.0 / check_positive("critical_learning_rate_hessian", lambda_max_hessian);
 }
 
+namespace {
+
+double check_beta1(const char* where, double beta1) {
+  if (!(beta1 >= 0 && beta1 < 1))
+    throw InvalidArgument(str_cat(where, ": beta1 ", beta1, " outside [0, 1)"));
+  return beta1;
+}
+
+}  // namespace
+
+double adam_sharpness_threshold(double eta, double beta1) {
+  if (!(eta > 0) || !std::isfinite(eta))
+    throw InvalidArgument(
+        str_cat("adam_sharpness_threshold: eta ", eta, " must be finite and > 0"));
+  const double b = check_beta1("adam_sharpness_threshold", beta1);
+  return (2 + 2 * b) / ((1 - b) * eta);
+}
+
+double adam_critical_rate(double lambda_max_preconditioned, double beta1) {
+  const double lambda = check_positive("adam_critical_rate", lambda_max_preconditioned);
+  const double b = check_beta1("adam_critical_rate", beta1);
+  return (2 + 2 * b) / ((1 - b) * lambda);
+}
+
 double critical_learning_rate_ntk(double lambda_max_ntk, std::size_t n, std::size_t k,
                                   nn::MseReduction reduction) {
   // The normalisation is nn's, written once there (nn/loss.hpp).

@@ -1,8 +1,8 @@
 #pragma once
 /// @file Curvature of the MSE training loss and the critical learning rates built on it:
 /// exact Hessian-vector products, the Gauss–Newton product, sharpness λmax(H), preconditioned
-/// sharpness for adaptive methods, the poster's AdaGrad bound, and the split of the residual onto
-/// the top NTK eigenvectors.
+/// sharpness for adaptive methods (AdaGrad; Adam with its momentum), the poster's AdaGrad bound,
+/// and the split of the residual onto the top NTK eigenvectors.
 ///
 /// The training loss is the library's MSE over the whole sample set (nn/loss.hpp):
 ///   L(θ) = c·Σ_i Σ_c (f_c(x_i; θ) − y_ic)²,  c = nn::mse_scale(reduction, n, k)
@@ -98,7 +98,8 @@ class GaussNewtonOperator final : public LinearOperator {
 };
 
 /// D·A·D with D = diag(p)^{-1/2}: the operator whose λmax is the sharpness seen by a method with
-/// the diagonal preconditioner p (its update is θ ← θ − η·g/p, stable iff η < 2/λmax(D·H·D)).
+/// the diagonal preconditioner p (its update θ ← θ − η·g/p is stable iff η < 2/λmax(D·H·D);
+/// with momentum the bound moves, see adam_sharpness_threshold). λmax(D·H·D) = λmax(P^{-1}·H).
 /// Holds a reference to `base`. Throws InvalidArgument if p has the wrong size or an entry that
 /// is not finite and > 0.
 class PreconditionedOperator final : public LinearOperator {
@@ -122,13 +123,35 @@ template <class T>
 
 /// Adam's preconditioner after t steps (torch.optim.Adam): p_i = (√v_i/√(1 − β2^t) + ε)·(1 − β1^t),
 /// from the second moment v ("exp_avg_sq", P entries); the (1 − β1^t) folds Adam's bias-corrected
-/// rate η/(1 − β1^t) into p, so η < 2/λmax(P^{-1/2}·H·P^{-1/2}) is again the stability condition
-/// (treating the momentum m as the gradient). Throws InvalidArgument for t = 0, β outside [0, 1),
-/// a negative v_i, or a zero p_i.
+/// rate η/(1 − β1^t) into p, so that Adam's update reads θ ← θ − η·m/p with m the first moment.
+/// Its stability condition involves β1 (see adam_sharpness_threshold): with λ = λmax(P^{-1}·H) =
+/// λmax(P^{-1/2}·H·P^{-1/2}) = sharpness(PreconditionedOperator(H, p)).lambda_max, Adam is stable
+/// iff λ < (2 + 2β1)/((1 − β1)·η), not λ < 2/η (SharpnessResult::eta_crit is the latter: use
+/// adam_critical_rate). Throws InvalidArgument for t = 0, β outside [0, 1), a negative v_i, or a
+/// zero p_i.
 template <class T>
 [[nodiscard]] std::vector<double> adam_preconditioner(std::span<const T> second_moment,
                                                       std::size_t step, double beta1, double beta2,
                                                       double eps);
+
+/// Adam's threshold on the preconditioned sharpness λmax(P^{-1}·H) at rate η with first-moment
+/// coefficient β1: (2 + 2β1)/((1 − β1)·η) (Cohen et al. 2022, "Adaptive gradient methods at the
+/// edge of stability", with the EMA momentum m ← β1·m + (1 − β1)·g that Adam uses). Derivation:
+/// with P frozen (p from adam_preconditioner, treated as constant: once β1^t ≈ 0 and v has
+/// settled, or ε ≫ √v) and a quadratic loss with Hessian H, each eigenvector of P^{-1}·H with
+/// eigenvalue λ evolves by θ' = θ − η·m', m' = β1·m + (1 − β1)·λ·θ, whose characteristic
+/// polynomial z² − (1 + β1 − a)·z + β1, a = η·(1 − β1)·λ, has both roots inside the unit circle iff
+/// 0 < a < 2 + 2β1; at a = 2 + 2β1 a root crosses −1 (period-2 oscillation, then divergence).
+/// β1 = 0 gives 2/η, gradient descent's threshold; β1 = 0.9 gives 38/η. A local statement, like
+/// 2/λmax(H) for GD: on a non-quadratic loss the preconditioned sharpness moves with θ and P.
+/// Throws InvalidArgument if η is not finite and > 0 or β1 is outside [0, 1).
+[[nodiscard]] double adam_sharpness_threshold(double eta, double beta1);
+
+/// Adam's critical rate η_crit = (2 + 2β1)/((1 − β1)·λmax(P^{-1}·H)) for the preconditioned
+/// sharpness λmax(P^{-1}·H) (the same condition as adam_sharpness_threshold, solved for η; the
+/// eigenvalue of PreconditionedOperator with adam_preconditioner's p). Throws InvalidArgument if
+/// λmax is not finite and > 0 or β1 is outside [0, 1).
+[[nodiscard]] double adam_critical_rate(double lambda_max_preconditioned, double beta1);
 
 /// The poster's s_t = min_i √s_i over the AdaGrad accumulator. Throws InvalidArgument for an
 /// empty accumulator.
@@ -158,8 +181,10 @@ struct [[nodiscard]] SharpnessResult {
 };
 
 /// λmax of the operator (a LossHessianOperator, GaussNewtonOperator or PreconditionedOperator)
-/// by Lanczos, and 2/λmax. options.nev is ignored (1); the products of all three operators are
-/// exact up to rounding, so the default tolerance is EigenOptions' 1e-10. Cost: one product of the
+/// by Lanczos, and 2/λmax (gradient descent's critical rate, and AdaGrad's on the preconditioned
+/// operator; for Adam pass lambda_max to adam_critical_rate). options.nev is ignored (1); the
+/// products of all three operators are exact up to rounding, so the default tolerance is
+/// EigenOptions' 1e-10. Cost: one product of the
 /// operator per Lanczos step (SharpnessResult::operations counts them).
 [[nodiscard]] SharpnessResult sharpness(const LinearOperator& hessian,
                                         const EigenOptions& options = {});
