@@ -86,6 +86,15 @@ TrainResult train(nn::Mlp<float>& model, optim::Optimizer<float>& optimizer,
                   const optim::Schedule& schedule, const data::Dataset& train_set,
                   const data::Dataset* test_set, const TrainConfig& config,
                   std::span<Observer* const> observers, const ResumePoint* resume) {
+  optim::Schedule in_use = schedule;
+  return train(model, optimizer, in_use, train_set, test_set, config, Hooks{observers, {}}, resume);
+}
+
+TrainResult train(nn::Mlp<float>& model, optim::Optimizer<float>& optimizer,
+                  optim::Schedule& schedule, const data::Dataset& train_set,
+                  const data::Dataset* test_set, const TrainConfig& config, const Hooks& hooks,
+                  const ResumePoint* resume) {
+  const std::span<Observer* const> observers = hooks.observers;
   check_dataset(model, train_set, "the training set");
   if (test_set != nullptr) check_dataset(model, *test_set, "the test set");
   const std::size_t n = train_set.size(), d = model.input_dim(), k = model.output_dim();
@@ -130,6 +139,9 @@ TrainResult train(nn::Mlp<float>& model, optim::Optimizer<float>& optimizer,
   std::vector<std::size_t> order(n);
   std::size_t pos = n;  // position in the current epoch's order; n forces a new epoch
   bool started = false;
+  auto context = [&](std::uint64_t next, const StepInfo* last) {
+    return ControlContext{info, next, epoch, model, optimizer, train_set, config, last};
+  };
   if (t0 == 0) {
     run_eval(0);
   } else {
@@ -154,6 +166,7 @@ TrainResult train(nn::Mlp<float>& model, optim::Optimizer<float>& optimizer,
     result.epochs = epoch + 1;
     if (config.eval_every > 0 && t0 % config.eval_every == 0 && t0 < total) run_eval(t0);
   }
+  for (auto* c : hooks.controllers) c->on_start(context(t0, nullptr), schedule);
 
   Matrix<float> x, out, d_out;
   nn::ForwardCache<float> cache;
@@ -216,6 +229,7 @@ TrainResult train(nn::Mlp<float>& model, optim::Optimizer<float>& optimizer,
                                ", learning rate ", lr, ")");
       return finish();
     }
+    for (auto* c : hooks.controllers) c->after_step(context(t + 1, &si), schedule);
     if (config.eval_every > 0 && (t + 1) % config.eval_every == 0 && t + 1 < total) run_eval(t + 1);
     const bool stop = std::any_of(observers.begin(), observers.end(),
                                   [](const Observer* o) { return o->should_stop(); });

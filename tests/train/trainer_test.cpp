@@ -121,6 +121,107 @@ TEST(Trainer, SameSeedSameTraceDifferentSeedDifferentTrace) {
   EXPECT_EQ(a.rec.losses[0] == c.rec.losses[0], false);
 }
 
+// Halves the rate every `every` steps; records what it was shown.
+struct Halver : Controller {
+  std::uint64_t every = 5;
+  std::vector<std::uint64_t> next_steps, last_steps;
+  std::uint64_t started_at = 99;
+  std::size_t train_size = 0;
+  void on_start(const ControlContext& c, optim::Schedule& /*schedule*/) override {
+    EXPECT_EQ(c.last, nullptr);
+    started_at = c.next_step;
+    train_size = c.train_set.size();
+  }
+  void after_step(const ControlContext& c, optim::Schedule& schedule) override {
+    EXPECT_NE(c.last, nullptr);
+    EXPECT_EQ(c.last->step + 1, c.next_step);
+    EXPECT_EQ(c.model.num_params(), c.last->model.num_params());
+    next_steps.push_back(c.next_step);
+    last_steps.push_back(c.last->step);
+    if (c.next_step % every != 0) return;
+    auto sc = schedule.config();
+    sc.lr /= 2;
+    schedule = optim::Schedule(sc);
+  }
+};
+
+TEST(Trainer, ControllerChangesTheScheduleBetweenSteps) {
+  const auto train_set = test::make_blobs(200, 8, 4, 0.3, 10);
+  TrainConfig tc;
+  tc.batch_size = 10;
+  tc.steps = 12;
+  nn::Mlp<float> model(blob_model());
+  Rng rng(1);
+  model.init(rng);
+  optim::Sgd<float> sgd;
+  optim::ScheduleConfig sc;
+  sc.lr = 0.4;
+  optim::Schedule schedule(sc);
+  Recorder rec;
+  Halver halver;
+  Observer* obs[] = {&rec};
+  Controller* ctl[] = {&halver};
+  const auto r = train(model, sgd, schedule, train_set, nullptr, tc, Hooks{obs, ctl});
+  ASSERT_EQ(r.status, TrainStatus::Completed);
+  ASSERT_EQ(rec.lrs.size(), 12U);
+  for (std::size_t t = 0; t < 12; ++t)
+    EXPECT_EQ(rec.lrs[t], 0.4 / double(1U << (t / 5))) << "step " << t;  // 0.4, 0.2, 0.1
+  EXPECT_EQ(schedule.config().lr, 0.1);  // the caller's schedule is the last one in use
+  EXPECT_EQ(halver.started_at, 0U);
+  EXPECT_EQ(halver.train_size, 200U);
+  ASSERT_EQ(halver.next_steps.size(), 12U);
+  EXPECT_EQ(halver.next_steps.front(), 1U);
+  EXPECT_EQ(halver.last_steps.back(), 11U);
+}
+
+// Without controllers the schedule-in-place overload is the const one, step for step.
+TEST(Trainer, HooksOverloadWithoutControllersIsTheSameRun) {
+  TrainConfig tc;
+  tc.batch_size = 10;
+  tc.steps = 30;
+  tc.seed = 5;
+  const RunRecord a = run(tc, 0.3);
+  const auto train_set = test::make_blobs(200, 8, 4, 0.3, 10);
+  const auto test_set = test::make_blobs(100, 8, 4, 0.3, 11);
+  nn::Mlp<float> model(blob_model());
+  Rng rng(1);
+  model.init(rng);
+  optim::Sgd<float> sgd(optim::SgdOptions{0.9});
+  optim::ScheduleConfig sc;
+  sc.lr = 0.3;
+  optim::Schedule schedule(sc);
+  Recorder rec;
+  Observer* obs[] = {&rec};
+  const auto r = train(model, sgd, schedule, train_set, &test_set, tc, Hooks{obs, {}});
+  EXPECT_EQ(r.steps, a.result.steps);
+  EXPECT_EQ(rec.losses, a.rec.losses);
+  EXPECT_EQ(std::vector<float>(model.params(), model.params() + model.num_params()), a.params);
+}
+
+// A controller never sees a diverged model: the step that diverges ends the run first.
+TEST(Trainer, ControllerIsNotCalledAfterDivergence) {
+  const auto train_set = test::make_blobs(200, 8, 4, 0.3, 10);
+  TrainConfig tc;
+  tc.batch_size = 10;
+  tc.steps = 50;
+  nn::Mlp<float> model(blob_model());
+  Rng rng(1);
+  model.init(rng);
+  optim::Sgd<float> sgd;
+  optim::ScheduleConfig sc;
+  sc.lr = 1e30;
+  optim::Schedule schedule(sc);
+  struct Checker : Controller {
+    void after_step(const ControlContext& c, optim::Schedule& /*schedule*/) override {
+      const auto* p = c.model.params();
+      for (std::size_t i = 0; i < c.model.num_params(); ++i) ASSERT_TRUE(std::isfinite(p[i]));
+    }
+  } checker;
+  Controller* ctl[] = {&checker};
+  const auto r = train(model, sgd, schedule, train_set, nullptr, tc, Hooks{{}, ctl});
+  EXPECT_EQ(r.status, TrainStatus::Diverged);
+}
+
 // GEMM never splits K across threads, so one thread and all threads give the same trace.
 TEST(Trainer, SameTraceForOneThreadAndAll) {
   TrainConfig tc;

@@ -6,6 +6,22 @@
 ///   observers.on_step; every eval_every steps the test set is evaluated (observers.on_eval).
 /// A non-finite loss, gradient or parameter stops the run with status Diverged; what the
 /// observers logged up to there is kept (they are told through on_end).
+///
+/// This is the repository's only training loop: `catapult train`, every `catapult sweep` point
+/// and every `catapult reproduce` experiment run it. Experiments plug in through two hooks:
+///   - Observer: sees every event (start, step, evaluation, end) with read-only access;
+///   - Controller: may replace the learning-rate schedule before the first step and after any
+///     step (e.g. peak = c·η_crit re-measured on a batch every cycle), with read access to the
+///     model, the optimizer and the training data.
+///
+/// Seed convention (the same configuration and seeds give the same run everywhere):
+///   - the parameters are initialised by the caller from Rng(init_seed) (nn::Mlp::init), before
+///     train() is called; `catapult train` and sweeps take init_seed from the configuration, the
+///     reproduction uses its run's seed for both init_seed and TrainConfig::seed;
+///   - the data order of epoch e is the shuffle of 0..n−1 drawn from
+///   Rng(TrainConfig::seed).split(e)
+///     (identity order when TrainConfig::shuffle is false), so it depends on e alone and a
+///     resumed run takes the same batches.
 
 #include <cstddef>
 #include <cstdint>
@@ -112,6 +128,48 @@ class Observer {
   [[nodiscard]] virtual bool should_stop() const { return false; }
 };
 
+/// What a controller sees: the run, the state of the loop and read access to everything a
+/// measurement needs (e.g. λmax of the NTK on the first b training samples, ntk/).
+struct ControlContext {
+  const RunInfo& run;
+  std::uint64_t next_step;  ///< t of the next step (0 in on_start of a fresh run)
+  std::uint64_t epoch;      ///< epoch of the last step taken (0 before the first)
+  const nn::Mlp<float>& model;
+  const optim::Optimizer<float>& optimizer;
+  const data::Dataset& train_set;
+  const TrainConfig& config;
+  const StepInfo* last;  ///< the step just taken (after_step), null in on_start
+};
+
+/// Changes the learning-rate schedule while a run goes: the rate of step t is schedule.lr(t) of
+/// the schedule in place when step t starts. Controllers run in order after the observers (so an
+/// observer's on_step sees the rate that step used) and never see a diverged model: a step whose
+/// loss, gradient or parameters are not finite ends the run before after_step. Every method has
+/// an empty default. A controller that keeps state across steps must derive it from what it is
+/// shown (the run is deterministic), which is what a resumed run replays.
+class Controller {
+ public:
+  virtual ~Controller() = default;
+  Controller() = default;
+  Controller(const Controller&) = default;
+  Controller& operator=(const Controller&) = default;
+  Controller(Controller&&) noexcept = default;
+  Controller& operator=(Controller&&) noexcept = default;
+
+  /// Before the first step (after the observers' on_start), e.g. to set the rates from a
+  /// critical rate measured at initialisation.
+  virtual void on_start(const ControlContext& /*context*/, optim::Schedule& /*schedule*/) {}
+  /// After step context.last->step completed (the model holds the updated parameters) and before
+  /// step context.next_step.
+  virtual void after_step(const ControlContext& /*context*/, optim::Schedule& /*schedule*/) {}
+};
+
+/// The hooks of a run: observers and controllers, called in order.
+struct Hooks {
+  std::span<Observer* const> observers;
+  std::span<Controller* const> controllers;
+};
+
 /// Where a resumed run continues: the loop's own state at the moment a checkpoint was taken (the
 /// caller restores the model's parameters and the optimizer's state itself). Everything else the
 /// loop needs is a function of `step`: the schedule's index is t, and the data order of epoch e is
@@ -147,5 +205,13 @@ struct Evaluation {
                                 const data::Dataset* test_set, const TrainConfig& config,
                                 std::span<Observer* const> observers = {},
                                 const ResumePoint* resume = nullptr);
+
+/// The same loop with controllers: `schedule` is the one in use and the controllers may replace
+/// it between steps (it holds the last schedule when train returns). train() above is this with a
+/// copy of its schedule and no controllers.
+[[nodiscard]] TrainResult train(nn::Mlp<float>& model, optim::Optimizer<float>& optimizer,
+                                optim::Schedule& schedule, const data::Dataset& train_set,
+                                const data::Dataset* test_set, const TrainConfig& config,
+                                const Hooks& hooks, const ResumePoint* resume = nullptr);
 
 }  // namespace catapult::train
