@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstring>
-#include <numeric>
 
 #include "catapult/core/error.hpp"
 #include "catapult/core/rng.hpp"
@@ -51,73 +49,103 @@ MatrixView<const float> first_rows(const data::Dataset& d, std::size_t n) {
   return d.images.cview().rows_range(0, std::min(n, d.size()));
 }
 
+catapult::train::TrainConfig train_config(const RunSpec& spec, std::size_t train_size) {
+  if (train_size == 0) throw InvalidArgument("train: empty training set");
+  if (spec.batch_size == 0) throw InvalidArgument("train: batch_size must be >= 1");
+  catapult::train::TrainConfig c;
+  c.batch_size = std::min(spec.batch_size, train_size);
+  c.epochs = spec.epochs;
+  c.steps = spec.max_steps;
+  c.eval_every = 0;  // the engine's observer evaluates (test and training set), not the loop
+  c.seed = spec.seed;
+  c.shuffle = c.batch_size < train_size;  // full-batch GD takes the samples in dataset order
+  c.drop_last = true;                     // every step sees b samples (PyTorch drop_last)
+  c.loss = spec.loss;
+  return c;
+}
+
+namespace {
+
+// The run's record: per-step loss and rate, evaluations every eval_every steps and progress lines.
+class Recorder final : public catapult::train::Observer {
+ public:
+  Recorder(const RunSpec& spec, const data::Dataset& train_set, const data::Dataset& test,
+           RunResult& result)
+      : spec_(spec), train_(train_set), test_(test), result_(result) {}
+
+  void on_start(const catapult::train::RunInfo& info) override {
+    total_ = info.total_steps;
+    result_.loss.reserve(total_);
+    result_.lr.reserve(total_);
+  }
+  void on_step(const catapult::train::StepInfo& info) override {
+    result_.loss.push_back(info.loss);
+    result_.lr.push_back(info.lr);
+    const std::uint64_t done = info.step + 1;
+    if (spec_.log && total_ >= 2000 && done % (total_ / 10) == 0 && done < total_)
+      spec_.log(str_cat("  ", spec_.name, ": step ", done, "/", total_, " (", (100 * done) / total_,
+                        "%), batch loss ", info.loss));
+    if (spec_.eval_every > 0 && done % spec_.eval_every == 0) {
+      result_.eval_steps.push_back(done);
+      result_.eval_test_accuracy.push_back(
+          catapult::train::evaluate(info.model, test_, spec_.loss).accuracy);
+      const auto tr = catapult::train::evaluate(info.model, train_, spec_.loss);
+      result_.eval_train_loss.push_back(tr.loss);
+      result_.eval_train_accuracy.push_back(tr.accuracy);
+    }
+  }
+
+ private:
+  const RunSpec& spec_;
+  const data::Dataset& train_;
+  const data::Dataset& test_;
+  RunResult& result_;
+  std::uint64_t total_ = 0;
+};
+
+// An experiment's hooks as a controller of the library's loop.
+class HookController final : public catapult::train::Controller {
+ public:
+  HookController(const InitHook& on_init, const StepHook& on_step)
+      : on_init_(on_init), on_step_(on_step) {}
+
+  void on_start(const catapult::train::ControlContext& c, optim::Schedule& schedule) override {
+    if (!on_init_) return;
+    TrainState s{c.model, c.optimizer, schedule};
+    on_init_(s);
+  }
+  void after_step(const catapult::train::ControlContext& c, optim::Schedule& schedule) override {
+    if (!on_step_) return;
+    TrainState s{c.model, c.optimizer, schedule};
+    on_step_(StepInfo{c.last->step, c.last->epoch, c.last->loss, c.last->lr}, s);
+  }
+
+ private:
+  const InitHook& on_init_;
+  const StepHook& on_step_;
+};
+
+}  // namespace
+
 RunResult train(const RunSpec& spec, const data::Dataset& train_set, const data::Dataset& test,
                 const InitHook& on_init, const StepHook& on_step) {
   const auto t0 = std::chrono::steady_clock::now();
-  const std::size_t n = train_set.size();
-  if (n == 0) throw InvalidArgument("train: empty training set");
-  if (spec.batch_size == 0) throw InvalidArgument("train: batch_size must be >= 1");
+  const auto config = train_config(spec, train_set.size());
   nn::Mlp<float> model(spec.model);
-  Rng rng(spec.seed);
-  Rng init_rng = rng.split(1);
-  Rng shuffle_rng = rng.split(2);
+  Rng init_rng(spec.seed);  // the seed convention of catapult/train/trainer.hpp
   model.init(init_rng);
   auto optimizer = optim::make_optimizer<float>(spec.optimizer);
   optim::Schedule schedule(spec.schedule);
-  TrainState state{model, *optimizer, schedule};
-  if (on_init) on_init(state);
-
-  const std::size_t b = std::min(spec.batch_size, n);
-  const std::size_t batches = n / b;  // drop the last incomplete batch (PyTorch drop_last)
-  const std::size_t total = spec.max_steps > 0 ? spec.max_steps : spec.epochs * batches;
-  const std::size_t d = train_set.dim();
-  const std::size_t k = model.output_dim();
-  Matrix<float> x(b, d);
-  std::vector<std::uint8_t> y(b);
-  Matrix<float> out(b, k);
-  Matrix<float> d_out(b, k);
-  AlignedVector<float> grad(model.num_params());
-  nn::ForwardCache<float> cache;
-  std::vector<std::size_t> order(n);
-  std::iota(order.begin(), order.end(), std::size_t{0});
 
   RunResult result;
-  result.loss.reserve(total);
-  result.lr.reserve(total);
-  for (std::size_t step = 0; step < total; ++step) {
-    const std::size_t epoch = step / batches;
-    const std::size_t in_epoch = step % batches;
-    if (in_epoch == 0 && b < n) shuffle_rng.shuffle(order.begin(), order.end());
-    for (std::size_t i = 0; i < b; ++i) {
-      const std::size_t src = order[in_epoch * b + i];
-      std::memcpy(x.row(i), train_set.images.row(src), d * sizeof(float));
-      y[i] = train_set.labels[src];
-    }
-    model.forward(x.cview(), out.view(), &cache);
-    const double loss = nn::evaluate_loss<float>(spec.loss, out.cview(), y, d_out.view());
-    const double lr = schedule.lr(step);
-    result.loss.push_back(loss);
-    result.lr.push_back(lr);
-    result.steps = step + 1;
-    if (!std::isfinite(loss)) {
-      result.diverged = true;
-      break;
-    }
-    model.backward(cache, d_out.cview(), grad.data());
-    optimizer->step(model.params(), grad.data(), model.num_params(), lr);
-    if (on_step) on_step(StepInfo{step, epoch, loss, lr}, state);
-    if (spec.log && total >= 2000 && (step + 1) % (total / 10) == 0 && step + 1 < total)
-      spec.log(str_cat("  ", spec.name, ": step ", step + 1, "/", total, " (",
-                       (100 * (step + 1)) / total, "%), batch loss ", loss));
-    if (spec.eval_every > 0 && (step + 1) % spec.eval_every == 0) {
-      result.eval_steps.push_back(step + 1);
-      result.eval_test_accuracy.push_back(
-          catapult::train::evaluate(model, test, spec.loss).accuracy);
-      const auto tr = catapult::train::evaluate(model, train_set, spec.loss);
-      result.eval_train_loss.push_back(tr.loss);
-      result.eval_train_accuracy.push_back(tr.accuracy);
-    }
-  }
+  Recorder recorder(spec, train_set, test, result);
+  HookController hooks(on_init, on_step);
+  catapult::train::Observer* observers[] = {&recorder};
+  catapult::train::Controller* controllers[] = {&hooks};
+  const auto r = catapult::train::train(model, *optimizer, schedule, train_set, nullptr, config,
+                                        {observers, controllers});
+  result.steps = r.steps;
+  result.diverged = r.status == catapult::train::TrainStatus::Diverged;
   const auto te = catapult::train::evaluate(model, test, spec.loss);
   const auto tr = catapult::train::evaluate(model, train_set, spec.loss);
   result.test_accuracy = te.accuracy;

@@ -1,8 +1,9 @@
 #pragma once
-// The training engine of the reproduction: a readable mini-batch loop over the library's Mlp and
-// losses, with the optimizers and learning-rate schedules the protocols name, a per-step hook
-// (catapult detection, NTK tracking, AdaGrad statistics plug in there) and the critical rate
-// η_crit = 1/(c·λmax(K)) of the library's MSE (see catapult/nn/loss.hpp for c).
+// The reproduction's side of the training engine: a protocol's run (RunSpec) translated into the
+// library loop's configuration (catapult/train/trainer.hpp, the only training loop), the
+// experiments' hooks run as a controller of that loop (catapult detection, NTK tracking, AdaGrad
+// statistics plug in there) and the critical rate η_crit = 1/(c·λmax(K)) of the library's MSE
+// (see catapult/nn/loss.hpp for c).
 
 #include <cstddef>
 #include <cstdint>
@@ -19,6 +20,7 @@
 #include "catapult/nn/mlp.hpp"
 #include "catapult/optim/optimizer.hpp"
 #include "catapult/optim/schedule.hpp"
+#include "catapult/train/trainer.hpp"
 
 namespace catapult::app::reproduce {
 
@@ -45,7 +47,8 @@ struct StepInfo {
   double lr = 0.0;    ///< rate used for this update
 };
 
-/// One training run's configuration.
+/// One training run's configuration: a protocol's run, translated by train_config into the
+/// library loop's TrainConfig (catapult/train/trainer.hpp).
 struct RunSpec {
   nn::MlpConfig model;
   nn::LossConfig loss;
@@ -53,18 +56,29 @@ struct RunSpec {
   optim::ScheduleConfig schedule;    ///< may be replaced by the init hook
   std::size_t batch_size = 64;       ///< ≥ train size means full-batch GD (no shuffling)
   std::size_t epochs = 1;
-  std::size_t max_steps = 0;   ///< 0 = epochs × batches per epoch
-  std::uint64_t seed = 0;      ///< initialisation and shuffling
+  std::size_t max_steps = 0;  ///< 0 = epochs × batches per epoch
+  /// Initialisation Rng(seed) and data order Rng(seed).split(epoch): the library's convention
+  /// with init_seed = train.seed = seed.
+  std::uint64_t seed = 0;
   std::size_t eval_every = 0;  ///< steps between test evaluations (0 = only at the end)
   /// Progress lines (every 10% of a run of at least 2000 steps) go here when set.
   std::function<void(const std::string&)> log;
   std::string name;  ///< prefix of the progress lines
 };
 
+/// The loop options of a run on train_size samples, the reproduction's protocol choices made
+/// explicit: batch min(batch_size, n); every batch full (drop_last); shuffled by epoch unless the
+/// batch is the whole set (full-batch GD, dataset order); steps = max_steps or epochs × ⌊n/b⌋;
+/// evaluations by the engine's observer (eval_every 0 in the loop). `catapult train` with this
+/// TrainConfig, the same model/optimizer/schedule and init_seed = seed runs the same steps.
+/// Throws InvalidArgument for an empty set or batch_size 0.
+[[nodiscard]] catapult::train::TrainConfig train_config(const RunSpec& spec,
+                                                        std::size_t train_size);
+
 /// The outcome of a run.
 struct RunResult {
-  std::vector<double> loss;  ///< per step (batch loss before the update)
-  std::vector<double> lr;    ///< per step
+  std::vector<double> loss;  ///< per completed step (batch loss before the update)
+  std::vector<double> lr;    ///< per completed step
   std::vector<std::size_t> eval_steps;
   std::vector<double> eval_test_accuracy;
   std::vector<double> eval_train_loss;
@@ -73,25 +87,28 @@ struct RunResult {
   double test_loss = 0.0;
   double train_accuracy = 0.0;
   double train_loss = 0.0;
-  bool diverged = false;  ///< a non-finite loss stopped the run
-  std::size_t steps = 0;
+  bool diverged = false;  ///< a non-finite loss, gradient or parameter stopped the run
+  std::size_t steps = 0;  ///< completed steps
   double seconds = 0.0;
 };
 
 /// The state a hook may inspect or modify (it may replace `schedule`, e.g. after re-measuring
 /// the critical rate; the rate of step t is schedule.lr(t)).
 struct TrainState {
-  nn::Mlp<float>& model;
-  optim::Optimizer<float>& optimizer;
+  const nn::Mlp<float>& model;
+  const optim::Optimizer<float>& optimizer;
   optim::Schedule& schedule;
 };
 
 using StepHook = std::function<void(const StepInfo&, TrainState&)>;
 using InitHook = std::function<void(TrainState&)>;
 
-/// Trains spec.model on train and evaluates on test. on_init runs after initialisation, before the
-/// first step (e.g. to set the schedule from a measured critical rate); on_step after every step.
-/// A non-finite loss stops the run with diverged = true (what was recorded is kept).
+/// Trains spec.model on train and evaluates on test, on the library's loop
+/// (catapult::train::train with train_config(spec)): the hooks run as a train::Controller, the
+/// traces and evaluations are recorded by a train::Observer. on_init runs after initialisation,
+/// before the first step (e.g. to set the schedule from a measured critical rate); on_step after
+/// every completed step. A non-finite loss, gradient or parameter stops the run with
+/// diverged = true (what was recorded is kept).
 RunResult train(const RunSpec& spec, const data::Dataset& train, const data::Dataset& test,
                 const InitHook& on_init = {}, const StepHook& on_step = {});
 

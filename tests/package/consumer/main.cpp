@@ -1,10 +1,15 @@
 // A program outside the catapult tree, built against the installed package. It checks a small
-// product against values computed by hand and exits non-zero if they differ.
+// product against values computed by hand, runs the schedule controller of
+// schedule_controller.cpp, and exits non-zero if either is wrong.
 #include <catapult/core/matrix.hpp>
 #include <catapult/core/rng.hpp>
 #include <catapult/core/version.hpp>
 #include <catapult/kernels/gemm.hpp>
 #include <cstdio>
+
+namespace example {
+bool schedule_controller_works();
+}
 
 int main() {
   using namespace catapult;
@@ -22,5 +27,7 @@ int main() {
   Rng rng(1);
   std::printf("consumer: catapult %s, product %s, rng %llu\n", CATAPULT_VERSION_STRING,
               ok ? "ok" : "WRONG", static_cast<unsigned long long>(rng.next_u64()));
-  return ok ? 0 : 1;
+  const bool controller = example::schedule_controller_works();
+  std::printf("consumer: schedule controller %s\n", controller ? "ok" : "WRONG");
+  return ok && controller ? 0 : 1;
 }
