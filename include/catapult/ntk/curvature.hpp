@@ -167,8 +167,10 @@ template <class T>
 [[nodiscard]] double critical_learning_rate_hessian(double lambda_max_hessian);
 
 /// η_crit = 1/(c·λmax(K_full)) with c = nn::mse_scale(reduction, n, k): n·k/λmax(K) for the
-/// default mean MSE (see ntk.hpp). With the traced kernel pass λmax(K_traced)/k (exact for a
-/// linear model, an approximation otherwise). Throws InvalidArgument if λmax ≤ 0 or n·k = 0.
+/// default mean MSE (see ntk.hpp). λmax must be the full kernel's: from the traced or one-output
+/// kernel, ntk::critical_learning_rate_bounds (ntk.hpp) gives the interval that η_crit lies in
+/// (λmax(K_traced)/k only bounds λmax(K_full) from below, so the rate it gives is an upper bound).
+/// Throws InvalidArgument if λmax ≤ 0 or n·k = 0.
 [[nodiscard]] double critical_learning_rate_ntk(
     double lambda_max_ntk, std::size_t n, std::size_t k,
     nn::MseReduction reduction = nn::MseReduction::Mean);
