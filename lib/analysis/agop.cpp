@@ -4,7 +4,6 @@
 #include <cmath>
 #include <vector>
 
-#include "catapult/core/aligned.hpp"
 #include "catapult/core/error.hpp"
 #include "catapult/kernels/gemm.hpp"
 
@@ -27,7 +26,6 @@ Matrix<T> agop(const nn::Mlp<T>& model, MatrixView<const T> x, std::size_t chunk
   Matrix<T> seed(c, k);
   // jac rows [j·m, (j+1)·m) hold ∂f_j/∂x of the chunk's m samples.
   Matrix<T> jac(c * k, d);
-  AlignedVector<T> d_params(model.num_params());
   const T inv_n = T(1) / static_cast<T>(n);
   for (std::size_t r0 = 0; r0 < n; r0 += c) {
     const std::size_t m = std::min(c, n - r0);
@@ -38,8 +36,7 @@ Matrix<T> agop(const nn::Mlp<T>& model, MatrixView<const T> x, std::size_t chunk
       // The backward pass of the seed e_j on every row gives row i's ∂f_j(x_i)/∂x.
       for (std::size_t i = 0; i < m; ++i)
         for (std::size_t q = 0; q < k; ++q) s(i, q) = q == j ? T(1) : T(0);
-      model.backward(cache, MatrixView<const T>(s), d_params.data(),
-                     jac.view().rows_range(j * m, m));
+      model.backward(cache, MatrixView<const T>(s), nullptr, jac.view().rows_range(j * m, m));
     }
     kernels::gemm<T>(kernels::Trans::T, kernels::Trans::N, inv_n, jac.cview().rows_range(0, k * m),
                      jac.cview().rows_range(0, k * m), T(1), g.view());

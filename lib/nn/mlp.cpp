@@ -187,14 +187,14 @@ void Mlp<T>::backward(const ForwardCache<T>& cache, MatrixView<const T> d_out, T
   const std::size_t batch = cache.inputs[0].rows();
   require_shape(d_out, batch, output_dim(), "Mlp::backward (d_out)");
   if (d_x.data() != nullptr) require_shape(d_x, batch, input_dim(), "Mlp::backward (d_x)");
-  if (d_params == nullptr && num_params() > 0)
-    throw InvalidArgument("Mlp::backward: d_params is null");
+  const bool want_dx = d_x.data() != nullptr;
+  if (d_params == nullptr && !want_dx && num_params() > 0)
+    throw InvalidArgument("Mlp::backward: d_params is null and no d_x is asked for");
   for (std::size_t l = 0; l < layers; ++l) {
     require_shape(cache.inputs[l].cview(), batch, config_.widths[l], "Mlp::backward (cache)");
     require_shape(cache.derivatives[l].cview(), batch, config_.widths[l + 1],
                   "Mlp::backward (cache)");
   }
-  const bool want_dx = d_x.data() != nullptr;
   // dZ_l and the next dA, swapped each layer; held by the cache so steps do not allocate.
   Matrix<T>* dz_buf = &cache.scratch[0];
   Matrix<T>* da_buf = &cache.scratch[1];
@@ -210,9 +210,11 @@ void Mlp<T>::backward(const ForwardCache<T>& cache, MatrixView<const T> d_out, T
     const LayerView<const T> lv = layer(l);
     const MatrixView<const T> a = cache.inputs[l].cview();
     // dW [d_out, d_in] = s · dZᵀ [d_out, B] · a [B, d_in]
-    MatrixView<T> d_w(d_params + offsets_[l], lv.d_out, lv.d_in);
-    gemm(Trans::T, Trans::N, lv.scale, dz, a, T(0), d_w);
-    if (lv.bias != nullptr) column_sums(dz, d_params + offsets_[l] + lv.d_out * lv.d_in);
+    if (d_params != nullptr) {
+      MatrixView<T> d_w(d_params + offsets_[l], lv.d_out, lv.d_in);
+      gemm(Trans::T, Trans::N, lv.scale, dz, a, T(0), d_w);
+      if (lv.bias != nullptr) column_sums(dz, d_params + offsets_[l] + lv.d_out * lv.d_in);
+    }
     if (l == 0 && !want_dx) break;
     // dA_l [B, d_in] = s · dZ [B, d_out] · W [d_out, d_in]
     MatrixView<T> d_a;

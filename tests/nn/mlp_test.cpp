@@ -195,6 +195,12 @@ TEST(Mlp, GradientMatchesFiniteDifferences) {
                       1e-12 * (1 + std::abs(value)));
           std::vector<double> grad(net.num_params());
           net.backward(cache, d_out.cview(), grad.data(), d_x.view());
+          // The input gradient alone (no d_params, weight gradients skipped) is the same bits.
+          Matrix<double> d_x_only(3, 5);
+          net.backward(cache, d_out.cview(), nullptr, d_x_only.view());
+          for (std::size_t q = 0; q < x.size(); ++q)
+            EXPECT_EQ(d_x_only.data()[q], d_x.data()[q]) << "input-only d_x " << q;
+          EXPECT_THROW(net.backward(cache, d_out.cview(), nullptr), InvalidArgument);
           const double h = 1e-6;
           for (std::size_t q = 0; q < theta.size(); ++q) {
             auto tp = theta, tm = theta;

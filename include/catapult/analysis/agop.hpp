@@ -6,8 +6,9 @@
 ///   G = (1/n) Σ_i J_x(x_i)ᵀ J_x(x_i)        (d × d, symmetric positive semi-definite)
 /// i.e. the outer products of the input gradients of every output, summed over the k outputs and
 /// averaged over the samples. For an MLP, J_x = s_{L−1} W_{L−1} D_{L−2} … D_0 s_0 W_0 with D_l the
-/// diagonal of act'(z_l) at x_i; it is obtained with the network's own backward pass (one per
-/// output, batched over the samples, GEMMs throughout) and G with one GEMM per chunk of samples.
+/// diagonal of act'(z_l) at x_i; it is obtained with the network's own backward pass for the input
+/// gradient only (one per output, batched over the samples, no weight gradients, GEMMs throughout)
+/// and G with one GEMM per chunk of samples.
 ///
 /// The alignment of two AGOPs is their cosine similarity in the Frobenius inner product:
 ///   align(A, B) = ⟨A, B⟩_F / (‖A‖_F ‖B‖_F) ∈ [−1, 1]   (∈ [0, 1] for PSD A and B).
@@ -24,8 +25,9 @@ namespace catapult::analysis {
 
 /// G = (1/n) Σ_i J_x(x_i)ᵀ J_x(x_i) of model at the n rows of x ([n, d_0], n ≥ 1), as a d_0 × d_0
 /// matrix. Samples are processed `chunk` rows at a time (memory O(chunk · (k · d_0 + widths)) plus
-/// G); the sum runs in T. Cost ≈ k backward passes and 2·n·k·d_0² flops of GEMM.
-/// Throws InvalidArgument if x has no rows, x's width is not the model's input width, or chunk = 0.
+/// G); the sum runs in T. Cost ≈ k input-gradient backward passes (about half a full one each) and
+/// 2·n·k·d_0² flops of GEMM. Throws InvalidArgument if x has no rows, x's width is not the model's
+/// input width, or chunk = 0.
 template <class T>
 [[nodiscard]] Matrix<T> agop(const nn::Mlp<T>& model, MatrixView<const T> x,
                              std::size_t chunk = 256);
