@@ -128,7 +128,8 @@ class HookController final : public catapult::train::Controller {
 }  // namespace
 
 RunResult train(const RunSpec& spec, const data::Dataset& train_set, const data::Dataset& test,
-                const InitHook& on_init, const StepHook& on_step) {
+                const InitHook& on_init, const StepHook& on_step,
+                std::span<catapult::train::Controller* const> controllers) {
   const auto t0 = std::chrono::steady_clock::now();
   const auto config = train_config(spec, train_set.size());
   nn::Mlp<float> model(spec.model);
@@ -141,9 +142,10 @@ RunResult train(const RunSpec& spec, const data::Dataset& train_set, const data:
   Recorder recorder(spec, train_set, test, result);
   HookController hooks(on_init, on_step);
   catapult::train::Observer* observers[] = {&recorder};
-  catapult::train::Controller* controllers[] = {&hooks};
+  std::vector<catapult::train::Controller*> all = {&hooks};
+  all.insert(all.end(), controllers.begin(), controllers.end());
   const auto r = catapult::train::train(model, *optimizer, schedule, train_set, nullptr, config,
-                                        {observers, controllers});
+                                        {observers, all});
   result.steps = r.steps;
   result.diverged = r.status == catapult::train::TrainStatus::Diverged;
   const auto te = catapult::train::evaluate(model, test, spec.loss);

@@ -109,8 +109,10 @@ using InitHook = std::function<void(TrainState&)>;
 /// before the first step (e.g. to set the schedule from a measured critical rate); on_step after
 /// every completed step. A non-finite loss, gradient or parameter stops the run with
 /// diverged = true (what was recorded is kept).
+/// `controllers` run after the hooks (e.g. a train::CriticalPeakController).
 RunResult train(const RunSpec& spec, const data::Dataset& train, const data::Dataset& test,
-                const InitHook& on_init = {}, const StepHook& on_step = {});
+                const InitHook& on_init = {}, const StepHook& on_step = {},
+                std::span<catapult::train::Controller* const> controllers = {});
 
 /// λmax of the empirical NTK K = J·Jᵀ (full mode, n·k × n·k) of model on x [n, d_0], by the
 /// library's matrix-free ntk::NtkOperator and Lanczos (ntk::largest_eigenpairs) with relative

@@ -1,9 +1,11 @@
 // Experiment 1, the poster's table.
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "catapult/analysis/catapult_detector.hpp"
 #include "catapult/core/error.hpp"
+#include "catapult/train/controllers.hpp"
 #include "engine.hpp"
 #include "experiments.hpp"
 #include "output.hpp"
@@ -76,6 +78,7 @@ void run_table(const Context& ctx) {
         std::vector<double> warm;
         InitHook on_init;
         StepHook on_step;
+        std::optional<catapult::train::CriticalPeakController> peak_controller;
         const std::string key = kRows[ri].key;
         auto measure_init = [&](TrainState& s) {
           auto it = eta_crit_at_init.find(seed);
@@ -103,23 +106,17 @@ void run_table(const Context& ctx) {
             peak = s.schedule.peak();
           };
           if (key == "sgd_catapult" && cat.value("remeasure", true)) {
-            const std::size_t cycle = 2 * cat.at("step_size").get<std::size_t>();
-            on_step = [&, cycle, seed](const StepInfo& info, TrainState& s) {
-              if ((info.step + 1) % cycle != 0) return;
-              const auto lm = ntk_lambda_max(s.model, crit_x, &warm, crit_tol, crit_iter);
-              const double now = critical_rate_or_nan(loss, crit_n, k, lm.value);
-              if (std::isnan(now)) return;  // nothing measured: keep the current peak
-              // Only lowered: raising the peak with the flattening that catapults cause feeds back
-              // until the network dies (docs/reproduction.md).
-              auto c = s.schedule.config();
-              c.max_lr = std::max(c.lr, cat.at("peak_factor").get<double>() *
-                                            std::min(now, eta_crit_at_init[seed]));
-              s.schedule = optim::Schedule(c);
-              remeasured.push_back({{"seed", seed},
-                                    {"step", info.step + 1},
-                                    {"eta_crit", now},
-                                    {"peak_lr", c.max_lr}});
-            };
+            // The library's controller: the peak re-measured every cycle, only ever lowered
+            // (raising it with the flattening that catapults cause feeds back until the network
+            // dies, docs/reproduction.md); η_crit(0) is the seed's, measured by the SGD row.
+            catapult::train::CriticalPeakOptions o;
+            o.peak_factor = cat.at("peak_factor").get<double>();
+            o.every = 2 * cat.at("step_size").get<std::size_t>();
+            o.samples = crit_n;
+            o.tolerance = crit_tol;
+            o.max_restarts = crit_iter;
+            auto it = eta_crit_at_init.find(seed);
+            peak_controller.emplace(o, it != eta_crit_at_init.end() ? it->second : std::nan(""));
           }
         } else if (key == "adagrad" || key == "adagrad_catapult") {
           spec.optimizer.kind = optim::OptimizerKind::AdaGrad;
@@ -145,7 +142,16 @@ void run_table(const Context& ctx) {
           spec.optimizer.kind = optim::OptimizerKind::Adam;
           spec.schedule = constant_schedule(cfg.at("adam_lr").get<double>());
         }
-        const auto result = train(spec, train_set, test_set, on_init, on_step);
+        std::vector<catapult::train::Controller*> controllers;
+        if (peak_controller) controllers.push_back(&*peak_controller);
+        const auto result = train(spec, train_set, test_set, on_init, on_step, controllers);
+        if (peak_controller)
+          for (const auto& m : peak_controller->measurements())
+            if (!std::isnan(m.eta_crit))  // nothing measured: the peak was kept
+              remeasured.push_back({{"seed", seed},
+                                    {"step", m.step},
+                                    {"eta_crit", m.eta_crit},
+                                    {"peak_lr", m.peak}});
         const auto detection = analysis::detect_catapults(result.loss, detector);
         const double acc = 100.0 * result.test_accuracy;
         accuracy[ri].push_back(result.diverged ? std::nan("") : acc);
