@@ -145,8 +145,9 @@ struct ControlContext {
 /// the schedule in place when step t starts. Controllers run in order after the observers (so an
 /// observer's on_step sees the rate that step used) and never see a diverged model: a step whose
 /// loss, gradient or parameters are not finite ends the run before after_step. Every method has
-/// an empty default. A controller that keeps state across steps must derive it from what it is
-/// shown (the run is deterministic), which is what a resumed run replays.
+/// an empty default. Checkpoints do not hold controller state yet: a resumed run (ResumePoint)
+/// calls on_start with next_step = t0 and the schedule the caller passes, so a run whose
+/// controllers changed the schedule before the checkpoint does not resume bit-identically.
 class Controller {
  public:
   virtual ~Controller() = default;
