@@ -18,8 +18,7 @@
 ///   - the parameters are initialised by the caller from Rng(init_seed) (nn::Mlp::init), before
 ///     train() is called; `catapult train` and sweeps take init_seed from the configuration, the
 ///     reproduction uses its run's seed for both init_seed and TrainConfig::seed;
-///   - the data order of epoch e is the shuffle of 0..n−1 drawn from
-///   Rng(TrainConfig::seed).split(e)
+///   - the data order of epoch e is the shuffle of 0..n−1 drawn from Rng(config.seed).split(e)
 ///     (identity order when TrainConfig::shuffle is false), so it depends on e alone and a
 ///     resumed run takes the same batches.
 
