@@ -1,8 +1,10 @@
-// `catapult info`: version, threads and SIMD of this build.
+// `catapult info`: version, threads and the kernels' instruction set.
 #include <cstdio>
+#include <string>
 
 #include "catapult/core/threading.hpp"
 #include "catapult/core/version.hpp"
+#include "catapult/kernels/isa.hpp"
 #include "command.hpp"
 
 namespace catapult::app {
@@ -10,9 +12,19 @@ namespace {
 
 const CommandRegistrar kInfo{
     90, [](CLI::App& program) {
-      auto* cmd = program.add_subcommand("info", "Print the version and the threads available");
+      auto* cmd = program.add_subcommand(
+          "info", "Print the version, the threads available and the kernels' ISA");
       cmd->callback([] {
-        std::printf("catapult %s\nthreads: %zu\n", CATAPULT_VERSION_STRING, max_threads());
+        std::string supported;
+        for (const kernels::Isa isa : kernels::supported_isas())
+          supported += (supported.empty() ? "" : " ") + std::string(kernels::to_string(isa));
+        // active_isa() throws if CATAPULT_ISA is bad; main reports it in one line.
+        const kernels::Isa active = kernels::active_isa();
+        std::printf(
+            "catapult %s\nthreads: %zu\nisa: %s (detected %s; supported: %s; force a lower "
+            "one with CATAPULT_ISA)\n",
+            CATAPULT_VERSION_STRING, max_threads(), kernels::to_string(active),
+            kernels::to_string(kernels::detected_isa()), supported.c_str());
       });
     }};
 

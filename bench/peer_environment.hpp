@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "catapult/kernels/isa.hpp"
+
 #ifdef CATAPULT_HAVE_OPENBLAS
 #include <cblas.h>
 #endif
@@ -123,9 +125,12 @@ inline double median(std::vector<double>& v) {
 }
 
 /// The rest of a benchmark main, after restart_with_peer_environment and any context of its own:
-/// records the OpenBLAS core in use and the "all threads" count in the run context, then runs
-/// Google Benchmark with the command line. Returns main's exit status.
+/// records the OpenBLAS core in use, the "all threads" count and catapult's kernel ISA (detected
+/// and active: CATAPULT_ISA may force a lower one) in the run context, then runs Google Benchmark
+/// with the command line. Returns main's exit status.
 inline int run_benchmarks(int argc, char** argv) {
+  benchmark::AddCustomContext("catapult_isa_detected", kernels::to_string(kernels::detected_isa()));
+  benchmark::AddCustomContext("catapult_isa", kernels::to_string(kernels::active_isa()));
 #ifdef CATAPULT_HAVE_OPENBLAS
   benchmark::AddCustomContext("openblas_corename", openblas_get_corename());
 #endif

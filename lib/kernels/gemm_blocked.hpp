@@ -1,7 +1,8 @@
 #pragma once
-// Private to lib/kernels: the packed, cache-blocked GEMM driver (the five loops around a
-// micro-kernel, after BLIS) and its two micro-kernels: a plain C++ reference kernel, always
-// compiled, and the xsimd register-blocked kernel for the build's widest ISA.
+// Private to the per-ISA translation units (kernels_<isa>.cpp), in their namespace (see simd.hpp):
+// the packed, cache-blocked GEMM driver (the five loops around a micro-kernel, after BLIS) and
+// its two micro-kernels: a plain C++ reference kernel, always compiled, and the xsimd
+// register-blocked kernel for the unit's ISA.
 //
 // Layout of the packed panels (the micro-kernel contract):
 //   A panel: MR rows of op(A) × kc, stored p-major: ap[p·MR + r] = op(A)(ir + r, pc + p);
@@ -19,26 +20,12 @@
 #include <utility>
 
 #include "catapult/kernels/gemm.hpp"
+#include "kernels/dispatch.hpp"
 #include "kernels/simd.hpp"
 
-namespace catapult::kernels::detail {
+namespace catapult::kernels::CATAPULT_KERNELS_ISA_NS {
 
-/// Everything the driver needs about one gemm call, validated by the caller.
-template <class T>
-struct GemmProblem {
-  Trans trans_a;
-  Trans trans_b;
-  T alpha;
-  T beta;
-  MatrixView<const T> a;
-  MatrixView<const T> b;
-  MatrixView<T> c;
-  std::size_t m, n, k;
-  const T* bias;   // length n or null
-  Activation act;  // applied after the last K block
-  T* d;            // derivative output (m × n, row stride ldd) or null
-  std::size_t ldd;
-};
+using detail::GemmProblem;
 
 /// What a micro-kernel writes back for one MR × NR tile of C (rows m ≤ MR, cols n ≤ NR valid).
 template <class T>
@@ -945,4 +932,4 @@ struct DotDriver {
 template <class T>
 using NarrowDotDriver = DotDriver<T, (sizeof(Batch<T>) >= 64 ? 4 : 2), 5>;
 
-}  // namespace catapult::kernels::detail
+}  // namespace catapult::kernels::CATAPULT_KERNELS_ISA_NS

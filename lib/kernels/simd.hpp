@@ -1,6 +1,12 @@
 #pragma once
-// Private to lib/kernels: the SIMD architecture chosen at build time and the vector forms of the
-// activations, shared by the GEMM epilogue and the elementwise ops so both round identically.
+// Private to the per-ISA translation units (kernels_<isa>.cpp): the SIMD architecture of the
+// unit (its -m flags, see sources.cmake) and the vector forms of the activations, shared by the
+// GEMM epilogue and the elementwise ops so both round identically.
+//
+// ODR: every unit compiles these inline functions and templates with different instructions, so
+// all of them live in the unit's own namespace, CATAPULT_KERNELS_ISA_NS (isa_avx512, isa_avx2,
+// isa_sse): no two units define the same symbol, and the linker cannot pick one unit's AVX-512
+// copy for another's callers.
 
 #include <cstddef>
 #include <type_traits>
@@ -8,10 +14,14 @@
 
 #include "catapult/kernels/gemm.hpp"
 
-namespace catapult::kernels::detail {
+#if !defined(CATAPULT_KERNELS_ISA_NS)
+#error "kernels/simd.hpp is for the per-ISA translation units kernels_<isa>.cpp only"
+#endif
 
-/// The widest instruction set xsimd 8.1 enables for this build (AVX-512 with -march=native on
-/// the build machines). Decided once here, never inside a loop.
+namespace catapult::kernels::CATAPULT_KERNELS_ISA_NS {
+
+/// The widest instruction set xsimd 8.1 enables for this unit's flags (avx512bw, fma3<avx2>,
+/// sse2; with -march=native, what the build machine has). Decided here, never inside a loop.
 using Arch = xsimd::default_arch;
 
 /// True when xsimd found a usable SIMD architecture; otherwise every kernel takes its scalar path.
@@ -70,4 +80,4 @@ inline B activate_batch(Activation act, const B& z, B& d) noexcept {
   return z;
 }
 
-}  // namespace catapult::kernels::detail
+}  // namespace catapult::kernels::CATAPULT_KERNELS_ISA_NS

@@ -18,7 +18,7 @@ enum class Trans : unsigned char { N, T };
 enum class GemmVariant : unsigned char {
   Naive,          ///< triple loop, the reference
   BlockedScalar,  ///< packed, cache-blocked, plain C++ reference micro-kernel
-  /// packed, cache-blocked, xsimd micro-kernel for the build's widest ISA, one thread; for
+  /// packed, cache-blocked, xsimd micro-kernel of the active ISA (isa.hpp), one thread; for
   /// A·Bᵀ with M or N ≤ 192 an unpacked xsimd dot-product kernel (no transposing copies)
   Simd,
   /// Simd with oneTBB over a 2D partition of C (honours ThreadLimit); problems under ~4 MFLOP
