@@ -6,9 +6,10 @@
 //   BM_Kernels_GemmMlp<T>/pass/batch/hidden/impl/threads   the MLP's products (784 inputs, 10
 //       classes): pass 0 forward Z = X[B,784]·W1[H,784]ᵀ, 1 dW = dHᵀ[H,B]·X[B,784],
 //       2 dX = dH[B,H]·W1[H,784], 3 output layer Z2 = A[B,H]·W2[10,H]ᵀ
-//   BM_Kernels_FmaPeak<T>/isa/threads   independent xsimd FMA chains in registers (SSE: multiply
-//       and add), one family per ISA the CPU has (avx512, avx2, sse): the machine's peak, the
-//       widest ISA's being the reference
+//   BM_Kernels_FmaPeak<T>/isa/threads   independent FMA chains in registers (SSE: multiply and
+//       add), one family per ISA the CPU has (avx512, avx2, sse; fma_peak_<isa>.cpp, compiled
+//       with that ISA's flags in every build): the machine's peak, the active ISA's (the widest
+//       unless CATAPULT_ISA forces another) being the reference
 //   BM_Kernels_PairedSquare<T>/n/threads, BM_Kernels_PairedMlp<T>/pass/batch/hidden/threads
 //       ours (simd_parallel) and OpenBLAS timed back to back, alternating; counters "ratio"
 //       (median of t_openblas / t_ours over the pairs), "ours_flops", "openblas_flops"; squares
@@ -38,6 +39,8 @@
 #include "catapult/core/rng.hpp"
 #include "catapult/core/threading.hpp"
 #include "catapult/kernels/gemm.hpp"
+#include "catapult/kernels/isa.hpp"
+#include "fma_peak.hpp"
 #include "peer_environment.hpp"
 
 #ifdef CATAPULT_HAVE_OPENBLAS
@@ -48,6 +51,7 @@ namespace {
 
 using catapult::Matrix;
 using catapult::kernels::GemmVariant;
+using catapult::kernels::Isa;
 using catapult::kernels::Trans;
 
 enum Impl : int { kNaive, kBlockedScalar, kSimd, kSimdParallel, kOpenBlas, kEigen };
@@ -175,108 +179,41 @@ void run_gemm(benchmark::State& state, Trans ta, Trans tb, std::size_t m, std::s
                                                benchmark::Counter::kIsRate);
 }
 
-// Peak floating-point throughput of one ISA: the denominator of "% of FMA peak".
-//
-// Assumes: kAcc + 2 vector registers are free (the accumulators are locals and, with the two
-// constants, stay in registers: the loop body has no load or store). AVX2 and SSE have 16
-// registers without AVX-512VL, AVX-512 32. kAcc independent chains cover latency × pipes with
-// margin: an FMA takes 4 cycles on Zen 3/4 and Skylake-X and issues on two pipes, so 8 must be in
-// flight; AVX-512 runs 24 chains, AVX2 12. (Until issue 16 a single loop kept 16 accumulators in
-// a member array: on an AVX2-only CPU 16 + 2 > 16 ymm registers, so chains went through memory
-// and store-to-load forwarding, and the "peak" on Zen 3 was 46 GFLOP/s where OpenBLAS's SGEMM
-// reached 79.)
-// SSE has no FMA: a step is a multiply then an add, counted as 2 flops per lane like an FMA
-// (both are real floating-point operations). 3 + 3 cycles of latency on Zen, two multiply and two
-// add pipes: 12 chains. The product passes through an empty asm so that the compiler cannot fuse
-// the pair into an FMA (GCC does under -ffp-contract=fast, the default of -std=gnu++20, when
-// -march=native has FMA).
-template <class T, class Arch, int kAcc, bool kFused>
-struct PeakChains {
-  using B = xsimd::batch<T, Arch>;
-  static constexpr int kInner = 256;
-  static constexpr double kFlopsPerRound = 2.0 * kAcc * kInner * static_cast<double>(B::size);
+// The peak loops (PeakKernel) live in fma_peak_<isa>.cpp, each compiled with the flags of the
+// library's kernel set for its ISA (fma_peak_loop.hpp: register-only chains, AVX-512 24 FMA, AVX2
+// 12 FMA, SSE2 12 multiply + add).
+using PeakKernel = catapult::bench::FmaPeakLoop;
 
-  /// kInner steps of every chain, rounds times.
-  static void run(long rounds) noexcept { run(rounds, std::make_integer_sequence<int, kAcc>{}); }
-
- private:
-  // Makes b opaque to the optimiser (it can neither fold nor drop what produced it) without
-  // moving it out of its vector register: no instruction is emitted.
-  static void opaque(B& b) noexcept {
-    typename B::register_type r = b;
-    asm volatile("" : "+v"(r));
-    b = B(r);
+template <class T>
+PeakKernel peak_kernel(Isa isa) {
+  constexpr bool kFloat = sizeof(T) == sizeof(float);
+  switch (isa) {
+    case Isa::Avx512:
+      return kFloat ? catapult::bench::fma_peak_avx512_float()
+                    : catapult::bench::fma_peak_avx512_double();
+    case Isa::Avx2:
+      return kFloat ? catapult::bench::fma_peak_avx2_float()
+                    : catapult::bench::fma_peak_avx2_double();
+    case Isa::Sse:
+      break;
   }
-  // The same, not volatile: only a data dependence, which keeps a product from being fused with
-  // the add that uses it.
-  static void unfused(B& b) noexcept {
-    typename B::register_type r = b;
-    asm("" : "+v"(r));
-    b = B(r);
-  }
-
-  static B step(B acc, B x, B y) noexcept {
-    if constexpr (kFused) {
-      return xsimd::fma(acc, x, y);
-    } else {
-      B p = acc * x;
-      unfused(p);
-      return p + y;
-    }
-  }
-
-  // One local per chain, indexed by constants only (the fold expressions), so each lives in a
-  // register. acc ← acc·0.999 + 0.001 stays in [0.01, 1]: no overflow, no subnormals.
-  template <int... I>
-  static void run(long rounds, std::integer_sequence<int, I...> /*chains*/) noexcept {
-    B x(T(0.999));
-    B y(T(0.001));
-    opaque(x);
-    opaque(y);
-    B acc[kAcc] = {B(static_cast<T>(I + 1) * T(0.01))...};
-    (opaque(acc[I]), ...);
-    for (long r = 0; r < rounds; ++r) {
-      for (int it = 0; it < kInner; ++it) ((acc[I] = step(acc[I], x, y)), ...);
-      (opaque(acc[I]), ...);
-    }
-  }
-};
-
-/// One ISA's peak loop, chosen at run time.
-struct PeakKernel {
-  const char* isa;   // in the benchmark name: avx512, avx2, sse
-  const char* arch;  // xsimd's name of the architecture
-  int chains;
-  bool fused;  // FMA; else a multiply and an add
-  double flops_per_round;
-  void (*run)(long rounds) noexcept;
-};
-
-template <class T, class Arch, int kAcc, bool kFused>
-PeakKernel peak_kernel(const char* isa) {
-  using C = PeakChains<T, Arch, kAcc, kFused>;
-  return {isa, Arch::name(), kAcc, kFused, C::kFlopsPerRound, &C::run};
+  return kFloat ? catapult::bench::fma_peak_sse_float() : catapult::bench::fma_peak_sse_double();
 }
 
-/// The peak loops of the ISAs this CPU supports (xsimd's run-time detection, which reads CPUID
-/// only, not whether the OS saves the AVX-512 state; Linux does. The binary is compiled with
-/// -march=native, so every ISA up to the build machine's is compiled in), widest first. The first
-/// is the reference, the peak of "% of FMA peak" and "peak_fraction". SSE uses xsimd's sse2, the
-/// base of x86-64, so that a portable build has it too.
+/// The peak loops of the ISAs this CPU supports (catapult::kernels::supported_isas(): what the
+/// library itself may dispatch to; every build has them all). The first is the reference, the
+/// peak of "% of FMA peak" and "peak_fraction": the active ISA's (active_isa(), the ISA our GEMM
+/// runs on: the best supported one unless CATAPULT_ISA forces a lower one, so that a forced run is
+/// measured against its own ISA's peak); the others follow, widest first.
 template <class T>
 const std::vector<PeakKernel>& peak_kernels() {
   static const std::vector<PeakKernel> kernels = [] {
+    std::vector<Isa> isas = catapult::kernels::supported_isas();  // lowest first
+    std::reverse(isas.begin(), isas.end());
+    const Isa active = catapult::kernels::active_isa();
+    std::stable_partition(isas.begin(), isas.end(), [active](Isa i) { return i == active; });
     std::vector<PeakKernel> k;
-    [[maybe_unused]] const auto cpu = xsimd::available_architectures();
-#if XSIMD_WITH_AVX512F
-    if (cpu.avx512f) k.push_back(peak_kernel<T, xsimd::avx512f, 24, true>("avx512"));
-#endif
-#if XSIMD_WITH_FMA3_AVX2
-    if (cpu.fma3_avx2) k.push_back(peak_kernel<T, xsimd::fma3<xsimd::avx2>, 12, true>("avx2"));
-#endif
-#if XSIMD_WITH_SSE2
-    if (cpu.sse2) k.push_back(peak_kernel<T, xsimd::sse2, 12, false>("sse"));
-#endif
+    for (const Isa isa : isas) k.push_back(peak_kernel<T>(isa));
     return k;
   }();
   return kernels;
@@ -290,7 +227,7 @@ const std::vector<PeakKernel>& peak_kernels() {
 // "openblas_flops", FLOP/s over all the samples of each. Manual time: the two samples together,
 // on PairClock (CPU time of this thread on one thread).
 // With peak (one thread only), every pair also times, between the two, a sample of the peak
-// loop of the reference ISA (the widest, peak_kernels().front()) and of every other FMA ISA
+// loop of the reference ISA (the active one, peak_kernels().front()) and of every other FMA ISA
 // (AVX2 beside AVX-512): "peak_fraction" is the median of ours' FLOP/s over the reference peak's
 // in the same pair, the fraction of the peak measured at the same moment, where the separate
 // BM_Kernels_FmaPeak benchmarks ran at another; for each such ISA, "gemm_peak_fraction_<isa>" is
@@ -444,13 +381,13 @@ void BM_Kernels_PairedMlp(benchmark::State& state) {
               });
 }
 
-// One ISA's peak loop (PeakChains), one round per iteration.
+// One ISA's peak loop (fma_peak_loop.hpp), one round per iteration.
 void BM_Kernels_FmaPeak(benchmark::State& state, const PeakKernel& kernel) {
   for (auto _ : state) kernel.run(1);
   state.counters["flops"] =
       benchmark::Counter(kernel.flops_per_round * static_cast<double>(state.iterations()),
                          benchmark::Counter::kIsRate);
-  state.SetLabel(std::string(kernel.arch) + ", " + std::to_string(kernel.chains) +
+  state.SetLabel(std::string(kernel.instructions) + ", " + std::to_string(kernel.chains) +
                  (kernel.fused ? " FMA chains" : " mul+add chains"));
 }
 
@@ -531,8 +468,8 @@ std::string fma_peak_isas() {
   std::string out;
   for (const PeakKernel& kernel : peak_kernels<float>()) {
     if (!out.empty()) out += ", ";
-    out += std::string(kernel.isa) + " (" + kernel.arch + ", " + std::to_string(kernel.chains) +
-           (kernel.fused ? " FMA chains)" : " mul+add chains)");
+    out += std::string(kernel.isa) + " (" + kernel.instructions + ", " +
+           std::to_string(kernel.chains) + (kernel.fused ? " FMA chains)" : " mul+add chains)");
   }
   return out;
 }
@@ -583,8 +520,11 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("omp_wait_policy", wait_policy != nullptr ? wait_policy : "");
   benchmark::AddCustomContext("xsimd_arch", xsimd::default_arch::name());
   benchmark::AddCustomContext("fma_peak_isas", fma_peak_isas());
-  benchmark::AddCustomContext(
-      "fma_peak_reference", peak_kernels<float>().empty() ? "" : peak_kernels<float>().front().isa);
+  // The reference of "% of FMA peak" and "peak_fraction": the active ISA's peak; and the best
+  // supported ISA's, the same unless CATAPULT_ISA forces a lower one.
+  benchmark::AddCustomContext("fma_peak_reference", peak_kernels<float>().front().isa);
+  benchmark::AddCustomContext("fma_peak_best",
+                              catapult::kernels::to_string(catapult::kernels::detected_isa()));
   register_fma_peaks<float>(/*all_threads=*/true);
   register_fma_peaks<double>(/*all_threads=*/false);
   register_paired_squares<float>();
