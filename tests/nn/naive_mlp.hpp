@@ -24,18 +24,35 @@ inline double naive_act(kernels::Activation a, double z) {
   return z;
 }
 
-/// f(x) for the flat parameters theta (layout of mlp.hpp), x [B, d_0]; returns [B, d_L].
-inline Matrix<double> naive_mlp_forward(const nn::MlpConfig& cfg, const std::vector<double>& theta,
-                                        const Matrix<double>& x) {
-  Matrix<double> a = x;
+/// Layer l of the flat layout: W_l [dout, din] at theta[off], then (with biases) b_l [dout];
+/// z_l = s·W_l·a_l + b_l with s = 1/√din (NTK parameterization) or 1.
+struct NaiveLayer {
+  std::size_t din, dout, off;
+  double s;
+  kernels::Activation act;
+};
+
+inline std::vector<NaiveLayer> naive_layers(const nn::MlpConfig& cfg) {
+  std::vector<NaiveLayer> layers;
   std::size_t off = 0;
-  const std::size_t layers = cfg.widths.size() - 1;
-  for (std::size_t l = 0; l < layers; ++l) {
+  const std::size_t count = cfg.widths.size() - 1;
+  for (std::size_t l = 0; l < count; ++l) {
     const std::size_t din = cfg.widths[l], dout = cfg.widths[l + 1];
     const double s = cfg.parameterization == nn::Parameterization::Ntk
                          ? 1.0 / std::sqrt(static_cast<double>(din))
                          : 1.0;
-    const auto act = l + 1 == layers ? cfg.output_activation : cfg.hidden_activation;
+    layers.push_back(
+        {din, dout, off, s, l + 1 == count ? cfg.output_activation : cfg.hidden_activation});
+    off += dout * din + (cfg.bias ? dout : 0);
+  }
+  return layers;
+}
+
+/// f(x) for the flat parameters theta (layout of mlp.hpp), x [B, d_0]; returns [B, d_L].
+inline Matrix<double> naive_mlp_forward(const nn::MlpConfig& cfg, const std::vector<double>& theta,
+                                        const Matrix<double>& x) {
+  Matrix<double> a = x;
+  for (const auto& [din, dout, off, s, act] : naive_layers(cfg)) {
     Matrix<double> z(a.rows(), dout);
     for (std::size_t i = 0; i < a.rows(); ++i)
       for (std::size_t o = 0; o < dout; ++o) {
@@ -45,7 +62,6 @@ inline Matrix<double> naive_mlp_forward(const nn::MlpConfig& cfg, const std::vec
         if (cfg.bias) acc += theta[off + dout * din + o];
         z(i, o) = naive_act(act, acc);
       }
-    off += dout * din + (cfg.bias ? dout : 0);
     a = z;
   }
   return a;
@@ -71,14 +87,7 @@ inline Matrix<double> naive_mlp_input_jacobian(const nn::MlpConfig& cfg,
   std::vector<double> a = x;
   Matrix<double> jac(x.size(), x.size());  // ∂a_l/∂x, starts as the identity
   for (std::size_t i = 0; i < x.size(); ++i) jac(i, i) = 1.0;
-  std::size_t off = 0;
-  const std::size_t layers = cfg.widths.size() - 1;
-  for (std::size_t l = 0; l < layers; ++l) {
-    const std::size_t din = cfg.widths[l], dout = cfg.widths[l + 1];
-    const double s = cfg.parameterization == nn::Parameterization::Ntk
-                         ? 1.0 / std::sqrt(static_cast<double>(din))
-                         : 1.0;
-    const auto act = l + 1 == layers ? cfg.output_activation : cfg.hidden_activation;
+  for (const auto& [din, dout, off, s, act] : naive_layers(cfg)) {
     std::vector<double> next(dout);
     Matrix<double> next_jac(dout, x.size());
     for (std::size_t o = 0; o < dout; ++o) {
@@ -94,7 +103,6 @@ inline Matrix<double> naive_mlp_input_jacobian(const nn::MlpConfig& cfg,
         next_jac(o, j) = g * acc;
       }
     }
-    off += dout * din + (cfg.bias ? dout : 0);
     a = std::move(next);
     jac = std::move(next_jac);
   }
