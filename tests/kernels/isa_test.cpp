@@ -1,12 +1,13 @@
 // The ISA dispatch (catapult/kernels/isa.hpp): the default is the best ISA the CPU supports,
 // forcing works and is checked, bad names and unsupported ISAs are rejected. The CPU's features
-// come from the compiler's own CPUID query, not from the code under test.
+// come from /proc/cpuinfo, not from the code under test.
 #include "catapult/kernels/isa.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -20,17 +21,28 @@ namespace {
 
 constexpr Isa kAll[] = {Isa::Sse, Isa::Avx2, Isa::Avx512};
 
+// The CPU's features as the Linux kernel reports them (the "flags" line of /proc/cpuinfo), a
+// source independent of the library's and the compiler's CPUID queries.
 bool cpu_has(Isa isa) {
-  __builtin_cpu_init();
+  static const std::string flags = [] {
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(in, line))
+      if (line.rfind("flags", 0) == 0) return line.substr(line.find(':') + 1) + " ";
+    ADD_FAILURE() << "no flags line in /proc/cpuinfo";
+    return std::string();
+  }();
+  const auto has = [](const char* flag) {
+    return flags.find(std::string(" ") + flag + " ") != std::string::npos;
+  };
   switch (isa) {
     case Isa::Sse:
-      return __builtin_cpu_supports("sse2");
+      return has("sse2");
     case Isa::Avx2:
-      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+      return has("avx2") && has("fma");
     case Isa::Avx512:
-      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
-             __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma");
+      return has("avx512f") && has("avx512cd") && has("avx512bw") && has("avx512dq") &&
+             has("avx512vl") && has("fma");
   }
   return false;
 }
