@@ -9,6 +9,7 @@
 #include "catapult/core/matrix.hpp"
 #include "catapult/kernels/gemm.hpp"
 #include "catapult/kernels/isa.hpp"
+#include "catapult/kernels/update.hpp"
 
 namespace catapult::kernels::detail {
 
@@ -27,6 +28,13 @@ struct GemmProblem {
   Activation act;  // applied after the last K block
   T* d;            // derivative output (m × n, row stride ldd) or null
   std::size_t ldd;
+  const ParamUpdate<T>* update = nullptr;  // the update epilogue (C is then scratch), or null
+  std::size_t update_ld = 0;
+  double* squared_norm = nullptr;  // Σ g² of the update epilogue's gradient, or null
+  // Set by the ISA's driver: one double per register tile of C, row-major over the tile grid
+  // (sq_cols tiles per row), receiving that tile's Σ g²; null when squared_norm is.
+  double* sq_partials = nullptr;
+  std::size_t sq_cols = 0;
 };
 
 /// Packing buffers of at least `elements` elements, 64-byte aligned: grown on demand, owned by the
@@ -35,6 +43,9 @@ struct GemmProblem {
 /// with the baseline flags (gemm.cpp), so no ISA's copy of std::vector can be merged into another.
 template <class T>
 [[nodiscard]] T* gemm_workspace(std::size_t elements);
+/// Like gemm_workspace, a second per-thread buffer of doubles (the per-tile partial sums of
+/// GemmEpilogue::squared_norm), never the same memory as gemm_workspace's.
+[[nodiscard]] double* gemm_norm_workspace(std::size_t elements);
 
 /// oneTBB for the kernel sets, compiled once with the baseline flags (parallel.cpp). The ISA
 /// units never instantiate oneTBB's templates themselves: its shared inline code (range
@@ -84,6 +95,7 @@ struct KernelTable {
   void (*argmax_rows)(MatrixView<const T> x, std::size_t* out) noexcept;
   void (*softmax_rows)(MatrixView<const T> x, MatrixView<T> out) noexcept;
   void (*log_softmax_rows)(MatrixView<const T> x, MatrixView<T> out) noexcept;
+  void (*apply_update)(const ParamUpdate<T>& u, const T* grads, std::size_t n) noexcept;
 };
 
 /// One ISA's kernels for float and double.

@@ -112,6 +112,15 @@ T* gemm_workspace(std::size_t elements) {
 template float* gemm_workspace<float>(std::size_t);
 template double* gemm_workspace<double>(std::size_t);
 
+double* gemm_norm_workspace(std::size_t elements) {
+  thread_local AlignedVector<double> buffer;
+  if (buffer.size() < elements) {
+    buffer = AlignedVector<double>();
+    buffer.resize(elements);
+  }
+  return buffer.data();
+}
+
 }  // namespace detail
 
 template <class T>
@@ -132,10 +141,49 @@ void gemm(Trans trans_a, Trans trans_b, T alpha, MatrixView<const T> a, MatrixVi
   const MatrixView<const T> d_view = epilogue.derivative;
   if (overlaps(d_view, MatrixView<const T>(c)) || overlaps(a, d_view) || overlaps(b, d_view))
     throw InvalidArgument("gemm: the epilogue derivative overlaps A, B or C");
+  const ParamUpdate<T>* update = epilogue.update;
+  if (update != nullptr) {
+    const std::size_t states = state_buffers(update->rule.kind);
+    if (beta != T(0) || epilogue.bias != nullptr || epilogue.activation != Activation::Identity ||
+        !epilogue.derivative.empty())
+      throw InvalidArgument(
+          "gemm: an update epilogue needs beta = 0, no bias, no activation and no derivative");
+    if (update->params == nullptr || (states >= 1 && update->state0 == nullptr) ||
+        (states >= 2 && update->state1 == nullptr))
+      throw InvalidArgument("gemm: the update epilogue lacks its parameters or state");
+    if (epilogue.update_ld < n)
+      throw InvalidArgument(
+          str_cat("gemm: update_ld ", epilogue.update_ld, " is less than N = ", n));
+    const T* targets[3] = {update->params, states >= 1 ? update->state0 : nullptr,
+                           states >= 2 ? update->state1 : nullptr};
+    for (const T* target : targets) {
+      if (target == nullptr || m == 0 || n == 0) continue;
+      const MatrixView<const T> v(target, m, n, epilogue.update_ld);
+      if (overlaps(v, a) || overlaps(v, b) || overlaps(v, MatrixView<const T>(c)))
+        throw InvalidArgument("gemm: the update's parameters or state overlap A, B or C");
+    }
+  }
+  if (epilogue.squared_norm != nullptr) *epilogue.squared_norm = 0.0;
   if (m == 0 || n == 0) return;
 
   if (variant == GemmVariant::Naive) {
     gemm_naive(trans_a, trans_b, alpha, a, b, beta, c, k, epilogue);
+    if (update != nullptr) {
+      // The reference: the finished C, then the update row by row and its norm in double.
+      double sq = 0.0;
+      for (std::size_t i = 0; i < m; ++i) {
+        const std::size_t at = i * epilogue.update_ld;
+        const std::size_t states = state_buffers(update->rule.kind);
+        ParamUpdate<T> row = *update;
+        row.params += at;
+        if (states >= 1) row.state0 += at;
+        if (states >= 2) row.state1 += at;
+        apply_update(row, c.row(i), n);
+        for (std::size_t j = 0; j < n; ++j)
+          sq += static_cast<double>(c(i, j)) * static_cast<double>(c(i, j));
+      }
+      if (epilogue.squared_norm != nullptr) *epilogue.squared_norm = sq;
+    }
     return;
   }
   const detail::GemmProblem<T> g{trans_a,
@@ -151,7 +199,10 @@ void gemm(Trans trans_a, Trans trans_b, T alpha, MatrixView<const T> a, MatrixVi
                                  epilogue.bias,
                                  epilogue.activation,
                                  epilogue.derivative.empty() ? nullptr : epilogue.derivative.data(),
-                                 epilogue.derivative.ld()};
+                                 epilogue.derivative.ld(),
+                                 update,
+                                 epilogue.update_ld,
+                                 update != nullptr ? epilogue.squared_norm : nullptr};
   detail::kernels<T>().gemm(g, variant);
 }
 

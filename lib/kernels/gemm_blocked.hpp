@@ -22,6 +22,7 @@
 #include "catapult/kernels/gemm.hpp"
 #include "kernels/dispatch.hpp"
 #include "kernels/simd.hpp"
+#include "kernels/update_simd.hpp"
 
 namespace catapult::kernels::CATAPULT_KERNELS_ISA_NS {
 
@@ -42,7 +43,53 @@ struct TileArgs {
   T* d;  // derivative at the tile's top-left, or null
   std::size_t ldd;
   const T* next_c;  // top-left of the C tile of the next call (prefetched), or null
+  // The update epilogue (GemmEpilogue::update), applied on the last K block instead of writing C:
+  // the tile updates the entries of *update at update_at + r·update_ld + c; its Σ g² goes to *sq
+  // when sq is non-null.
+  const ParamUpdate<T>* update = nullptr;
+  std::size_t update_at = 0;
+  std::size_t update_ld = 0;
+  double* sq = nullptr;
 };
+
+// Σ g² over a finished m × n gradient tile g (row stride ldg), in float vectors with a double
+// fallback when that overflows; the same code for every tile, so a tile's sum depends only on
+// its values.
+template <class T>
+double tile_squared_norm(const T* g, std::size_t ldg, std::size_t m, std::size_t n) noexcept {
+  T s = T(0);
+  if constexpr (kHaveSimd) {
+    using B = Batch<T>;
+    constexpr std::size_t W = B::size;
+    B acc(T(0));
+    for (std::size_t r = 0; r < m; ++r) {
+      const T* row = g + r * ldg;
+      std::size_t c = 0;
+      for (; c + W <= n; c += W) {
+        const B x = B::load_unaligned(row + c);
+        acc = fmadd(x, x, acc);
+      }
+      for (; c < n; ++c) s += row[c] * row[c];
+    }
+    s += xsimd::hadd(acc);
+  } else {
+    for (std::size_t r = 0; r < m; ++r)
+      for (std::size_t c = 0; c < n; ++c) s += g[r * ldg + c] * g[r * ldg + c];
+  }
+  if (std::isfinite(s)) return static_cast<double>(s);
+  double d = 0.0;  // overflowed in T (or a non-finite gradient, which stays non-finite)
+  for (std::size_t r = 0; r < m; ++r)
+    for (std::size_t c = 0; c < n; ++c)
+      d += static_cast<double>(g[r * ldg + c]) * static_cast<double>(g[r * ldg + c]);
+  return d;
+}
+
+// The update epilogue on a finished tile g (t.m × t.n valid, row stride ldg).
+template <class T>
+void finish_update(const T* g, std::size_t ldg, const TileArgs<T>& t) noexcept {
+  if (t.sq != nullptr) *t.sq = tile_squared_norm(g, ldg, t.m, t.n);
+  update_tile(*t.update, t.update_at, t.update_ld, g, ldg, t.m, t.n);
+}
 
 inline constexpr std::size_t ceil_div(std::size_t a, std::size_t b) noexcept {
   return (a + b - 1) / b;
@@ -114,6 +161,20 @@ struct ScalarKernel {
         const T av = ap[p * MR + r];
         for (std::size_t cc = 0; cc < NR; ++cc) acc[r][cc] += av * bp[p * NR + cc];
       }
+    }
+    if (t.update != nullptr && t.last) {
+      // The arithmetic of scalar_write_back without an epilogue, into a staged tile.
+      T g[MR * NR];
+      TileArgs<T> staged = t;
+      staged.c = g;
+      staged.ldc = NR;
+      staged.last = false;
+      if (t.read_c)
+        for (std::size_t r = 0; r < t.m; ++r)
+          std::copy(t.c + r * t.ldc, t.c + r * t.ldc + t.n, g + r * NR);
+      scalar_write_back(&acc[0][0], NR, staged);
+      finish_update(g, NR, t);
+      return;
     }
     scalar_write_back(&acc[0][0], NR, t);
   }
@@ -199,6 +260,21 @@ struct SimdKernel {
       bp += NR;
     }
 
+    if (t.update != nullptr && t.last) {
+      // The gradient tile goes through the same vector write-back (no epilogue) into a staged
+      // copy in L1, which the update then consumes: C is not written.
+      alignas(64) T gbuf[MR * NR];
+      TileArgs<T> staged = t;
+      staged.last = false;
+      if (t.read_c) {
+        if (t.m != MR || t.n != NR) std::fill(gbuf, gbuf + MR * NR, T(0));
+        for (std::size_t r = 0; r < t.m; ++r)
+          std::copy(t.c + r * t.ldc, t.c + r * t.ldc + t.n, gbuf + r * NR);
+      }
+      write_back(acc, gbuf, NR, nullptr, 0, nullptr, staged);
+      finish_update(gbuf, NR, t);
+      return;
+    }
     if (t.m == MR && t.n == NR) {
       write_back(acc, t.c, t.ldc, t.d, t.ldd, t.bias, t);
       return;
@@ -662,6 +738,10 @@ void block_tiles(const GemmProblem<T>& g, std::size_t ic, std::size_t mc, std::s
       t.act = g.act;
       t.d = g.d != nullptr ? g.d + i * g.ldd + j : nullptr;
       t.ldd = g.ldd;
+      t.update = g.update;
+      t.update_at = i * g.update_ld + j;
+      t.update_ld = g.update_ld;
+      t.sq = g.sq_partials != nullptr ? g.sq_partials + (i / MR) * g.sq_cols + j / NR : nullptr;
       // The next call's tile: the next NR columns, or the start of the next row of tiles.
       if (jr + NR < nc)
         t.next_c = t.c + NR;

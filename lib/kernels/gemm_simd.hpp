@@ -214,19 +214,37 @@ void gemm_fast(const Problem<T>& g, bool parallel) {
   const std::size_t threads = parallel && flops >= kParallelMinFlops ? max_threads() : 1;
   const bool use_threads = threads > 1;
   const auto run = [&]<class Driver>() {
-    if constexpr (requires { typename Driver::Kernel; }) {
-      if (use_threads && use_shared_a<typename Driver::Kernel>(g, threads)) {
-        gemm_parallel_shared_a<typename Driver::Kernel>(g, threads);
-        return;
-      }
+    // The update epilogue's Σ g²: one partial per register tile of Driver's grid, summed here in
+    // the grid's order, so the total does not depend on which thread ran which tile.
+    Problem<T> h = g;
+    std::size_t tiles = 0;
+    if (g.squared_norm != nullptr) {
+      h.sq_cols = ceil_div(g.n, Driver::NR);
+      tiles = ceil_div(g.m, Driver::MR) * h.sq_cols;
+      h.sq_partials = detail::gemm_norm_workspace(tiles);
     }
-    if (use_threads)
-      gemm_parallel<Driver>(g, threads);
-    else
-      gemm_sequential<Driver>(g);
+    const auto go = [&] {
+      if constexpr (requires { typename Driver::Kernel; }) {
+        if (use_threads && use_shared_a<typename Driver::Kernel>(h, threads)) {
+          gemm_parallel_shared_a<typename Driver::Kernel>(h, threads);
+          return;
+        }
+      }
+      if (use_threads)
+        gemm_parallel<Driver>(h, threads);
+      else
+        gemm_sequential<Driver>(h);
+    };
+    go();
+    if (h.sq_partials != nullptr) {
+      double sq = 0.0;
+      for (std::size_t i = 0; i < tiles; ++i) sq += h.sq_partials[i];
+      *g.squared_norm = sq;
+    }
   };
   if constexpr (kHaveSimd) {
-    if (use_dot_driver(g)) {
+    // The dot-product driver has no update epilogue; the packed path serves those products.
+    if (g.update == nullptr && use_dot_driver(g)) {
       // The 4 × 5 tiles when they fit clearly better (N = 10: 6 × 4 tiles compute 12 columns).
       if (prefer_second_shape<DotDriver<T>, NarrowDotDriver<T>>(g))
         run.template operator()<NarrowDotDriver<T>>();
@@ -249,6 +267,18 @@ template <class T>
 void run_gemm(const GemmProblem<T>& g, GemmVariant variant) {
   switch (variant) {
     case GemmVariant::BlockedScalar:
+      if (g.squared_norm != nullptr) {
+        Problem<T> h = g;
+        using K = ScalarKernel<T>;
+        h.sq_cols = ceil_div(g.n, K::NR);
+        const std::size_t tiles = ceil_div(g.m, K::MR) * h.sq_cols;
+        h.sq_partials = detail::gemm_norm_workspace(tiles);
+        gemm_sequential<PackedDriver<K>>(h);
+        double sq = 0.0;
+        for (std::size_t i = 0; i < tiles; ++i) sq += h.sq_partials[i];
+        *g.squared_norm = sq;
+        return;
+      }
       gemm_sequential<PackedDriver<ScalarKernel<T>>>(g);
       return;
     case GemmVariant::Simd:

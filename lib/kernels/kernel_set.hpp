@@ -8,6 +8,7 @@
 #include "kernels/dispatch.hpp"
 #include "kernels/elementwise_simd.hpp"
 #include "kernels/gemm_simd.hpp"
+#include "kernels/update_simd.hpp"
 
 namespace catapult::kernels::CATAPULT_KERNELS_ISA_NS {
 
@@ -26,7 +27,8 @@ constexpr detail::KernelTable<T> kernel_table() noexcept {
           &max<T>,
           &argmax_rows<T>,
           &softmax_rows<T>,
-          &log_softmax_rows<T>};
+          &log_softmax_rows<T>,
+          &apply_update<T>};
 }
 
 /// This unit's kernel set.

@@ -23,17 +23,14 @@ void AdaGrad<T>::do_reset(std::size_t num_params) {
 }
 
 template <class T>
-void AdaGrad<T>::do_step(T* __restrict params, const T* __restrict grads, std::size_t begin,
-                         std::size_t end, double lr, std::uint64_t t) {
-  const T clr = static_cast<T>(lr / (1.0 + static_cast<double>(t - 1) * options_.lr_decay));
-  const T eps = static_cast<T>(options_.eps);
-  const T wd = static_cast<T>(options_.weight_decay);
-  T* __restrict s = sum_.data();
-  for (std::size_t i = begin; i < end; ++i) {
-    const T g = grads[i] + wd * params[i];
-    s[i] += g * g;
-    params[i] -= clr * g / (std::sqrt(s[i]) + eps);
-  }
+kernels::ParamUpdate<T> AdaGrad<T>::update_rule(double lr, std::uint64_t t) {
+  kernels::ParamUpdate<T> u;
+  u.rule.kind = kernels::UpdateKind::AdaGrad;
+  u.rule.eta = static_cast<T>(lr / (1.0 + static_cast<double>(t - 1) * options_.lr_decay));
+  u.rule.eps = static_cast<T>(options_.eps);
+  u.rule.weight_decay = static_cast<T>(options_.weight_decay);
+  u.state0 = sum_.data();
+  return u;
 }
 
 template <class T>

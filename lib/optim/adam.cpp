@@ -3,7 +3,6 @@
 #include <cmath>
 
 #include "catapult/core/error.hpp"
-#include "optim/subnormal.hpp"
 
 namespace catapult::optim {
 
@@ -25,28 +24,26 @@ void Adam<T>::do_reset(std::size_t num_params) {
 }
 
 template <class T>
-void Adam<T>::do_step(T* __restrict params, const T* __restrict grads, std::size_t begin,
-                      std::size_t end, double lr, std::uint64_t t) {
+kernels::ParamUpdate<T> Adam<T>::update_rule(double lr, std::uint64_t t) {
   const auto& o = options_;
   const auto td = static_cast<double>(t);
   const double bc1 = 1.0 - std::pow(o.beta1, td);
   const double bc2 = 1.0 - std::pow(o.beta2, td);
-  const T step_size = static_cast<T>(lr / bc1);
-  const T sqrt_bc2 = static_cast<T>(std::sqrt(bc2));
-  const T b1 = static_cast<T>(o.beta1), b2 = static_cast<T>(o.beta2);
-  const T c1 = static_cast<T>(1.0 - o.beta1), c2 = static_cast<T>(1.0 - o.beta2);
-  const T eps = static_cast<T>(o.eps);
-  const T l2 = o.decoupled ? T(0) : static_cast<T>(o.weight_decay);
-  const T shrink = o.decoupled ? static_cast<T>(1.0 - lr * o.weight_decay) : T(1);
-  T* __restrict m = m_.data();
-  T* __restrict v = v_.data();
-  for (std::size_t i = begin; i < end; ++i) {
-    const T p = params[i] * shrink;
-    const T g = grads[i] + l2 * p;
-    m[i] = detail::flush_subnormal(b1 * m[i] + c1 * g);
-    v[i] = detail::flush_subnormal(b2 * v[i] + c2 * g * g);
-    params[i] = p - step_size * m[i] / (std::sqrt(v[i]) / sqrt_bc2 + eps);
-  }
+  kernels::ParamUpdate<T> u;
+  kernels::UpdateRule<T>& r = u.rule;
+  r.kind = kernels::UpdateKind::Adam;  // flushes the moments' subnormals (update_simd.hpp)
+  r.eta = static_cast<T>(lr / bc1);
+  r.sqrt_bc2 = static_cast<T>(std::sqrt(bc2));
+  r.beta1 = static_cast<T>(o.beta1);
+  r.beta2 = static_cast<T>(o.beta2);
+  r.c1 = static_cast<T>(1.0 - o.beta1);
+  r.c2 = static_cast<T>(1.0 - o.beta2);
+  r.eps = static_cast<T>(o.eps);
+  r.weight_decay = o.decoupled ? T(0) : static_cast<T>(o.weight_decay);
+  r.shrink = o.decoupled ? static_cast<T>(1.0 - lr * o.weight_decay) : T(1);
+  u.state0 = m_.data();
+  u.state1 = v_.data();
+  return u;
 }
 
 template <class T>

@@ -11,10 +11,10 @@
 namespace catapult::optim {
 
 template <class T>
-void Optimizer<T>::step(T* params, const T* grads, std::size_t num_params, double lr) {
+kernels::ParamUpdate<T> Optimizer<T>::fused_step(T* params, std::size_t num_params, double lr) {
   if (!std::isfinite(lr) || lr < 0)
     throw InvalidArgument(str_cat(name(), "::step: learning rate ", lr, " is not finite and >= 0"));
-  if (num_params > 0 && (params == nullptr || grads == nullptr))
+  if (num_params > 0 && params == nullptr)
     throw InvalidArgument(str_cat(name(), "::step: null params or grads"));
   if (!sized_) {
     reset(num_params);
@@ -22,11 +22,25 @@ void Optimizer<T>::step(T* params, const T* grads, std::size_t num_params, doubl
     throw InvalidArgument(str_cat(name(), "::step: ", num_params,
                                   " parameters, the state was sized for ", num_params_));
   }
-  const std::uint64_t t = steps_ + 1;
+  kernels::ParamUpdate<T> u = update_rule(lr, steps_ + 1);
+  u.params = params;
+  return u;
+}
+
+template <class T>
+void Optimizer<T>::step(T* params, const T* grads, std::size_t num_params, double lr) {
+  if (num_params > 0 && grads == nullptr)
+    throw InvalidArgument(str_cat(name(), "::step: null params or grads"));
+  const kernels::ParamUpdate<T> u = fused_step(params, num_params, lr);
+  const std::size_t states = kernels::state_buffers(u.rule.kind);
   catapult::detail::for_chunks(num_params, [&](std::size_t begin, std::size_t end) {
-    do_step(params, grads, begin, end, lr, t);
+    kernels::ParamUpdate<T> range = u;
+    range.params += begin;
+    if (states >= 1) range.state0 += begin;
+    if (states >= 2) range.state1 += begin;
+    kernels::apply_update(range, grads + begin, end - begin);
   });
-  ++steps_;
+  commit_fused_step();
 }
 
 template <class T>

@@ -3,7 +3,6 @@
 #include <cmath>
 
 #include "catapult/core/error.hpp"
-#include "optim/subnormal.hpp"
 
 namespace catapult::optim {
 
@@ -27,29 +26,22 @@ void Sgd<T>::do_reset(std::size_t num_params) {
 }
 
 template <class T>
-void Sgd<T>::do_step(T* __restrict params, const T* __restrict grads, std::size_t begin,
-                     std::size_t end, double lr, std::uint64_t t) {
-  const T eta = static_cast<T>(lr);
-  const T wd = static_cast<T>(options_.weight_decay);
+kernels::ParamUpdate<T> Sgd<T>::update_rule(double lr, std::uint64_t t) {
+  kernels::ParamUpdate<T> u;
+  u.rule.eta = static_cast<T>(lr);
+  u.rule.weight_decay = static_cast<T>(options_.weight_decay);
   if (options_.momentum == 0) {
-    if (options_.weight_decay == 0) {
-      for (std::size_t i = begin; i < end; ++i) params[i] -= eta * grads[i];
-    } else {
-      for (std::size_t i = begin; i < end; ++i) params[i] -= eta * (grads[i] + wd * params[i]);
-    }
-    return;
+    u.rule.kind = kernels::UpdateKind::Sgd;
+    return u;
   }
-  const T mu = static_cast<T>(options_.momentum);
-  const T keep = static_cast<T>(1.0 - options_.dampening);
-  T* __restrict buf = momentum_.data();
-  const bool first = t == 1;
-  const bool nesterov = options_.nesterov;
-  for (std::size_t i = begin; i < end; ++i) {
-    const T g = grads[i] + wd * params[i];
-    const T b = detail::flush_subnormal(first ? g : mu * buf[i] + keep * g);
-    buf[i] = b;
-    params[i] -= eta * (nesterov ? g + mu * b : b);
-  }
+  // SgdMomentum flushes the buffer's subnormals (lib/kernels/update_simd.hpp says why).
+  u.rule.kind = kernels::UpdateKind::SgdMomentum;
+  u.rule.mu = static_cast<T>(options_.momentum);
+  u.rule.keep = static_cast<T>(1.0 - options_.dampening);
+  u.rule.nesterov = options_.nesterov;
+  u.rule.first = t == 1;
+  u.state0 = momentum_.data();
+  return u;
 }
 
 template <class T>

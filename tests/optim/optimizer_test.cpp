@@ -164,8 +164,8 @@ TEST(Adam, QuadraticRecurrenceWithL2AndDecoupledDecay) {
 }
 
 // A gradient that is non-zero only at step 1: the moments then decay geometrically. They must
-// reach exactly 0 without passing through the subnormal range (lib/optim/subnormal.hpp), and the
-// parameters must still follow the unflushed recurrence, evaluated here in double.
+// reach exactly 0 without passing through the subnormal range (lib/kernels/update_simd.hpp), and
+// the parameters must still follow the unflushed recurrence, evaluated here in double.
 TEST(Optimizer, DecayingStateSkipsSubnormalsWithoutChangingTheParameters) {
   const auto is_subnormal = [](float x) {
     return x != 0 && std::abs(x) < std::numeric_limits<float>::min();

@@ -6,6 +6,7 @@
 #include <cstddef>
 
 #include "catapult/core/matrix.hpp"
+#include "catapult/kernels/update.hpp"
 
 namespace catapult::kernels {
 
@@ -42,6 +43,19 @@ struct GemmEpilogue {
   /// If non-empty (M × N, any ld ≥ N): receives act'(z) at the pre-activation z, which the
   /// backward pass multiplies into the incoming gradient.
   MatrixView<T> derivative{};
+  /// If non-null: C = alpha·op(A)·op(B) is the gradient of parameters that this optimizer update
+  /// consumes tile by tile while the tile is in registers: C(i, j) updates entry i·update_ld + j
+  /// of update->params and of its state (kernels/update.hpp), exactly as apply_update on the
+  /// finished C would. C is then scratch: it holds partial sums while K spans several blocks,
+  /// and its content afterwards is unspecified. Needs beta = 0, no bias, Identity activation
+  /// and no derivative; the parameters and state must not overlap A, B or C.
+  const ParamUpdate<T>* update = nullptr;
+  /// Row stride of update's buffers (≥ N).
+  std::size_t update_ld = 0;
+  /// With update, if non-null: receives Σ C(i, j)² (double), summed per register tile in an
+  /// order that depends on the shape only (not on the thread count; not the order of
+  /// kernels::squared_norm, so it may differ from that in the last bits).
+  double* squared_norm = nullptr;
 };
 
 /// C = act(alpha · op(A) · op(B) + beta · C + bias).
@@ -50,8 +64,9 @@ struct GemmEpilogue {
 /// Results do not depend on the thread count: K is never split across threads.
 /// Cost: 2·M·N·K flops; the fast variants keep per-thread packing buffers (a few MiB, reused
 /// across calls). May be called concurrently from several threads, including from TBB tasks.
-/// Throws InvalidArgument on mismatched shapes, if C aliases A or B, or if the epilogue's
-/// derivative has the wrong shape or overlaps A, B or C.
+/// Throws InvalidArgument on mismatched shapes, if C aliases A or B, if the epilogue's
+/// derivative has the wrong shape or overlaps A, B or C, or if an update epilogue breaks the
+/// conditions above.
 template <class T>
 void gemm(Trans trans_a, Trans trans_b, T alpha, MatrixView<const T> a, MatrixView<const T> b,
           T beta, MatrixView<T> c, const GemmEpilogue<T>& epilogue = {},

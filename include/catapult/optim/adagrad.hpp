@@ -34,8 +34,7 @@ class AdaGrad final : public Optimizer<T> {
 
  private:
   void do_reset(std::size_t num_params) override;
-  void do_step(T* params, const T* grads, std::size_t begin, std::size_t end, double lr,
-               std::uint64_t t) override;
+  [[nodiscard]] kernels::ParamUpdate<T> update_rule(double lr, std::uint64_t t) override;
   std::vector<StateBuffer<T>> buffers() override;
 
   AdaGradOptions options_;

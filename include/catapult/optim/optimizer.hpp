@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "catapult/kernels/update.hpp"
+
 namespace catapult::optim {
 
 /// One state buffer of an optimizer, e.g. {"sum", ptr, P} for AdaGrad. T may be const.
@@ -40,6 +42,16 @@ class Optimizer {
   /// same way whatever the thread count, so results are bitwise independent of it.
   void step(T* params, const T* grads, std::size_t num_params, double lr);
 
+  /// The next step (t = steps() + 1 at rate lr) as an elementwise rule with pointers to the
+  /// starts of params and of the state buffers, for an update fused into the computation of the
+  /// gradient (nn::Mlp::backward_update applies it to each finished gradient tile): applying it
+  /// to every entry with that entry's gradient is bitwise what step() does (both run
+  /// kernels::apply_update's code). Sizes the state like step() and throws as it does; call
+  /// commit_fused_step() once every entry was updated.
+  [[nodiscard]] kernels::ParamUpdate<T> fused_step(T* params, std::size_t num_params, double lr);
+  /// Counts the step whose fused_step() update was applied to every entry.
+  void commit_fused_step() noexcept { ++steps_; }
+
   /// (Re)initialises the state for P parameters, as before the first step; t = 0.
   void reset(std::size_t num_params);
 
@@ -61,12 +73,11 @@ class Optimizer {
  protected:
   /// Sizes (and initialises) the state for num_params.
   virtual void do_reset(std::size_t num_params) = 0;
-  /// The update of entries [begin, end) of params and of the state; t = steps() + 1 is the index
-  /// of this step (1-based, PyTorch's state['step']). step() calls it on disjoint ranges that
-  /// cover [0, P), concurrently when P is large: entry i must be computed from entry i alone, the
-  /// same way in every range, so that the result does not depend on the split.
-  virtual void do_step(T* params, const T* grads, std::size_t begin, std::size_t end, double lr,
-                       std::uint64_t t) = 0;
+  /// The elementwise rule of step t (1-based, PyTorch's state['step']) at rate lr, with the
+  /// state pointers set to the starts of the state buffers (params is filled in by the caller).
+  /// step() applies it to disjoint ranges that cover [0, P), concurrently when P is large; every
+  /// entry is computed from itself alone, so the result does not depend on the split.
+  [[nodiscard]] virtual kernels::ParamUpdate<T> update_rule(double lr, std::uint64_t t) = 0;
   /// Named views of the state buffers.
   virtual std::vector<StateBuffer<T>> buffers() = 0;
 
