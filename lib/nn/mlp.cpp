@@ -1,5 +1,6 @@
 #include "catapult/nn/mlp.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -44,6 +45,30 @@ void column_sums(MatrixView<const T> x, T* out) noexcept {
     const T* r = x.row(i);
     for (std::size_t j = 0; j < n; ++j) out[j] += r[j];
   }
+}
+
+// d(i, :) *= m(i, :) for every row, and out[j] = Σ_i d(i, j) of the product (the bias gradient)
+// while the row is in L1: the arithmetic of multiply_rows then column_sums, in one pass.
+template <class T>
+void multiply_rows_and_column_sums(MatrixView<T> d, MatrixView<const T> m, T* out) noexcept {
+  const std::size_t n = d.cols();
+  for (std::size_t j = 0; j < n; ++j) out[j] = T(0);
+  for (std::size_t i = 0; i < d.rows(); ++i) {
+    T* r = d.row(i);
+    kernels::multiply(n, r, m.row(i), r);
+    for (std::size_t j = 0; j < n; ++j) out[j] += r[j];
+  }
+}
+
+// The update u restricted to the entries from `offset` on.
+template <class T>
+kernels::ParamUpdate<T> shifted(const kernels::ParamUpdate<T>& u, std::size_t offset) noexcept {
+  kernels::ParamUpdate<T> s = u;
+  const std::size_t states = kernels::state_buffers(u.rule.kind);
+  s.params += offset;
+  if (states >= 1) s.state0 += offset;
+  if (states >= 2) s.state1 += offset;
+  return s;
 }
 
 }  // namespace
@@ -230,6 +255,78 @@ void Mlp<T>::backward(const ForwardCache<T>& cache, MatrixView<const T> d_out, T
     std::swap(dz_buf, da_buf);
     dz = dz_buf->cview();
   }
+}
+
+template <class T>
+double Mlp<T>::backward_update(const ForwardCache<T>& cache, MatrixView<const T> d_out,
+                               const kernels::ParamUpdate<T>& update) {
+  const std::size_t layers = num_layers();
+  if (cache.inputs.size() != layers || cache.derivatives.size() != layers)
+    throw InvalidArgument(str_cat("Mlp::backward_update: the cache holds ", cache.inputs.size(),
+                                  " layers, the network has ", layers,
+                                  " (run forward with a cache first)"));
+  if (update.params != params_.data())
+    throw InvalidArgument("Mlp::backward_update: the update is not of this network's parameters");
+  const std::size_t batch = cache.inputs[0].rows();
+  require_shape(d_out, batch, output_dim(), "Mlp::backward_update (d_out)");
+  std::size_t largest = 0, widest = 0;
+  for (std::size_t l = 0; l < layers; ++l) {
+    require_shape(cache.inputs[l].cview(), batch, config_.widths[l],
+                  "Mlp::backward_update (cache)");
+    require_shape(cache.derivatives[l].cview(), batch, config_.widths[l + 1],
+                  "Mlp::backward_update (cache)");
+    largest = std::max(largest, config_.widths[l + 1] * config_.widths[l]);
+    widest = std::max(widest, config_.widths[l + 1]);
+  }
+  Matrix<T>& c_scratch = cache.update_scratch[0];
+  Matrix<T>& db = cache.update_scratch[1];
+  if (c_scratch.size() < largest) c_scratch.resize(1, largest);
+  if (db.size() < widest) db.resize(1, widest);
+  Matrix<T>* dz_buf = &cache.scratch[0];
+  Matrix<T>* da_buf = &cache.scratch[1];
+  MatrixView<const T> dz = d_out;
+  if (layer_activation(layers - 1) != Activation::Identity) {
+    ensure_shape(*dz_buf, batch, output_dim());
+    copy_rows(d_out, dz_buf->view());
+    multiply_rows(dz_buf->view(), cache.derivatives[layers - 1].cview());
+    dz = dz_buf->cview();
+  }
+  if (config_.bias) column_sums(dz, db.data());
+  double squared_norm = 0.0;
+  for (std::size_t l = layers; l-- > 0;) {
+    const LayerView<const T> lv = std::as_const(*this).layer(l);
+    const MatrixView<const T> a = cache.inputs[l].cview();
+    // dA_l [B, d_in] = s · dZ [B, d_out] · W [d_out, d_in], from W before its update.
+    MatrixView<T> d_a;
+    if (l > 0) {
+      ensure_shape(*da_buf, batch, lv.d_in);
+      d_a = da_buf->view();
+      gemm(Trans::N, Trans::N, lv.scale, dz, lv.weight, T(0), d_a);
+    }
+    // W ← update(W, s · dZᵀ [d_out, B] · a [B, d_in]), tile by tile.
+    GemmEpilogue<T> ep;
+    const kernels::ParamUpdate<T> u = shifted(update, offsets_[l]);
+    ep.update = &u;
+    ep.update_ld = lv.d_in;
+    double sq = 0.0;
+    ep.squared_norm = &sq;
+    gemm(Trans::T, Trans::N, lv.scale, dz, a, T(0),
+         MatrixView<T>(c_scratch.data(), lv.d_out, lv.d_in), ep);
+    squared_norm += sq;
+    if (config_.bias) {
+      squared_norm += kernels::squared_norm(db.data(), lv.d_out);
+      kernels::apply_update(shifted(update, offsets_[l] + lv.d_out * lv.d_in), db.data(), lv.d_out);
+    }
+    if (l == 0) break;
+    // dZ_{l−1} = dA_l ⊙ act'(z_{l−1}), and its column sums: the bias gradient of layer l − 1.
+    if (config_.bias)
+      multiply_rows_and_column_sums(d_a, cache.derivatives[l - 1].cview(), db.data());
+    else
+      multiply_rows(d_a, cache.derivatives[l - 1].cview());
+    std::swap(dz_buf, da_buf);
+    dz = dz_buf->cview();
+  }
+  return squared_norm;
 }
 
 template <class T>

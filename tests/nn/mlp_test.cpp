@@ -4,13 +4,17 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
+#include "catapult/kernels/elementwise.hpp"
 #include "catapult/nn/loss.hpp"
+#include "catapult/optim/optimizer.hpp"
 #include "naive_mlp.hpp"
 #include "support/reference.hpp"
 
@@ -377,6 +381,117 @@ TEST(Mlp, InitStatistics) {
     for (std::size_t q = 0; q < net.num_params(); ++q)
       ASSERT_EQ(net.params()[q], again.params()[q]);
   }
+}
+
+// The fused step (backward_update with Optimizer::fused_step) against backward into a gradient
+// and Optimizer::step: the same parameters and optimizer state, bitwise (the same kernels compute
+// every entry in the same order), for every optimizer, over several steps; batch 600 spans two K
+// blocks of the weight-gradient GEMMs. ‖g‖² against the squared norm of the stored gradient.
+template <class T>
+void check_fused_step(const MlpConfig& cfg, std::size_t batch, const optim::OptimizerConfig& oc,
+                      const std::string& what) {
+  nn::Mlp<T> fused(cfg), plain(cfg);
+  Rng rng(batch + cfg.widths[1]);
+  fused.init(rng);
+  std::copy(fused.params(), fused.params() + fused.num_params(), plain.params());
+  auto opt_fused = optim::make_optimizer<T>(oc);
+  auto opt_plain = optim::make_optimizer<T>(oc);
+  const std::size_t p = fused.num_params();
+  Matrix<T> x(batch, cfg.widths.front()), out(batch, cfg.widths.back()),
+      d_out(batch, cfg.widths.back());
+  std::vector<std::uint8_t> labels(batch);
+  nn::ForwardCache<T> cache_fused, cache_plain;
+  std::vector<T> g(p);
+  for (int step = 0; step < 3; ++step) {
+    test::fill_uniform(x.view(), rng);
+    for (auto& l : labels) l = static_cast<std::uint8_t>(rng.uniform_index(cfg.widths.back()));
+    const double lr = 0.05 / (1 + step);
+    plain.forward(x.cview(), out.view(), &cache_plain);
+    (void)nn::mse_loss_labels<T>(out.cview(), labels, d_out.view());
+    plain.backward(cache_plain, d_out.cview(), g.data());
+    const double g_sq = kernels::squared_norm(g.data(), p);
+    opt_plain->step(plain.params(), g.data(), p, lr);
+
+    fused.forward(x.cview(), out.view(), &cache_fused);
+    (void)nn::mse_loss_labels<T>(out.cview(), labels, d_out.view());
+    const double sq = fused.backward_update(cache_fused, d_out.cview(),
+                                            opt_fused->fused_step(fused.params(), p, lr));
+    opt_fused->commit_fused_step();
+
+    const std::string where = str_cat(what, " batch ", batch, " step ", step);
+    EXPECT_NEAR(sq, g_sq, (sizeof(T) == 4 ? 1e-5 : 1e-13) * g_sq) << where;
+    ASSERT_EQ(opt_fused->steps(), opt_plain->steps()) << where;
+    for (std::size_t q = 0; q < p; ++q)
+      ASSERT_EQ(fused.params()[q], plain.params()[q]) << where << " parameter " << q;
+    const auto sf = std::as_const(*opt_fused).state();
+    const auto sp = std::as_const(*opt_plain).state();
+    ASSERT_EQ(sf.size(), sp.size());
+    for (std::size_t b = 0; b < sf.size(); ++b)
+      for (std::size_t q = 0; q < p; ++q)
+        ASSERT_EQ(sf[b].data[q], sp[b].data[q]) << where << " " << sf[b].name << " " << q;
+  }
+}
+
+template <class T>
+class MlpFusedStep : public ::testing::Test {};
+using Scalars = ::testing::Types<float, double>;
+TYPED_TEST_SUITE(MlpFusedStep, Scalars);
+
+TYPED_TEST(MlpFusedStep, BackwardUpdateIsBackwardThenStep) {
+  using optim::OptimizerKind;
+  std::vector<std::pair<std::string, optim::OptimizerConfig>> opts;
+  optim::OptimizerConfig c;
+  opts.emplace_back("sgd", c);
+  c.momentum = 0.9;
+  c.dampening = 0.1;
+  c.weight_decay = 0.01;
+  opts.emplace_back("sgd momentum dampening wd", c);
+  c.dampening = 0;
+  c.nesterov = true;
+  opts.emplace_back("sgd nesterov", c);
+  c = {};
+  c.kind = OptimizerKind::AdaGrad;
+  c.weight_decay = 0.01;
+  c.lr_decay = 0.1;
+  opts.emplace_back("adagrad", c);
+  c = {};
+  c.kind = OptimizerKind::Adam;
+  opts.emplace_back("adam", c);
+  c.kind = OptimizerKind::AdamW;
+  c.weight_decay = 0.01;
+  opts.emplace_back("adamw", c);
+  MlpConfig relu;
+  relu.widths = {13, 33, 17, 3};
+  MlpConfig tanh_out = relu;
+  tanh_out.hidden_activation = Activation::Tanh;
+  tanh_out.output_activation = Activation::Tanh;
+  tanh_out.parameterization = Parameterization::Ntk;
+  MlpConfig no_bias = relu;
+  no_bias.bias = false;
+  for (const auto& [name, oc] : opts) {
+    for (const MlpConfig& cfg : {relu, tanh_out, no_bias})
+      check_fused_step<TypeParam>(cfg, 9, oc, name + " " + describe(cfg));
+    MlpConfig wide;
+    wide.widths = {40, 70, 10};
+    check_fused_step<TypeParam>(wide, 600, oc, name + " wide");
+  }
+}
+
+TEST(Mlp, BackwardUpdateRejectsAnotherNetworksParameters) {
+  nn::Mlp<float> net(small_config(Activation::Relu, Parameterization::Standard));
+  Rng rng(3);
+  net.init(rng);
+  Matrix<float> x(2, 5), out(2, 2), d_out(2, 2);
+  test::fill_uniform(x.view(), rng);
+  nn::ForwardCache<float> cache;
+  net.forward(x.cview(), out.view(), &cache);
+  std::vector<float> other(net.num_params());
+  kernels::ParamUpdate<float> u;
+  u.params = other.data();
+  EXPECT_THROW((void)net.backward_update(cache, d_out.cview(), u), InvalidArgument);
+  nn::ForwardCache<float> empty;
+  u.params = net.params();
+  EXPECT_THROW((void)net.backward_update(empty, d_out.cview(), u), InvalidArgument);
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "catapult/core/matrix.hpp"
 #include "catapult/core/rng.hpp"
 #include "catapult/kernels/gemm.hpp"
+#include "catapult/kernels/update.hpp"
 
 namespace catapult::nn {
 
@@ -64,6 +65,9 @@ struct ForwardCache {
   /// Scratch of backward (dZ and dA of one layer), kept so that repeated steps allocate nothing.
   /// Mutable: backward takes the cache const; one backward per cache at a time.
   mutable Matrix<T> scratch[2];
+  /// Scratch of backward_update: the weight-gradient GEMMs' C (partial sums while the batch spans
+  /// several K blocks) and one bias gradient.
+  mutable Matrix<T> update_scratch[2];
 };
 
 /// A multilayer perceptron over T ∈ {float, double}.
@@ -100,6 +104,21 @@ class Mlp {
   /// Requires the cache of forward on the same batch.
   void backward(const ForwardCache<T>& cache, MatrixView<const T> d_out, T* d_params,
                 MatrixView<T> d_x = {}) const;
+
+  /// backward, then the optimizer update `update` of the parameters with the batch gradient g,
+  /// fused: each layer's input gradient is computed first (from the weights before the update),
+  /// then its weight gradient is consumed tile by tile by the update in the GEMM's epilogue
+  /// (kernels::GemmEpilogue::update) and never written out, and its bias gradient (column sums
+  /// of dZ, taken in the same pass as dZ = dA ⊙ act') is updated right after. `update` comes
+  /// from optim::Optimizer::fused_step(params(), num_params(), lr); its state buffers index like
+  /// params(). Parameters and state end bitwise as after backward into g and
+  /// kernels::apply_update(update, g, num_params()) (= Optimizer::step) on the same ISA.
+  /// Returns ‖g‖² in double, summed per register tile (it may differ from
+  /// kernels::squared_norm(g) in the last bits; it is not finite iff g is not).
+  /// Requires the cache of forward on the same batch; throws InvalidArgument as backward does or
+  /// if update.params is not params().
+  [[nodiscard]] double backward_update(const ForwardCache<T>& cache, MatrixView<const T> d_out,
+                                       const kernels::ParamUpdate<T>& update);
 
   /// Jacobian–vector product (forward mode): tangent [B, d_L] = J_θ(x)·v for a parameter
   /// direction v (P entries); out [B, d_L] receives f(x) when non-empty.
