@@ -170,7 +170,13 @@ TrainResult train(nn::Mlp<float>& model, optim::Optimizer<float>& optimizer,
 
   Matrix<float> x, out, d_out;
   nn::ForwardCache<float> cache;
-  AlignedVector<float> grads(p);
+  // Unless a hook reads the gradient, the update is fused into the backward pass and the
+  // gradient never stored (its norm comes from the fused pass).
+  const bool fused = std::none_of(observers.begin(), observers.end(),
+                                  [](const Observer* o) { return o->needs_gradient(); }) &&
+                     std::none_of(hooks.controllers.begin(), hooks.controllers.end(),
+                                  [](const Controller* c) { return c->needs_gradient(); });
+  AlignedVector<float> grads(fused ? 0 : p);
   std::vector<std::uint8_t> labels;
 
   for (std::uint64_t t = t0; t < total; ++t) {
@@ -207,20 +213,30 @@ TrainResult train(nn::Mlp<float>& model, optim::Optimizer<float>& optimizer,
                                " at learning rate ", lr);
       return finish();
     }
-    model.backward(cache, d_out.cview(), grads.data());
-    const double grad_norm = std::sqrt(kernels::squared_norm(grads.data(), p));
+    double grad_norm = 0;
+    if (fused) {
+      // A non-finite gradient has updated the parameters by then; the run ends as Diverged
+      // all the same (with the unfused loop, before the update).
+      grad_norm = std::sqrt(
+          model.backward_update(cache, d_out.cview(), optimizer.fused_step(model.params(), p, lr)));
+      optimizer.commit_fused_step();
+    } else {
+      model.backward(cache, d_out.cview(), grads.data());
+      grad_norm = std::sqrt(kernels::squared_norm(grads.data(), p));
+    }
     if (!finite(grad_norm)) {
       result.status = TrainStatus::Diverged;
       result.message = str_cat("diverged at step ", t, " (epoch ", epoch, "): gradient norm is ",
                                grad_norm, " (loss ", loss, ", learning rate ", lr, ")");
       return finish();
     }
-    optimizer.step(model.params(), grads.data(), p, lr);
+    if (!fused) optimizer.step(model.params(), grads.data(), p, lr);
     result.steps = t + 1;
     result.last_loss = loss;
     loss_since_eval += loss;
     ++steps_since_eval;
-    const StepInfo si{t, epoch, loss, lr, grad_norm, m, model, optimizer, {grads.data(), p}};
+    const StepInfo si{
+        t, epoch, loss, lr, grad_norm, m, model, optimizer, {grads.data(), grads.size()}};
     for (auto* o : observers) o->on_step(si);
     if (!finite(kernels::squared_norm(model.params(), p))) {
       result.status = TrainStatus::Diverged;

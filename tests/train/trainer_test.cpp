@@ -24,6 +24,8 @@ namespace {
 struct Recorder : Observer {
   std::vector<double> losses, lrs, grad_norms;
   std::vector<std::uint64_t> steps, epochs;
+  std::vector<std::size_t> gradient_sizes;
+  bool wants_gradient = false;
   std::vector<EvalInfo> evals;
   RunInfo info{};
   int ends = 0;
@@ -36,7 +38,9 @@ struct Recorder : Observer {
     grad_norms.push_back(s.grad_norm);
     steps.push_back(s.step);
     epochs.push_back(s.epoch);
+    gradient_sizes.push_back(s.gradient.size());
   }
+  [[nodiscard]] bool needs_gradient() const override { return wants_gradient; }
   void on_eval(const EvalInfo& e) override { evals.push_back(e); }
   void on_end(const TrainResult& r) override {
     ++ends;
@@ -260,6 +264,29 @@ TEST(Trainer, GradientNormAndLrAreReported) {
   double sq = 0;
   for (float v : g) sq += static_cast<double>(v) * v;
   EXPECT_NEAR(r.rec.grad_norms[0], std::sqrt(sq), 1e-6 * std::sqrt(sq));
+}
+
+// Without a hook that reads the gradient the loop fuses the update into the backward pass; with
+// one it stores the gradient and steps the optimizer on it. Same run, bitwise: the same kernels
+// compute every parameter (nn/mlp_test.cpp checks each optimizer); the gradient norm is summed in
+// another order.
+TEST(Trainer, FusedUpdateIsTheSameRunAsTheStoredGradient) {
+  TrainConfig tc;
+  tc.batch_size = 16;
+  tc.epochs = 2;
+  const RunRecord fused = run(tc, 0.1);
+  Recorder reader;
+  reader.wants_gradient = true;
+  const RunRecord stored = run(tc, 0.1, 1, &reader);
+  ASSERT_EQ(fused.rec.losses.size(), stored.rec.losses.size());
+  for (std::size_t i = 0; i < fused.rec.losses.size(); ++i) {
+    ASSERT_EQ(fused.rec.losses[i], stored.rec.losses[i]) << "step " << i;
+    EXPECT_NEAR(fused.rec.grad_norms[i], stored.rec.grad_norms[i], 1e-6 * stored.rec.grad_norms[i]);
+    EXPECT_EQ(fused.rec.gradient_sizes[i], 0u);
+    EXPECT_EQ(stored.rec.gradient_sizes[i], stored.params.size());
+  }
+  EXPECT_EQ(fused.params, stored.params);
+  EXPECT_EQ(fused.result.test_loss, stored.result.test_loss);
 }
 
 TEST(Trainer, HugeLearningRateDivergesCleanlyWithAFiniteLog) {

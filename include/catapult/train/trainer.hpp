@@ -71,11 +71,15 @@ struct StepInfo {
   std::uint64_t epoch;  ///< 0-based
   double loss;          ///< loss on the batch, before the update
   double lr;            ///< η(t) used for the update
-  double grad_norm;     ///< ‖g‖₂ of the batch gradient
+  double grad_norm;     ///< ‖g‖₂ of the batch gradient (summed in another order, so possibly
+                        ///< different in the last bits, when the update was fused)
   std::size_t batch_size;
   const nn::Mlp<float>& model;
   const optim::Optimizer<float>& optimizer;
-  std::span<const float> gradient;  ///< g (P entries)
+  /// g (P entries) when a hook asked for it (needs_gradient()); otherwise empty: the loop then
+  /// fuses the optimizer update into the backward pass (nn::Mlp::backward_update) and g is
+  /// never stored.
+  std::span<const float> gradient;
 };
 
 /// An evaluation on the test set after `step` completed steps.
@@ -125,6 +129,11 @@ class Observer {
   virtual void on_end(const TrainResult& /*result*/) {}
   /// Polled after each step; true stops the run with status Stopped.
   [[nodiscard]] virtual bool should_stop() const { return false; }
+  /// Whether on_step reads StepInfo::gradient. Asked once per run; if no hook does, the loop
+  /// fuses the optimizer update into the backward pass and the gradient is never stored (about a
+  /// pass over the parameters and one over the gradient less per step), and StepInfo::gradient
+  /// is empty. Default false: no observer of the library reads it (grad_norm is always given).
+  [[nodiscard]] virtual bool needs_gradient() const { return false; }
 };
 
 /// What a controller sees: the run, the state of the loop and read access to everything a
@@ -162,6 +171,8 @@ class Controller {
   /// After step context.last->step completed (the model holds the updated parameters) and before
   /// step context.next_step.
   virtual void after_step(const ControlContext& /*context*/, optim::Schedule& /*schedule*/) {}
+  /// Whether after_step reads context.last->gradient (see Observer::needs_gradient).
+  [[nodiscard]] virtual bool needs_gradient() const { return false; }
 };
 
 /// The hooks of a run: observers and controllers, called in order.
