@@ -169,7 +169,8 @@ void gemm_parallel_shared_a(const Problem<T>& g, std::size_t threads) {
   const std::size_t mc_step = balanced_mc<Kernel>(g.m);
   const std::size_t kc_step = balanced_kc<Kernel>(g.k);
   const std::size_t a_size = round_up_to_line<T>(a_buffer_size<Kernel>(g.m));
-  const std::size_t b_size = round_up_to_line<T>(cols * Kernel::KC);
+  // Each slot: the packed block of op(B), then the update epilogue's stage (see block_tiles).
+  const std::size_t b_size = round_up_to_line<T>(cols * Kernel::KC + Kernel::MR * cols);
   const auto slots = detail::arena_slots();
   T* const ap = detail::gemm_workspace<T>(a_size + slots * b_size);
   T* const b_buffers = ap + a_size;
@@ -194,7 +195,7 @@ void gemm_parallel_shared_a(const Problem<T>& g, std::size_t threads) {
             const std::size_t jc = chunk * cols;
             const std::size_t nc = std::min(cols, g.n - jc);
             pack_b<NR>(g, pc, kc, jc, nc, bp);
-            block_tiles<Kernel>(g, ic, mc, jc, nc, pc, kc, ap, bp);
+            block_tiles<Kernel>(g, ic, mc, jc, nc, pc, kc, ap, bp, bp + cols * Kernel::KC);
           }
         });
       }
