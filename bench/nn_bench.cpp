@@ -4,7 +4,8 @@
 // Families (FLOP counters as rates; a step is 2·B·H·(2·784 + 3·10) flops: forward of both layers,
 // dW of both layers, dX of the output layer only — the input needs no gradient):
 //   BM_Nn_Step/hidden/batch/threads      forward (fused bias + ReLU + derivative) + mean-MSE loss
-//       and d_out + backward + SGD update on the flat buffer: what Trainer does per step, minus
+//       and d_out + backward with the SGD update fused into the weight-gradient GEMMs
+//       (Mlp::backward_update): what Trainer does per step when no hook reads the gradient, minus
 //       batch gathering and the divergence checks. Every iteration times three samples back to
 //       back (the same number of calls each, at least kPairSeconds), in an order that rotates
 //       from one iteration to the next: our step, the step's five GEMMs in OpenBLAS, and the same
@@ -17,6 +18,15 @@
 //       bench::PairClock: the three samples (CPU time of this thread on one thread).
 //   BM_Nn_StepGemmsOpenBlas/hidden/batch/threads   the same five GEMMs with cblas_sgemm only
 //       (real time).
+//   BM_Nn_TrainStep/opt/hidden/batch/threads/fused   one whole training step as the PyTorch
+//       peer times it (scripts/bench_step_vs_torch.sh, scripts/torch_step.py): forward with the
+//       cache, mean-MSE loss and d_out, backward, optimizer step; opt 0 SGD, 1 Adam. fused 1: the
+//       step as train::train runs it when no hook reads the gradient (Mlp::backward_update with
+//       Optimizer::fused_step: the update in the weight-gradient GEMMs' epilogue, ‖g‖² from it);
+//       fused 0: backward into the gradient, its norm (as the trainer's divergence check), then
+//       Optimizer::step. On bench::PairClock
+//       (the thread's CPU time on one thread, else the wall clock; the peer uses the same clocks),
+//       samples of at least kTrainSampleSeconds, counter step_ms = the median sample per step.
 // threads: 1, or every hardware thread.
 //
 // Debian's OpenBLAS 0.3.21 does not recognise recent Xeons and falls back to its generic kernel,
@@ -28,6 +38,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -35,9 +46,11 @@
 #include "catapult/core/matrix.hpp"
 #include "catapult/core/rng.hpp"
 #include "catapult/core/threading.hpp"
+#include "catapult/kernels/elementwise.hpp"
 #include "catapult/kernels/gemm.hpp"
 #include "catapult/nn/loss.hpp"
 #include "catapult/nn/mlp.hpp"
+#include "catapult/optim/adam.hpp"
 #include "catapult/optim/sgd.hpp"
 #include "peer_environment.hpp"
 
@@ -83,12 +96,15 @@ struct StepFixture {
     for (auto& l : labels) l = static_cast<std::uint8_t>(rng.uniform_index(kClasses));
   }
 
+  // As train::train runs a step when no hook reads the gradient: the SGD update fused into the
+  // weight-gradient GEMMs (Mlp::backward_update), ‖g‖² from the same pass.
   void step() {
     model.forward(x.cview(), out.view(), &cache);
     benchmark::DoNotOptimize(
         catapult::nn::mse_loss_labels<float>(out.cview(), labels, d_out.view()));
-    model.backward(cache, d_out.cview(), grads.data());
-    sgd.step(model.params(), grads.data(), model.num_params(), 1e-6);
+    benchmark::DoNotOptimize(model.backward_update(
+        cache, d_out.cview(), sgd.fused_step(model.params(), model.num_params(), 1e-6)));
+    sgd.commit_fused_step();
   }
 
   // The same five products with our gemm (no epilogue): step − this = the nn layer's overhead.
@@ -225,7 +241,62 @@ void step_args(benchmark::internal::Benchmark* b) {
       for (int t : thread_counts()) b->Args({hidden, batch, t});
 }
 
+// One sample of BM_Nn_TrainStep: long enough for the wall clock and for a descheduling to show
+// up in few samples only (the median drops them); the PyTorch side uses the same length.
+constexpr double kTrainSampleSeconds = 5e-3;
+
+void BM_Nn_TrainStep(benchmark::State& state) {
+  const auto opt = static_cast<int>(state.range(0));
+  const auto hidden = static_cast<std::size_t>(state.range(1));
+  const auto batch = static_cast<std::size_t>(state.range(2));
+  const auto threads = static_cast<int>(state.range(3));
+  const bool fused = state.range(4) != 0;
+  catapult::ThreadLimit limit(static_cast<std::size_t>(threads));
+  StepFixture f(batch, hidden);
+  std::unique_ptr<catapult::optim::Optimizer<float>> optimizer;
+  if (opt == 0)
+    optimizer = std::make_unique<catapult::optim::Sgd<float>>();
+  else
+    optimizer = std::make_unique<catapult::optim::Adam<float>>();
+  const auto step = [&] {
+    f.model.forward(f.x.cview(), f.out.view(), &f.cache);
+    benchmark::DoNotOptimize(
+        catapult::nn::mse_loss_labels<float>(f.out.cview(), f.labels, f.d_out.view()));
+    const std::size_t p = f.model.num_params();
+    if (fused) {
+      benchmark::DoNotOptimize(f.model.backward_update(
+          f.cache, f.d_out.cview(), optimizer->fused_step(f.model.params(), p, 1e-6)));
+      optimizer->commit_fused_step();
+    } else {
+      f.model.backward(f.cache, f.d_out.cview(), f.grads.data());
+      benchmark::DoNotOptimize(catapult::kernels::squared_norm(f.grads.data(), p));
+      optimizer->step(f.model.params(), f.grads.data(), p, 1e-6);
+    }
+  };
+  const catapult::bench::PairClock clock(threads);
+  for (int i = 0; i < 3; ++i) step();  // sizes the buffers, warms the caches
+  const double once = clock.time(1, step);
+  const int calls = static_cast<int>(std::clamp(std::ceil(kTrainSampleSeconds / once), 1.0, 1e5));
+  std::vector<double> per_step;
+  for (auto _ : state) {
+    const double t = clock.time(calls, step);
+    per_step.push_back(t / calls);
+    state.SetIterationTime(t);
+  }
+  state.counters["step_ms"] = 1e3 * catapult::bench::median(per_step);
+  state.counters["flops"] = step_flops(batch, hidden) / catapult::bench::median(per_step);
+}
+
+void train_step_args(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"opt", "hidden", "batch", "threads", "fused"});
+  for (int opt : {0, 1})
+    for (int batch : {32, 128, 1024})
+      for (int t : thread_counts())
+        for (int fused : {1, 0}) b->Args({opt, 1024, batch, t, fused});
+}
+
 BENCHMARK(BM_Nn_Step)->Apply(step_args)->UseManualTime();
+BENCHMARK(BM_Nn_TrainStep)->Apply(train_step_args)->UseManualTime();
 BENCHMARK(BM_Nn_StepGemmsOpenBlas)->Apply(step_args)->UseRealTime();
 
 }  // namespace

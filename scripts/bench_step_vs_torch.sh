@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Our training step (nn_bench's BM_Nn_TrainStep) against PyTorch's (scripts/torch_step.py), 784-H-10,
+# SGD and Adam, B = 32, 128, 1024, timed back to back in ROUNDS alternating rounds (ours, then
+# PyTorch) on this machine; prints the ratios t(PyTorch) / t(ours) (> 1: ours is faster), median
+# over the rounds, at 1 thread and at all threads, with the CPU, our active ISA and PyTorch's
+# setup named. PyTorch runs at its best: every torch.set_num_threads(1 .. nproc) and both optimizer
+# implementations are timed, and the fastest kept (at 1 thread: its 1-thread time, with
+# OMP_NUM_THREADS=1 and OPENBLAS_NUM_THREADS=1 so that no pool of its own runs beside it). At 1
+# thread both sides are timed by the CPU time of the calling thread, at all threads by the wall
+# clock (bench::PairClock); a busy machine (see the load lines) still slows the all-threads rows.
+#
+#   scripts/bench_step_vs_torch.sh   (env: ROUNDS=3 HIDDEN=1024 BUILD_DIR=build/release
+#                                          UPDATE_DOC=docs/nn_benchmarks.md to rewrite its block)
+#
+# PyTorch is Debian's python3-torch (1.13, on /usr/bin/python3; installed with apt-get when missing
+# and this shell is root). Its BLAS is the system's OpenBLAS: OPENBLAS_CORETYPE is set for both
+# sides, SkylakeX only when /proc/cpuinfo lists avx512f (on an AVX2-only CPU that core dies with
+# SIGILL), else Haswell with avx2 (bench/peer_environment.hpp's policy); a caller's value is kept.
+# Writes docs/data/step_vs_torch.json (every round of both sides) and prints a markdown table.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${BUILD_DIR:-build/release}
+rounds=${ROUNDS:-3}
+hidden=${HIDDEN:-1024}
+py=/usr/bin/python3
+
+if ! "$py" -c 'import torch' 2>/dev/null; then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    echo "bench_step_vs_torch.sh: installing Debian's python3-torch" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-torch >&2
+  else
+    echo "bench_step_vs_torch.sh: needs Debian's python3-torch (apt-get install python3-torch)" >&2
+    exit 1
+  fi
+fi
+if [[ -z ${OPENBLAS_CORETYPE:-} ]]; then
+  if grep -qw avx512f /proc/cpuinfo; then
+    export OPENBLAS_CORETYPE=SkylakeX
+  elif grep -qw avx2 /proc/cpuinfo; then
+    export OPENBLAS_CORETYPE=Haswell
+  fi
+fi
+
+cmake --build "$build" --target nn_bench >&2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+nproc=$(nproc)
+uptime >"$tmp/load_start"
+for r in $(seq 1 "$rounds"); do
+  echo "round $r/$rounds: ours" >&2
+  "$build/bench/nn_bench" --benchmark_filter="BM_Nn_TrainStep/.*/hidden:$hidden/" \
+    --benchmark_min_time=0.3 --benchmark_out="$tmp/ours_$r.json" --benchmark_out_format=json \
+    >/dev/null
+  echo "round $r/$rounds: PyTorch" >&2
+  # 1 thread with every pool PyTorch could use held to one thread (thread CPU time); then every
+  # setting from 1 to nproc on the wall clock, for the all-threads rows.
+  OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "$py" scripts/torch_step.py --hidden "$hidden" \
+    --max-threads 1 --clock thread --out "$tmp/torch1_$r.json"
+  if ((nproc > 1)); then
+    "$py" scripts/torch_step.py --hidden "$hidden" --max-threads "$nproc" --clock wall \
+      --out "$tmp/torchn_$r.json"
+  fi
+done
+uptime >"$tmp/load_end"
+mkdir -p docs/data
+python3 scripts/step_vs_torch_table.py "$tmp" "$rounds" --json docs/data/step_vs_torch.json \
+  ${UPDATE_DOC:+--update "$UPDATE_DOC"}
