@@ -648,10 +648,11 @@ template <class Kernel>
 constexpr std::size_t b_panel_size(std::size_t cols) noexcept {
   return std::min(Kernel::NC, round_up(cols, Kernel::NR)) * Kernel::KC;
 }
-/// The B buffer is followed by the update epilogue's stage: one MR-row panel of the gradient.
+/// The B buffer is followed by the update epilogue's stage: one MR-row panel of the gradient, as
+/// wide as the region (see gemm_region).
 template <class Kernel>
 constexpr std::size_t b_buffer_size(std::size_t cols) noexcept {
-  return b_panel_size<Kernel>(cols) + Kernel::MR * std::min(Kernel::NC, round_up(cols, Kernel::NR));
+  return b_panel_size<Kernel>(cols) + Kernel::MR * round_up(cols, Kernel::NR);
 }
 
 /// The K block actually used: K split into ceil(K / KC) nearly equal blocks (a multiple of 8,
@@ -668,6 +669,25 @@ template <class Kernel>
 constexpr std::size_t balanced_mc(std::size_t rows) noexcept {
   if (rows <= Kernel::MC) return std::max<std::size_t>(rows, 1);
   return std::min(Kernel::MC, round_up(ceil_div(rows, ceil_div(rows, Kernel::MC)), Kernel::MR));
+}
+
+/// Rows [i, i + rows) × columns [j, j + cols) of the update's parameters and state towards L2: the
+/// next row of tiles' share of what its update will read, fetched while this row's tiles
+/// compute, so the update's loads overlap with the GEMM instead of waiting in bursts.
+template <class T>
+void prefetch_update_rows(const GemmProblem<T>& g, std::size_t i, std::size_t j, std::size_t cols,
+                          std::size_t rows) noexcept {
+  const ParamUpdate<T>& u = *g.update;
+  const std::size_t states = state_buffers(u.rule.kind);
+  const std::size_t rows_left = std::min(rows, g.m - std::min(i, g.m));
+  for (std::size_t r = 0; r < rows_left; ++r) {
+    const std::size_t o = (i + r) * g.update_ld + j;
+    for (std::size_t c = 0; c < cols; c += 64 / sizeof(T)) {
+      __builtin_prefetch(u.params + o + c, 1, 2);
+      if (states >= 1) __builtin_prefetch(u.state0 + o + c, 1, 2);
+      if (states >= 2) __builtin_prefetch(u.state1 + o + c, 1, 2);
+    }
+  }
 }
 
 /// The micro-kernel over C[ic:ic + mc, jc:jc + nc] for the K block [pc, pc + kc): ap holds the
@@ -722,6 +742,7 @@ void block_tiles(const GemmProblem<T>& g, std::size_t ic, std::size_t mc, std::s
         t.next_c = g.c.data() + (i + MR) * g.c.ld() + jc;
       else
         t.next_c = nullptr;
+      if (update && ir + MR < mc) prefetch_update_rows(g, i + MR, j, std::min(NR, nc - jr), MR);
       Kernel::run(kc, ap + ir * kc, bp + jr * kc, t);
     }
     if (update) {
@@ -751,13 +772,21 @@ void gemm_region(const GemmProblem<T>& g, std::size_t i0, std::size_t i1, std::s
   const std::size_t mc_step = balanced_mc<Kernel>(i1 - i0);
   // K = 0 still makes one pass (kc = 0) so that C = beta·C and the epilogue are applied.
   const std::size_t kc_step = balanced_kc<Kernel>(g.k);
+  // With the update epilogue, blocks of op(B) as wide as the buffer holds at this kc (all of N
+  // for the batches of 32 and 128 of an MLP's weight gradient), so that when the region spans
+  // all of C's columns a row of tiles' MR rows of parameters and state are one contiguous run,
+  // streamed like the unfused update's. (Columns are blocked without changing any element's
+  // arithmetic.)
+  const std::size_t nc_step =
+      g.update != nullptr ? std::max(Kernel::NC, Kernel::NC * Kernel::KC / kc_step / NR * NR)
+                          : Kernel::NC;
   for (std::size_t ic = i0; ic < i1; ic += mc_step) {
     const std::size_t mc = std::min(mc_step, i1 - ic);
     for (std::size_t pc = 0; pc == 0 || pc < g.k; pc += kc_step) {
       const std::size_t kc = std::min(kc_step, g.k - pc);
       pack_a<Kernel::MR>(g, ic, mc, pc, kc, ap);
-      for (std::size_t jc = j0; jc < j1; jc += Kernel::NC) {
-        const std::size_t nc = std::min(Kernel::NC, j1 - jc);
+      for (std::size_t jc = j0; jc < j1; jc += nc_step) {
+        const std::size_t nc = std::min(nc_step, j1 - jc);
         pack_b<NR>(g, pc, kc, jc, nc, bp);
         block_tiles<Kernel>(g, ic, mc, jc, nc, pc, kc, ap, bp, bp + b_panel_size<Kernel>(j1 - j0));
       }
