@@ -53,8 +53,9 @@ def context_line(context):
     return (
         f"Run context: {context.get('date', '?')}, host {context.get('host_name', '?')}, "
         f"{context.get('num_cpus', '?')} CPUs at {context.get('mhz_per_cpu', '?')} MHz, "
-        f"load average {context.get('load_avg', '?')}, OpenBLAS core "
-        f"{context.get('openblas_corename', '?')}."
+        f"load average {context.get('load_avg', '?')}, catapult kernels ISA "
+        f"{context.get('catapult_isa', '?')} (detected {context.get('catapult_isa_detected', '?')}), "
+        f"OpenBLAS core {context.get('openblas_corename', '?')}."
     )
 
 
