@@ -2,8 +2,9 @@
 /// @file The training loop: mini-batch SGD-style training of an Mlp<float> on a labelled dataset,
 /// read top to bottom in lib/train/trainer.cpp. Per step t = 0, 1, …:
 ///   batch ← next b samples of a seeded shuffle, f = model(x), (L, d_out) = loss(f, y),
-///   g = J_θᵀ·d_out (Mlp::backward), η = schedule.lr(t), optimizer.step(θ, g, η),
-///   observers.on_step; every eval_every steps the test set is evaluated (observers.on_eval).
+///   g = J_θᵀ·d_out (Mlp::backward), η = schedule.lr(t), optimizer.step(θ, g, η) — one fused pass
+///   (Mlp::backward_update) when no hook reads g (Observer::needs_gradient) — observers.on_step;
+///   every eval_every steps the test set is evaluated (observers.on_eval).
 /// A non-finite loss, gradient or parameter stops the run with status Diverged; what the
 /// observers logged up to there is kept (they are told through on_end).
 ///
