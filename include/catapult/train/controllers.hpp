@@ -40,6 +40,9 @@ struct CriticalMeasurement {
 /// measurement: Lanczos iterations × one NTK product (a JVP and a VJP on the samples). on_start
 /// throws InvalidArgument for a loss other than MSE or a schedule that is not Cyclic, and
 /// RuntimeError when η_crit(0) cannot be measured (λmax not finite and > 0: a dead network).
+/// Its state (η_crit(0), the measurements, the Lanczos warm-start vector) goes into training
+/// checkpoints, so a resumed run measures and moves the peak exactly as the uninterrupted one:
+/// after restore_state, on_start of a resumed run (next_step > 0) keeps the restored schedule.
 class CriticalPeakController final : public Controller {
  public:
   /// Throws InvalidArgument for peak_factor ≤ 0, every = 0 or samples = 0.
@@ -49,6 +52,11 @@ class CriticalPeakController final : public Controller {
 
   void on_start(const ControlContext& context, optim::Schedule& schedule) override;
   void after_step(const ControlContext& context, optim::Schedule& schedule) override;
+  /// Entries prefix + "initial" (f64), "warm" (f64s), "measurements.step" (u64s) and
+  /// "measurements.values" (f64s: η_crit, peak per measurement).
+  void save_state(Checkpoint& checkpoint, std::string_view prefix) const override;
+  /// Throws DataError (naming the checkpoint) for missing or inconsistent entries.
+  void restore_state(const Checkpoint& checkpoint, std::string_view prefix) override;
 
   /// η_crit(0) (NaN before on_start).
   [[nodiscard]] double initial_critical_rate() const noexcept { return initial_; }
@@ -63,6 +71,7 @@ class CriticalPeakController final : public Controller {
   double initial_;
   std::vector<double> warm_;
   std::vector<CriticalMeasurement> measurements_;
+  bool restored_ = false;
 };
 
 }  // namespace catapult::train
