@@ -52,6 +52,22 @@ void run_experiment(const std::string& name, const Context& ctx) {
   write_report(ctx);
 }
 
+bool experiment_complete(const Context& ctx, const std::string& name) {
+  const auto dir = ctx.out / name;
+  std::ifstream in(dir / "meta.json");
+  if (!in || !std::filesystem::exists(dir / "section.md")) return false;
+  nlohmann::json meta;
+  try {
+    meta = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception&) {
+    return false;
+  }
+  const auto current = run_metadata(name, ctx.protocol.value("protocol", std::string("custom")));
+  return meta.value("protocol_config", nlohmann::json()) == ctx.protocol &&
+         meta.value("git_commit", nlohmann::json()) == current.at("git_commit") &&
+         meta.value("threads", nlohmann::json()) == current.at("threads");
+}
+
 void write_report(const Context& ctx) {
   // What finished: each experiment's section and metadata (command, threads, wall time).
   struct Finished {

@@ -41,6 +41,12 @@ struct Context {
 /// ctx.out/REPORT.md is regenerated. Throws InvalidArgument for an unknown name.
 void run_experiment(const std::string& name, const Context& ctx);
 
+/// True when ctx.out/<name>/ holds a finished result of this protocol from this build and thread
+/// count (its meta.json names the same protocol configuration, git commit and threads, and its
+/// section.md exists): rerunning it would write the same numbers, so `catapult reproduce
+/// --resume` keeps it. A missing or unreadable meta.json is simply not complete.
+[[nodiscard]] bool experiment_complete(const Context& ctx, const std::string& name);
+
 /// Regenerates ctx.out/REPORT.md from the section.md of every finished experiment.
 void write_report(const Context& ctx);
 
