@@ -23,16 +23,19 @@ const char* to_string(RunClass c) noexcept {
 }
 
 RunClassification classify_run(std::span<const double> loss, const CatapultDetection& detection,
-                                bool diverged, double constant_predictor_loss,
-                                std::size_t cycle_length, const RunClassOptions& options) {
+                               bool diverged, double constant_predictor_loss,
+                               std::size_t cycle_length, const RunClassOptions& options) {
   if (loss.empty()) throw InvalidArgument("classify_run: empty loss trace");
   if (cycle_length == 0) throw InvalidArgument("classify_run: cycle_length is 0");
   if (!std::isfinite(constant_predictor_loss) || !(constant_predictor_loss > 0.0))
-    throw InvalidArgument(str_cat("classify_run: constant-predictor loss ",
-                                  constant_predictor_loss, " is not finite and > 0"));
+    throw InvalidArgument(str_cat("classify_run: constant-predictor loss ", constant_predictor_loss,
+                                  " is not finite and > 0"));
   if (!std::isfinite(options.collapse_fraction) || !(options.collapse_fraction > 0.0))
     throw InvalidArgument(
         str_cat("classify_run: collapse_fraction ", options.collapse_fraction, " is not > 0"));
+  if (!(options.collapse_ceiling >= options.collapse_fraction))
+    throw InvalidArgument(str_cat("classify_run: collapse_ceiling ", options.collapse_ceiling,
+                                  " < collapse_fraction ", options.collapse_fraction));
   if (options.tail == 0) throw InvalidArgument("classify_run: tail is 0");
 
   RunClassification r;
@@ -50,17 +53,22 @@ RunClassification classify_run(std::span<const double> loss, const CatapultDetec
   r.tail_loss = std::isfinite(sum) ? sum / static_cast<double>(tail)
                                    : std::numeric_limits<double>::quiet_NaN();
 
-  if (diverged || detection.divergence || !std::isfinite(r.tail_loss)) {
+  const double ceiling = options.collapse_ceiling * constant_predictor_loss;
+  if (diverged || !std::isfinite(r.tail_loss) || r.tail_loss > ceiling) {
     r.run_class = RunClass::Divergence;
     r.reason = diverged ? "the training loop stopped on a non-finite value"
-               : detection.divergence
-                   ? str_cat("detector: ", to_string(detection.divergence->reason), " from step ",
-                             detection.divergence->start)
-                   : "non-finite loss in the tail";
+               : !std::isfinite(r.tail_loss)
+                   ? "non-finite loss in the tail"
+                   : str_cat("tail loss ", r.tail_loss, " > ", options.collapse_ceiling,
+                             " x constant-predictor loss ", constant_predictor_loss);
   } else if (r.tail_loss >= options.collapse_fraction * constant_predictor_loss) {
     r.run_class = RunClass::Collapse;
     r.reason = str_cat("tail loss ", r.tail_loss, " >= ", options.collapse_fraction,
                        " x constant-predictor loss ", constant_predictor_loss);
+  } else if (detection.divergence) {
+    r.run_class = RunClass::Divergence;
+    r.reason = str_cat("detector: ", to_string(detection.divergence->reason), " from step ",
+                       detection.divergence->start);
   } else if (r.catapults > 0) {
     r.run_class = RunClass::Catapult;
     r.reason = str_cat(r.catapults, " catapult(s), ", r.catapults_per_cycle, " per cycle");
@@ -94,8 +102,8 @@ double constant_predictor_mse(std::span<const std::uint8_t> labels, std::size_t 
 bool point_qualifies(std::span<const MapRun> seeds, const RowRuleOptions& options) {
   if (seeds.empty()) throw InvalidArgument("point_qualifies: a point without runs");
   if (!(options.min_seed_fraction > 0.0) || options.min_seed_fraction > 1.0)
-    throw InvalidArgument(str_cat("point_qualifies: min_seed_fraction ",
-                                  options.min_seed_fraction, " is not in (0, 1]"));
+    throw InvalidArgument(str_cat("point_qualifies: min_seed_fraction ", options.min_seed_fraction,
+                                  " is not in (0, 1]"));
   std::size_t good = 0;
   for (const auto& s : seeds)
     if (s.run_class != RunClass::Divergence && s.run_class != RunClass::Collapse &&

@@ -1,5 +1,7 @@
 #include "catapult/train/config.hpp"
 
+#include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -211,6 +213,8 @@ void apply_json(RunConfig& c, std::string_view text) {
           o.max_restarts = get<std::size_t>(x, k);
         } else if (k == "only_lower") {
           o.only_lower = get<bool>(x, k);
+        } else if (k == "max_peak") {  // null: no ceiling
+          o.max_peak = x.is_null() ? std::numeric_limits<double>::infinity() : get<double>(x, k);
         } else {
           return false;
         }
@@ -292,7 +296,8 @@ std::string to_json(const RunConfig& c) {
       {"samples", cp.samples},
       {"tolerance", cp.tolerance},
       {"max_restarts", cp.max_restarts},
-      {"only_lower", cp.only_lower}};
+      {"only_lower", cp.only_lower},
+      {"max_peak", std::isfinite(cp.max_peak) ? json(cp.max_peak) : json()}};
   j["data_dir"] = c.data_dir;
   j["dataset"] = c.dataset;
   j["out_dir"] = c.out_dir;

@@ -19,6 +19,9 @@ CriticalPeakController::CriticalPeakController(CriticalPeakOptions options,
         str_cat("CriticalPeakController: peak_factor ", options_.peak_factor, " is not > 0"));
   if (options_.every == 0) throw InvalidArgument("CriticalPeakController: every is 0");
   if (options_.samples == 0) throw InvalidArgument("CriticalPeakController: samples is 0");
+  if (!(options_.max_peak > 0.0))
+    throw InvalidArgument(
+        str_cat("CriticalPeakController: max_peak ", options_.max_peak, " is not > 0"));
 }
 
 double CriticalPeakController::measure(const ControlContext& context) {
@@ -52,7 +55,7 @@ void CriticalPeakController::on_start(const ControlContext& context, optim::Sche
         "CriticalPeakController: no critical rate at the start (λmax of the NTK not finite and "
         "> 0, or the eigensolver did not converge): the network is dead or diverged");
   auto c = schedule.config();
-  c.max_lr = std::max(c.lr, options_.peak_factor * initial_);
+  c.max_lr = std::max(c.lr, std::min(options_.max_peak, options_.peak_factor * initial_));
   schedule = optim::Schedule(c);
 }
 
@@ -61,8 +64,9 @@ void CriticalPeakController::after_step(const ControlContext& context, optim::Sc
   const double now = measure(context);
   auto c = schedule.config();
   if (!std::isnan(now)) {
-    c.max_lr = std::max(
-        c.lr, options_.peak_factor * (options_.only_lower ? std::min(now, initial_) : now));
+    c.max_lr = std::max(c.lr, std::min(options_.max_peak,
+                                       options_.peak_factor *
+                                           (options_.only_lower ? std::min(now, initial_) : now)));
     schedule = optim::Schedule(c);
   }
   measurements_.push_back({context.next_step, now, c.max_lr});

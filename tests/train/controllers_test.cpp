@@ -108,6 +108,35 @@ TEST(CriticalPeakController, FollowsTheRateBothWaysUnlessOnlyLowering) {
   for (const auto& m : lowered.measurements) EXPECT_EQ(m.peak, std::max(0.01, 3.0 * given));
 }
 
+// The sub-critical control: peak = min(max_peak, 0.9·η_crit(t)), re-measured, both ways.
+TEST(CriticalPeakController, CeilingHoldsThePeakBelowBoth) {
+  CriticalPeakOptions o;
+  o.peak_factor = 0.9;
+  o.every = 5;
+  o.samples = 16;
+  o.only_lower = false;
+  const PeakRun free = run(o, std::nan(""));
+  ASSERT_FALSE(free.measurements.empty());
+  // A ceiling between the smallest and the largest uncapped peak: some measurements are capped.
+  double lo = INFINITY, hi = 0;
+  for (const auto& m : free.measurements) {
+    lo = std::min(lo, m.peak);
+    hi = std::max(hi, m.peak);
+  }
+  ASSERT_LT(lo, hi);
+  o.max_peak = 0.5 * (lo + hi);
+  const PeakRun capped = run(o, std::nan(""));
+  EXPECT_EQ(capped.initial, free.initial);
+  bool some_capped = false;
+  for (const auto& m : capped.measurements) {
+    EXPECT_EQ(m.peak, std::max(0.01, std::min(o.max_peak, 0.9 * m.eta_crit))) << m.step;
+    some_capped |= m.peak == o.max_peak;
+  }
+  EXPECT_TRUE(some_capped);
+  for (const double lr : capped.lrs) EXPECT_LE(lr, o.max_peak);
+  EXPECT_THROW(CriticalPeakController({.max_peak = 0.0}), InvalidArgument);
+}
+
 TEST(CriticalPeakController, RefusesWhatItCannotControl) {
   EXPECT_THROW(CriticalPeakController({.peak_factor = 0}), InvalidArgument);
   EXPECT_THROW(CriticalPeakController({.every = 0}), InvalidArgument);

@@ -3,15 +3,17 @@
 /// and how the table's "+ catapult" row is chosen from a map of runs. Both are fixed here, before
 /// any result, and the report quotes them.
 ///
-/// Classification of a run (in this order; the first rule that holds decides):
-///   1. divergence — the run stopped on a non-finite loss, gradient or parameter, or the catapult
-///      detector (analysis/catapult_detector.hpp) reports a divergence (an excursion that does not
-///      come back within max_duration steps, or by the end of the trace);
-///   2. collapse — the run ends near a constant predictor: the mean raw loss over its last
-///      `tail` steps is at least collapse_fraction × the loss of the best constant predictor
-///      (constant_predictor_mse), i.e. the network has forgotten its inputs;
-///   3. catapult — the detector found at least one catapult (a spike that came back);
-///   4. none.
+/// Classification of a run from its loss trace, with L_c the loss of the best constant predictor
+/// (constant_predictor_mse) and `tail loss` the mean raw loss over the last `tail` steps (in
+/// this order; the first rule that holds decides):
+///   1. divergence — the run stopped on a non-finite loss, gradient or parameter, or its tail loss
+///      is not finite or above collapse_ceiling × L_c (it ends worse than predicting a constant);
+///   2. collapse — the tail loss is at least collapse_fraction × L_c: the run ends near a
+///      constant predictor (the network has forgotten its inputs);
+///   3. divergence — the catapult detector (analysis/catapult_detector.hpp) reports an excursion
+///      that did not come back (within max_duration steps, or by the end of the trace);
+///   4. catapult — the detector found at least one catapult (a spike that came back);
+///   5. none.
 /// Catapults per cycle = detected catapults / (steps / cycle length).
 ///
 /// Row selection: among the map's peaks c (in increasing order), the chosen one is the smallest
@@ -39,6 +41,8 @@ enum class RunClass : unsigned char { None, Catapult, Collapse, Divergence };
 struct RunClassOptions {
   /// Collapse: mean tail loss ≥ collapse_fraction × constant-predictor loss (in (0, ∞)).
   double collapse_fraction = 0.9;
+  /// Divergence: mean tail loss > collapse_ceiling × constant-predictor loss (≥ collapse_fraction).
+  double collapse_ceiling = 1.5;
   /// Steps at the end of the trace averaged for the collapse rule (≥ 1; fewer if the trace is
   /// shorter).
   std::size_t tail = 100;
@@ -47,13 +51,13 @@ struct RunClassOptions {
 /// A run's class and its catapult statistics.
 struct RunClassification {
   RunClass run_class = RunClass::None;
-  std::size_t catapults = 0;          ///< detected catapults (before any divergence)
-  double catapults_per_cycle = 0.0;   ///< catapults / (steps / cycle_length)
-  double mean_height = 0.0;           ///< mean peak/baseline ratio of the catapults (0 if none)
-  double max_height = 0.0;            ///< largest peak/baseline ratio (0 if none)
-  double tail_loss = 0.0;             ///< mean raw loss over the last `tail` steps (NaN if any
-                                      ///< is not finite)
-  std::string reason;                 ///< one line: which rule decided and with what numbers
+  std::size_t catapults = 0;         ///< detected catapults (before any divergence)
+  double catapults_per_cycle = 0.0;  ///< catapults / (steps / cycle_length)
+  double mean_height = 0.0;          ///< mean peak/baseline ratio of the catapults (0 if none)
+  double max_height = 0.0;           ///< largest peak/baseline ratio (0 if none)
+  double tail_loss = 0.0;            ///< mean raw loss over the last `tail` steps (NaN if any
+                                     ///< is not finite)
+  std::string reason;                ///< one line: which rule decided and with what numbers
 };
 
 /// Classifies a run from its per-step loss trace (one value per completed step), the detector's
@@ -88,7 +92,8 @@ struct RowRuleOptions {
 };
 
 /// True when the runs of one point satisfy the rule (see the file comment).
-[[nodiscard]] bool point_qualifies(std::span<const MapRun> seeds, const RowRuleOptions& options = {});
+[[nodiscard]] bool point_qualifies(std::span<const MapRun> seeds,
+                                   const RowRuleOptions& options = {});
 
 /// Index of the chosen point among `points` (ordered by increasing peak), or nothing. Throws
 /// InvalidArgument for a point without runs or options out of range.

@@ -15,12 +15,14 @@
 ///    "train":     {"batch_size": 128, "epochs": 1, "steps": 0, "eval_every": 0, "seed": 0,
 ///                  "shuffle": true, "drop_last": false, "eval_batch_size": 1000},
 ///    "controller": {"kind": "critical_peak", "peak_factor": 3.0, "every": 0, "samples": 64,
-///                   "tolerance": 0.001, "max_restarts": 100, "only_lower": true},
+///                   "tolerance": 0.001, "max_restarts": 100, "only_lower": true,
+///                   "max_peak": null},
 ///    "data_dir": "", "dataset": "mnist", "out_dir": "", "threads": 0, "init_seed": 0}
 /// "controller" (default kind "none") adds a train::CriticalPeakController to the run: the
 /// cyclic schedule's peak held at peak_factor·η_crit, η_crit measured at the start and again
 /// every `every` steps (0: once per cycle, step_size_up + step_size_down) on the first `samples`
-/// training samples. It needs the MSE loss and a cyclic schedule.
+/// training samples, never above max_peak (null: no ceiling). It needs the MSE loss and a
+/// cyclic schedule.
 
 #include <cstdint>
 #include <memory>

@@ -22,6 +22,11 @@ struct CriticalPeakOptions {
   /// Only ever lower the peak: peak = factor·min(η_crit(t), η_crit(0)). Catapults flatten the
   /// landscape; a peak that follows η_crit up feeds back (docs/reproduction.md, Deviations).
   bool only_lower = true;
+  /// A ceiling on the peak: peak = min(max_peak, factor·η_crit). With factor < 1 and
+  /// only_lower = false this is the sub-critical control of a catapult schedule: the same cycle
+  /// with its peak held below the tracked critical rate (and never above the catapult
+  /// schedule's own peak, max_peak).
+  double max_peak = std::numeric_limits<double>::infinity();
 };
 
 /// One measurement: η_crit after `step` completed steps and the peak it set.
@@ -58,6 +63,7 @@ class CriticalPeakController final : public Controller {
   /// Throws DataError (naming the checkpoint) for missing or inconsistent entries.
   void restore_state(const Checkpoint& checkpoint, std::string_view prefix) override;
 
+  [[nodiscard]] const CriticalPeakOptions& options() const noexcept { return options_; }
   /// η_crit(0) (NaN before on_start).
   [[nodiscard]] double initial_critical_rate() const noexcept { return initial_; }
   /// The re-measurements made after on_start, in order.
