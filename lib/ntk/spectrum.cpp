@@ -330,21 +330,41 @@ ConditionResult dense_condition_number(MatrixView<const T> matrix, const EigenOp
 }
 
 template <class T>
-std::vector<double> dense_eigenvalues(MatrixView<const T> matrix) {
+EigenResult dense_eigenpairs(MatrixView<const T> matrix, bool compute_eigenvectors) {
   if (matrix.rows() != matrix.cols())
-    throw InvalidArgument(str_cat("dense_eigenvalues: matrix is ", matrix.rows(), "x",
-                                  matrix.cols(), ", not square"));
-  const auto n = static_cast<Eigen::Index>(matrix.rows());
-  Eigen::MatrixXd m(n, n);
-  for (Eigen::Index i = 0; i < n; ++i)
-    for (Eigen::Index j = 0; j < n; ++j)
+    throw InvalidArgument(
+        str_cat("dense_eigenpairs: matrix is ", matrix.rows(), "x", matrix.cols(), ", not square"));
+  const std::size_t n = matrix.rows();
+  const auto ni = static_cast<Eigen::Index>(n);
+  Eigen::MatrixXd m(ni, ni);
+  for (Eigen::Index i = 0; i < ni; ++i)
+    for (Eigen::Index j = 0; j < ni; ++j)
       m(i, j) =
           static_cast<double>(matrix(static_cast<std::size_t>(i), static_cast<std::size_t>(j)));
-  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(m, Eigen::EigenvaluesOnly);
-  std::vector<double> values(solver.eigenvalues().data(),
-                             solver.eigenvalues().data() + solver.eigenvalues().size());
-  std::reverse(values.begin(), values.end());
-  return values;
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(
+      m, compute_eigenvectors ? Eigen::ComputeEigenvectors : Eigen::EigenvaluesOnly);
+  EigenResult r;
+  r.requested = n;
+  r.status = solver.info() == Eigen::Success ? EigenStatus::Converged : EigenStatus::NotConverged;
+  r.converged = r.ok() ? n : 0;
+  // Eigen's order is ascending; ours is descending: pair i is Eigen's n − 1 − i.
+  const Eigen::VectorXd& values = solver.eigenvalues();
+  r.eigenvalues.assign(values.data(), values.data() + values.size());
+  std::reverse(r.eigenvalues.begin(), r.eigenvalues.end());
+  if (compute_eigenvectors) {
+    const Eigen::MatrixXd& vectors = solver.eigenvectors();
+    r.eigenvectors.resize(n, n);
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t j = 0; j < n; ++j)
+        r.eigenvectors(i, j) =
+            vectors(static_cast<Eigen::Index>(j), ni - 1 - static_cast<Eigen::Index>(i));
+  }
+  return r;
+}
+
+template <class T>
+std::vector<double> dense_eigenvalues(MatrixView<const T> matrix) {
+  return dense_eigenpairs(matrix, false).eigenvalues;
 }
 
 template class DenseSymmetricOperator<float>;
@@ -357,6 +377,8 @@ template ConditionResult dense_condition_number<float>(MatrixView<const float>,
                                                        const EigenOptions&);
 template ConditionResult dense_condition_number<double>(MatrixView<const double>,
                                                         const EigenOptions&);
+template EigenResult dense_eigenpairs<float>(MatrixView<const float>, bool);
+template EigenResult dense_eigenpairs<double>(MatrixView<const double>, bool);
 template std::vector<double> dense_eigenvalues<float>(MatrixView<const float>);
 template std::vector<double> dense_eigenvalues<double>(MatrixView<const double>);
 
