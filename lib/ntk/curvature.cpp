@@ -423,7 +423,10 @@ SharpnessResult sharpness(const LinearOperator& hessian, const EigenOptions& opt
   s.operations = r.operations;
   if (!r.eigenvalues.empty()) {
     s.lambda_max = r.eigenvalues.front();
-    s.eta_crit = s.lambda_max > 0 ? 2.0 / s.lambda_max : 0.0;
+    // SharpnessResult's convention: 0 where critical_learning_rate_hessian would throw.
+    s.eta_crit = std::isfinite(s.lambda_max) && s.lambda_max > 0
+                     ? critical_learning_rate_hessian(s.lambda_max)
+                     : 0.0;
   }
   return s;
 }

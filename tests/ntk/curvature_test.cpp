@@ -512,6 +512,23 @@ TEST(Curvature, SharpnessOfGaussNewtonIsScaledNtkTopEigenvalue) {
   EXPECT_NEAR(s.eta_crit, critical_learning_rate_ntk(lambda_k, 20, 3), 1e-9 * s.eta_crit);
 }
 
+TEST(Curvature, SharpnessRateIsTwoOverLambdaAndZeroForANonPositiveTop) {
+  // diag(3, 1, 0.5) and its negative: λmax = 3 gives 2/3; λmax = −0.5 has no critical rate.
+  Matrix<double> a(3, 3);
+  a(0, 0) = 3.0;
+  a(1, 1) = 1.0;
+  a(2, 2) = 0.5;
+  const SharpnessResult pos = sharpness(DenseSymmetricOperator<double>(a.cview()));
+  ASSERT_TRUE(pos.ok());
+  EXPECT_NEAR(pos.lambda_max, 3.0, 1e-12);
+  EXPECT_EQ(pos.eta_crit, 2.0 / pos.lambda_max);
+  for (std::size_t i = 0; i < 3; ++i) a(i, i) = -a(i, i);
+  const SharpnessResult neg = sharpness(DenseSymmetricOperator<double>(a.cview()));
+  ASSERT_TRUE(neg.ok());
+  EXPECT_NEAR(neg.lambda_max, -0.5, 1e-12);
+  EXPECT_EQ(neg.eta_crit, 0.0);
+}
+
 // Full-batch GD on a linear model (its NTK is constant, so the linearised dynamics are exact).
 std::vector<double> gd_losses(Mlp<double> model, const Matrix<double>& x, const Matrix<double>& y,
                               double eta, int steps) {

@@ -178,15 +178,16 @@ template <class T>
 /// Sharpness of the training loss and its critical rate.
 struct [[nodiscard]] SharpnessResult {
   double lambda_max = 0;  ///< top eigenvalue of H (or of D·H·D when preconditioned)
-  double eta_crit = 0;    ///< 2/λmax (0 if λmax ≤ 0)
+  double eta_crit = 0;    ///< 2/λmax (0 unless λmax is finite and > 0)
   EigenStatus status = EigenStatus::NotConverged;
   std::size_t operations = 0;  ///< Hessian-vector products used
   [[nodiscard]] bool ok() const noexcept { return status == EigenStatus::Converged; }
 };
 
 /// λmax of the operator (a LossHessianOperator, GaussNewtonOperator or PreconditionedOperator)
-/// by Lanczos, and 2/λmax (gradient descent's critical rate, and AdaGrad's on the preconditioned
-/// operator; for Adam pass lambda_max to adam_critical_rate). options.nev is ignored (1); the
+/// by Lanczos, and 2/λmax = critical_learning_rate_hessian(λmax), or 0 where that would throw
+/// (gradient descent's critical rate, and AdaGrad's on the preconditioned operator; for Adam
+/// pass lambda_max to adam_critical_rate). options.nev is ignored (1); the
 /// products of all three operators are exact up to rounding, so the default tolerance is
 /// EigenOptions' 1e-10. Cost: one product of the
 /// operator per Lanczos step (SharpnessResult::operations counts them).
