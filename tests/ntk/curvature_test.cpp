@@ -482,6 +482,33 @@ TEST(Curvature, GaussNewtonEqualsHessianAtAGlobalMinimumOfALinearModel) {
     }
 }
 
+TEST(Curvature, GaussNewtonKeepsItsForwardPassNotTheSamples) {
+  // The forward pass is taken at construction (three batches, the last one partial), so the
+  // samples may change or go away afterwards; repeated products reuse the caches' scratch.
+  Mlp<double> model(kTanh);
+  Rng rng(20);
+  model.init(rng);
+  const Matrix<double> x = random_matrix(11, 3, 21);
+  Matrix<double> scratch_x = x;
+  const GaussNewtonOperator<double> gn(model, scratch_x.cview(), {.batch_size = 4});
+  test::fill_uniform(scratch_x.view(), rng);
+  const Matrix<double> jac = jacobian(model, x.cview());
+  const double two_c = 2.0 / (11.0 * 2.0);
+  std::vector<double> v(gn.size()), gv(gn.size()), again(gn.size()), jv(jac.rows());
+  for (double& e : v) e = rng.normal();
+  gn.apply(v.data(), gv.data());
+  gn.apply(v.data(), again.data());
+  EXPECT_EQ(gv, again);
+  // Closed form 2c·Jᵀ(J·v) with the Jacobian of the unchanged samples.
+  for (std::size_t r = 0; r < jac.rows(); ++r)
+    for (std::size_t q = 0; q < jac.cols(); ++q) jv[r] += jac(r, q) * v[q];
+  for (std::size_t q = 0; q < jac.cols(); ++q) {
+    double acc = 0;
+    for (std::size_t r = 0; r < jac.rows(); ++r) acc += jac(r, q) * jv[r];
+    EXPECT_NEAR(gv[q], two_c * acc, 1e-13) << "q=" << q;
+  }
+}
+
 TEST(Curvature, GaussNewtonDiffersFromHessianWhenTheResidualIsNotZero) {
   Mlp<double> model(kTanh);
   Rng rng(10);
