@@ -48,6 +48,7 @@ void run_reproduce(const ReproduceArgs& args) {
     ctx.protocol = nlohmann::json::parse(reproduce::builtin_protocol_json(args.full));
   }
   ctx.figures = !args.no_figures;
+  ctx.resume = args.resume;
   if (ctx.figures) reproduce::require_gnuplot();
   ctx.out = args.out;
   ctx.command = args.command_line;
@@ -112,7 +113,8 @@ const CommandRegistrar kReproduce{
       auto args = std::make_shared<ReproduceArgs>();
       auto* cmd = program.add_subcommand(
           "reproduce",
-          "Reproduce the poster's MNIST experiments (table, dynamics, ntk, adagrad, beyond, all): "
+          "Reproduce the poster's MNIST experiments (table, dynamics, ntk, adagrad, beyond, "
+          "phase-map, all): "
           "CSV, JSON, PNG figures and <out>/REPORT.md");
       std::vector<std::string> choices = {"all", "report"};
       for (const auto& n : reproduce::experiment_names()) choices.push_back(n);

@@ -31,7 +31,8 @@ std::string Context::label() const {
 }
 
 const std::vector<std::string>& experiment_names() {
-  static const std::vector<std::string> names = {"table", "dynamics", "ntk", "adagrad", "beyond"};
+  static const std::vector<std::string> names = {"table",   "dynamics", "ntk",
+                                                 "adagrad", "beyond",   "phase-map"};
   return names;
 }
 
@@ -46,6 +47,8 @@ void run_experiment(const std::string& name, const Context& ctx) {
     run_adagrad(ctx);
   } else if (name == "beyond") {
     run_beyond(ctx);
+  } else if (name == "phase-map") {
+    run_phase_map(ctx);
   } else {
     throw InvalidArgument(str_cat("reproduce: unknown experiment '", name, "'"));
   }

@@ -26,6 +26,9 @@ struct Context {
   bool figures = true;                 ///< render PNGs with gnuplot
   std::string command;                 ///< the command line, for the report
   std::function<void(const std::string&)> log;  ///< progress lines (may be empty)
+  /// Reuse what an interrupted run of the same protocol and build finished (`--resume`): whole
+  /// experiments, and the phase map's per-run records.
+  bool resume = false;
 
   /// "quick protocol" etc., shown on every figure and table.
   [[nodiscard]] std::string label() const;

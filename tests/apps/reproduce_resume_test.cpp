@@ -28,7 +28,7 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-const char* const kExperiments[] = {"table", "dynamics", "ntk", "adagrad", "beyond"};
+const char* const kExperiments[] = {"table", "dynamics", "ntk", "adagrad", "beyond", "phase-map"};
 
 bool is_timing(const std::string& name) {
   return name.find("seconds") != std::string::npos || name == "wall_time_s";

@@ -6,8 +6,10 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <numbers>
+#include <optional>
 #include <string>
 
 #include "catapult/analysis/catapult_detector.hpp"
@@ -312,6 +314,86 @@ TEST_F(ReproduceEndToEnd, Adagrad) {
   // parameter becomes active; the median does not decrease.
   for (std::size_t i = 1; i < acc.rows.size(); ++i)
     EXPECT_GE(acc.rows[i][acc.column("median")], acc.rows[i - 1][acc.column("median")]);
+}
+
+// The phase map end to end on the tiny protocol: every run present, the controls matched to their
+// catapult run (the constant arm at its realised mean rate, the sub-critical arm never above the
+// catapult schedule's initial peak), the baseline at the base rate, the written rules applied,
+// and a rerun with resume reusing every run's record.
+TEST_F(ReproduceEndToEnd, PhaseMap) {
+  run_experiment("phase-map", ctx_);
+  expect_common("phase-map", {"phase_map_triangular_b16"});
+  const auto d = dir_ / "phase-map";
+  const auto runs = read_csv(d / "runs.csv");
+  const auto& cfg = ctx_.protocol.at("phase_map");
+  const std::size_t seeds = cfg.at("seeds").size(), factors = cfg.at("peak_factors").size();
+  ASSERT_EQ(runs.rows.size(), seeds * (1 + 3 * factors));
+  std::ifstream meta_in(d / "meta.json");
+  const auto meta = nlohmann::json::parse(meta_in);
+  std::map<double, double> eta0;
+  for (const auto& e : meta.at("eta_crit_init")) eta0[e[0].get<double>()] = e[1].get<double>();
+  ASSERT_EQ(eta0.size(), seeds);
+  const auto col = [&](const char* c) { return runs.column(c); };
+  std::map<std::pair<double, double>, const std::vector<double>*> catapult_arm;  // (c, seed)
+  for (const auto& r : runs.rows)
+    if (r[col("arm")] == 0) catapult_arm[{r[col("peak_factor")], r[col("seed")]}] = &r;
+  ASSERT_EQ(catapult_arm.size(), seeds * factors);
+  for (const auto& r : runs.rows) {
+    const double seed = r[col("seed")], c = r[col("peak_factor")], arm = r[col("arm")];
+    EXPECT_GE(r[col("class")], 0.0);
+    EXPECT_LE(r[col("class")], 3.0);
+    if (arm == 3) {  // baseline: constant at 0.5·η_crit(0)
+      EXPECT_NEAR(r[col("mean_lr")], 0.5 * eta0[seed], 1e-9 * eta0[seed]);
+      EXPECT_NEAR(r[col("peak_lr")], 0.5 * eta0[seed], 1e-9 * eta0[seed]);
+      continue;
+    }
+    const auto& cat = *catapult_arm.at({c, seed});
+    if (arm == 1) {  // constant at the catapult run's mean rate
+      EXPECT_NEAR(r[col("mean_lr")], cat[col("mean_lr")], 1e-9 * cat[col("mean_lr")]);
+      EXPECT_NEAR(r[col("peak_lr")], cat[col("mean_lr")], 1e-9 * cat[col("mean_lr")]);
+    } else if (arm == 2) {  // sub-critical: never above c·η_crit(0), nor above the catapult run
+      EXPECT_LE(r[col("peak_lr")], c * eta0[seed] * (1 + 1e-9));
+      EXPECT_TRUE(std::isfinite(r[col("eta_crit_final")]));
+    } else {  // the catapult schedule peaks at c·η_crit(t) (or its base when below it)
+      EXPECT_GE(r[col("peak_lr")], 0.5 * eta0[seed] * (1 - 1e-9));
+      EXPECT_TRUE(std::isfinite(r[col("eta_crit_final")]));
+    }
+  }
+  const auto points = read_csv(d / "points.csv");
+  ASSERT_EQ(points.rows.size(), factors);
+  std::ifstream md_in(d / "section.md");
+  std::stringstream md;
+  md << md_in.rdbuf();
+  EXPECT_NE(md.str().find("Row rule"), std::string::npos);
+  EXPECT_NE(md.str().find("Written rules"), std::string::npos);
+  // The chosen peak, if any, is the first point the rule accepts.
+  const auto& chosen = meta.at("chosen").at(0).at("peak_factor");
+  std::optional<double> first;
+  for (const auto& r : points.rows)
+    if (r[points.column("qualifies")] == 1.0 && !first) first = r[points.column("peak_factor")];
+  if (first) {
+    EXPECT_EQ(chosen.get<double>(), *first);
+    EXPECT_NE(md.str().find("Spikes or rate?"), std::string::npos);
+  } else {
+    EXPECT_TRUE(chosen.is_null());
+  }
+  // Rerun with resume: every run comes from its record, with the same table.
+  const auto text = [](const std::filesystem::path& f) {
+    std::ifstream in(f);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  const std::string before = text(d / "points.csv");
+  ctx_.resume = true;
+  run_experiment("phase-map", ctx_);
+  std::ifstream md2_in(d / "section.md");
+  std::stringstream md2;
+  md2 << md2_in.rdbuf();
+  EXPECT_NE(md2.str().find(str_cat("Runs: ", runs.rows.size(), " (", runs.rows.size(), " reused")),
+            std::string::npos)
+      << md2.str();
+  EXPECT_EQ(text(d / "points.csv"), before);
 }
 
 TEST_F(ReproduceEndToEnd, BeyondAndAllRegenerateTheReport) {

@@ -35,7 +35,12 @@ inline nlohmann::json tiny_protocol(std::size_t dim, std::size_t classes) {
     "beyond": {"seed": 0, "train_size": 64, "epochs": 1, "batch_sizes": [8, 32], "peak_factor": 3.0,
                "base_fraction": 0.5, "cycles_per_epoch": 1,
                "agop": {"samples": 20, "points": 3, "batch_size": 16, "reference_lr": 0.01,
-                        "reference_batch_size": 16, "reference_epochs": 2, "reference_seed": 7}}
+                        "reference_batch_size": 16, "reference_epochs": 2, "reference_seed": 7}},
+    "phase_map": {"seeds": [0, 1, 2], "batch_sizes": [16], "modes": ["triangular"],
+                  "peak_factors": [0.5, 4.0], "epochs": 2, "step_size": 3, "base_fraction": 0.5,
+                  "control": {"subcritical_factor": 0.9, "measurements_per_cycle": 2},
+                  "rule": {"min_catapults_per_cycle": 0.1, "min_seed_fraction": 0.66},
+                  "classifier": {"collapse_fraction": 0.9, "collapse_ceiling": 1.5, "tail": 5}}
   })");
   p["model"]["widths"] = {dim, 24, classes};
   p["ntk"]["widths"] = {dim, 8, classes};
