@@ -114,6 +114,24 @@ double mean_of(const std::vector<double>& v) {
   return v.empty() ? std::nan("") : s / double(v.size());
 }
 
+std::vector<double> finite(const std::vector<double>& v) {
+  std::vector<double> out;
+  for (const double x : v)
+    if (std::isfinite(x)) out.push_back(x);
+  return out;
+}
+
+// The paired test over the seeds where both values are finite.
+PairedTest paired_finite(const std::vector<double>& a, const std::vector<double>& b) {
+  std::vector<double> x, y;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::isfinite(a[i]) && std::isfinite(b[i])) {
+      x.push_back(a[i]);
+      y.push_back(b[i]);
+    }
+  return paired_test(x, y);
+}
+
 std::string fmt_p(const PairedTest& t) {
   if (t.n < 2 || !std::isfinite(t.t)) return format("%+.2f (n=%zu)", t.mean_difference, t.n);
   return format("%+.2f (t=%.2f, p=%.3f, n=%zu)", t.mean_difference, t.t, t.p_t, t.n);
@@ -146,6 +164,8 @@ void run_phase_map(const Context& ctx) {
   const std::size_t epochs = cfg.at("epochs").get<std::size_t>();
   const std::size_t step_size = cfg.at("step_size").get<std::size_t>();
   const std::size_t cycle = 2 * step_size;
+  // Every run takes the whole cycles that fit in `epochs` epochs at its batch size and so ends at
+  // the bottom of a cycle: a spike in progress at the end is not mistaken for a divergence.
   const double gamma = cfg.value("gamma", 1.0);
   const double base_fraction = cfg.at("base_fraction").get<double>();
   const bool only_lower = cfg.value("only_lower", false);
@@ -196,6 +216,11 @@ void run_phase_map(const Context& ctx) {
       spec.loss = loss;
       spec.optimizer.kind = optim::OptimizerKind::Sgd;
       spec.epochs = epochs;
+      const std::size_t per_epoch = train_set.size() / std::min(spec.batch_size, train_set.size());
+      spec.max_steps = (epochs * per_epoch / cycle) * cycle;
+      if (spec.max_steps == 0)
+        throw InvalidArgument(str_cat("phase_map: ", epochs, " epoch(s) at batch ", spec.batch_size,
+                                      " are fewer steps than one cycle (", cycle, ")"));
       spec.seed = seed;
       spec.log = ctx.log;
       spec.name = key;
@@ -350,9 +375,10 @@ void run_phase_map(const Context& ctx) {
                         double(arms[a]->run_class), arms[a]->catapults_per_cycle,
                         arms[a]->mean_height, arms[a]->test_accuracy, arms[a]->mean_lr,
                         arms[a]->peak_lr, arms[a]->eta_crit_final, arms[a]->seconds});
-            // Pairs only where no arm diverged (a diverged run has no meaningful accuracy).
-            if (!cat.diverged && !cst.diverged && !sub.diverged && !baseline[seed].diverged)
-              for (int a = 0; a < 4; ++a) acc[a].push_back(arms[a]->test_accuracy);
+            // A diverged run has no meaningful accuracy: NaN, left out of its arm's mean and of
+            // every pair it is in.
+            for (int a = 0; a < 4; ++a)
+              acc[a].push_back(arms[a]->diverged ? std::nan("") : arms[a]->test_accuracy);
             seed_runs.push_back(
                 {static_cast<analysis::RunClass>(cat.run_class), cat.catapults_per_cycle});
             ++s.counts[cat.run_class];
@@ -362,13 +388,13 @@ void run_phase_map(const Context& ctx) {
           }
           const double ns = double(seeds.size());
           s.per_cycle = per_cycle / ns;
-          s.spikes = paired_test(acc[kCatapult], acc[kConstant]);
-          s.rate = paired_test(acc[kConstant], acc[kBaseline]);
-          s.sub = paired_test(acc[kCatapult], acc[kSubcritical]);
-          s.acc_cat = mean_of(acc[kCatapult]);
-          s.acc_const = mean_of(acc[kConstant]);
-          s.acc_sub = mean_of(acc[kSubcritical]);
-          s.acc_base = mean_of(acc[kBaseline]);
+          s.spikes = paired_finite(acc[kCatapult], acc[kConstant]);
+          s.rate = paired_finite(acc[kConstant], acc[kBaseline]);
+          s.sub = paired_finite(acc[kCatapult], acc[kSubcritical]);
+          s.acc_cat = mean_of(finite(acc[kCatapult]));
+          s.acc_const = mean_of(finite(acc[kConstant]));
+          s.acc_sub = mean_of(finite(acc[kSubcritical]));
+          s.acc_base = mean_of(finite(acc[kBaseline]));
           s.qualifies = analysis::point_qualifies(seed_runs, rule);
           map_points.push_back(seed_runs);
           points.add({double(mi),
@@ -382,7 +408,7 @@ void run_phase_map(const Context& ctx) {
                       height / ns,
                       rate_ratio / ns,
                       s.acc_cat,
-                      mean_std(acc[kCatapult]).std,
+                      mean_std(finite(acc[kCatapult])).std,
                       s.acc_const,
                       s.acc_sub,
                       s.acc_base,
