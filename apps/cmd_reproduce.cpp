@@ -76,7 +76,7 @@ void run_reproduce(const ReproduceArgs& args) {
 
   std::vector<std::string> names;
   if (args.experiment == "all") {
-    names = reproduce::experiment_names();
+    names = reproduce::experiment_run_order();
   } else {
     names = {args.experiment};
   }

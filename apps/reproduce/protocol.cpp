@@ -36,6 +36,13 @@ const std::vector<std::string>& experiment_names() {
   return names;
 }
 
+std::vector<std::string> experiment_run_order() {
+  std::vector<std::string> order = {"phase-map"};
+  for (const auto& n : experiment_names())
+    if (n != "phase-map") order.push_back(n);
+  return order;
+}
+
 void run_experiment(const std::string& name, const Context& ctx) {
   if (name == "table") {
     run_table(ctx);

@@ -98,7 +98,7 @@ TEST_F(ReproduceResume, KilledReproductionResumesToIdenticalResults) {
   const auto r0 = run_cli(args(), work("reference"), "reference");
   ASSERT_EQ(r0.exit_code, 0) << r0.err;
 
-  // Killed as soon as the first experiment is complete (the second one is then running).
+  // Killed as soon as the table is complete (the phase map before it too; the others are not).
   const auto out = work("killed") / "results";
   const auto child = start_cli(args(), work("killed"), "killed");
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
@@ -113,6 +113,7 @@ TEST_F(ReproduceResume, KilledReproductionResumesToIdenticalResults) {
 
   const auto r = run_cli(args(true), work("killed"), "resumed");
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("phase-map: already complete"));
   EXPECT_THAT(r.out, HasSubstr("table: already complete"));
   EXPECT_THAT(r.out, Not(HasSubstr("ntk: already complete")));
   // The finished experiment was kept, not rerun.

@@ -251,7 +251,17 @@ TEST_F(ReproduceEndToEnd, Table) {
   expect_finite_csv(dir_ / "table" / "runs.csv",
                     {"row", "seed", "test_accuracy", "catapults", "diverged", "peak_lr"}, true);
   const auto runs = read_csv(dir_ / "table" / "runs.csv");
-  EXPECT_EQ(runs.rows.size(), 10U);  // 5 rows × 2 seeds
+  EXPECT_EQ(runs.rows.size(), 12U);  // 6 rows × 2 seeds
+  // Row 5, the matched-rate control, runs at the constant rate SGD + catapult (row 1) averaged.
+  for (const auto& r : runs.rows)
+    if (r[0] == 5.0)
+      for (const auto& c : runs.rows)
+        if (c[0] == 1.0 && c[1] == r[1]) {
+          EXPECT_NEAR(r[runs.column("peak_lr")], c[runs.column("mean_lr")],
+                      1e-9 * c[runs.column("mean_lr")]);
+          EXPECT_NEAR(r[runs.column("mean_lr")], c[runs.column("mean_lr")],
+                      1e-9 * c[runs.column("mean_lr")]);
+        }
   for (const auto& r : runs.rows) EXPECT_TRUE(std::isfinite(r[runs.column("test_accuracy")]));
   // AdaGrad + catapult (row 3) peaks at 8 × its base rate 0.01; SGD + catapult (row 1) at 3 ×
   // η_crit measured at initialisation.
@@ -266,8 +276,10 @@ TEST_F(ReproduceEndToEnd, Table) {
   std::ifstream md(dir_ / "table" / "table.md");
   std::stringstream ss;
   ss << md.rdbuf();
-  for (const char* row : {"| SGD |", "| SGD + catapult |", "| AdaGrad |", "| AdaGrad + catapult |",
-                          "| Adam |", "95.38", "tiny test protocol"})
+  for (const char* row :
+       {"| SGD |", "| SGD + catapult |", "| AdaGrad |", "| AdaGrad + catapult |", "| Adam |",
+        "| SGD at the same mean rate (control) |", "95.38", "tiny test protocol", "Spikes or rate?",
+        "the protocol (no phase map in this results directory)"})
     EXPECT_NE(ss.str().find(row), std::string::npos) << row;
 }
 
@@ -394,6 +406,17 @@ TEST_F(ReproduceEndToEnd, PhaseMap) {
             std::string::npos)
       << md2.str();
   EXPECT_EQ(text(d / "points.csv"), before);
+  // The table's SGD + catapult takes its peak factor from the map's row rule.
+  run_experiment("table", ctx_);
+  std::ifstream table_meta_in(dir_ / "table" / "meta.json");
+  const auto table_meta = nlohmann::json::parse(table_meta_in);
+  const auto& factor = table_meta.at("sgd_peak_factor");
+  if (first) {
+    EXPECT_EQ(factor.at("value").get<double>(), *first);
+    EXPECT_NE(factor.at("source").get<std::string>().find("row rule"), std::string::npos);
+  } else {
+    EXPECT_NE(factor.at("source").get<std::string>().find("chose no peak"), std::string::npos);
+  }
 }
 
 TEST_F(ReproduceEndToEnd, BeyondAndAllRegenerateTheReport) {
