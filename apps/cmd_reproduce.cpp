@@ -114,7 +114,7 @@ const CommandRegistrar kReproduce{
       auto* cmd = program.add_subcommand(
           "reproduce",
           "Reproduce the poster's MNIST experiments (table, dynamics, ntk, adagrad, beyond, "
-          "phase-map, all): "
+          "phase-map, calibrate, all): "
           "CSV, JSON, PNG figures and <out>/REPORT.md");
       std::vector<std::string> choices = {"all", "report"};
       for (const auto& n : reproduce::experiment_names()) choices.push_back(n);

@@ -27,6 +27,9 @@ void run_beyond(const Context& ctx);
 /// The phase map: cyclic peaks c·η_crit(t) over a grid of c with matched-rate controls, the
 /// "+ catapult" peak chosen by the written row rule, and the answer to "spikes or rate?".
 void run_phase_map(const Context& ctx);
+/// The detector's calibration: detections on pure-noise controls (constant rate below critical)
+/// at several batch sizes for several noise margins.
+void run_calibrate(const Context& ctx);
 
 /// Shaded intervals [start, end) of the detected catapults, in steps (for figures).
 [[nodiscard]] std::vector<std::pair<double, double>> phase_intervals(

@@ -31,8 +31,8 @@ std::string Context::label() const {
 }
 
 const std::vector<std::string>& experiment_names() {
-  static const std::vector<std::string> names = {"table",   "dynamics", "ntk",
-                                                 "adagrad", "beyond",   "phase-map"};
+  static const std::vector<std::string> names = {"table",  "dynamics",  "ntk",      "adagrad",
+                                                 "beyond", "phase-map", "calibrate"};
   return names;
 }
 
@@ -56,6 +56,8 @@ void run_experiment(const std::string& name, const Context& ctx) {
     run_beyond(ctx);
   } else if (name == "phase-map") {
     run_phase_map(ctx);
+  } else if (name == "calibrate") {
+    run_calibrate(ctx);
   } else {
     throw InvalidArgument(str_cat("reproduce: unknown experiment '", name, "'"));
   }

@@ -28,7 +28,8 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-const char* const kExperiments[] = {"table", "dynamics", "ntk", "adagrad", "beyond", "phase-map"};
+const char* const kExperiments[] = {"table",  "dynamics",  "ntk",      "adagrad",
+                                    "beyond", "phase-map", "calibrate"};
 
 bool is_timing(const std::string& name) {
   return name.find("seconds") != std::string::npos || name == "wall_time_s";

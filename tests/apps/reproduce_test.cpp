@@ -419,6 +419,34 @@ TEST_F(ReproduceEndToEnd, PhaseMap) {
   }
 }
 
+// The calibration: one row per (batch, seed), the totals in meta.json are the column sums, more
+// margin never finds more, and the smallest clean margin is reported from the counts.
+TEST_F(ReproduceEndToEnd, Calibrate) {
+  run_experiment("calibrate", ctx_);
+  expect_common("calibrate", {});
+  const auto t = read_csv(dir_ / "calibrate" / "calibration.csv");
+  ASSERT_EQ(t.rows.size(), 4U);  // 2 batch sizes × 2 seeds
+  std::ifstream in(dir_ / "calibrate" / "meta.json");
+  const auto meta = nlohmann::json::parse(in);
+  const auto totals = meta.at("totals").get<std::vector<std::vector<double>>>();
+  ASSERT_EQ(totals.size(), 2U);
+  for (std::size_t bi = 0; bi < 2; ++bi)
+    for (std::size_t j = 0; j < 3; ++j) {
+      double sum = 0;
+      for (const auto& r : t.rows)
+        if (r[0] == (bi == 0 ? 16.0 : 32.0)) sum += r[3 + j];
+      EXPECT_EQ(totals[bi][j], sum) << bi << " " << j;
+    }
+  for (const auto& r : t.rows) {
+    EXPECT_EQ(r[2], 2.0 * 96.0 / r[0]);  // steps: 2 epochs of the 96 training images
+    EXPECT_LE(r[5], r[4]);               // margin 8 finds no more than margin 0
+  }
+  const bool clean0 = totals[0][1] == 0 && totals[1][1] == 0;
+  const bool clean8 = totals[0][2] == 0 && totals[1][2] == 0;
+  EXPECT_EQ(meta.at("smallest_clean_margin").get<std::string>(),
+            clean0 ? "0" : (clean8 ? "8" : "none of the margins tried"));
+}
+
 TEST_F(ReproduceEndToEnd, BeyondAndAllRegenerateTheReport) {
   run_experiment("beyond", ctx_);
   expect_common("beyond", {"beyond_batch_size"});

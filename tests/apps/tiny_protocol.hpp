@@ -40,7 +40,9 @@ inline nlohmann::json tiny_protocol(std::size_t dim, std::size_t classes) {
                   "peak_factors": [0.5, 4.0], "epochs": 2, "step_size": 3, "base_fraction": 0.5,
                   "control": {"subcritical_factor": 0.9, "measurements_per_cycle": 2},
                   "rule": {"min_catapults_per_cycle": 0.1, "min_seed_fraction": 0.66},
-                  "classifier": {"collapse_fraction": 0.9, "collapse_ceiling": 1.5, "tail": 5}}
+                  "classifier": {"collapse_fraction": 0.9, "collapse_ceiling": 1.5, "tail": 5}},
+    "calibrate": {"seeds": [0, 1], "batch_sizes": [16, 32], "epochs": 2, "lr_fraction": 0.5,
+                  "noise_margins": [0, 8]}
   })");
   p["model"]["widths"] = {dim, 24, classes};
   p["ntk"]["widths"] = {dim, 8, classes};
