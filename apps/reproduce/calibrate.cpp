@@ -7,7 +7,6 @@
 
 #include "catapult/analysis/catapult_detector.hpp"
 #include "catapult/core/error.hpp"
-#include "catapult/core/rng.hpp"
 #include "engine.hpp"
 #include "experiments.hpp"
 #include "output.hpp"
@@ -30,7 +29,6 @@ void run_calibrate(const Context& ctx) {
   const auto& crit = p.at("critical");
   const std::size_t crit_n = std::min(crit.at("samples").get<std::size_t>(), train_set.size());
   const auto crit_x = first_rows(train_set, crit_n);
-  const std::size_t k = model.widths.back();
   const auto detector = detector_options(p);
 
   write_experiment(ctx, "calibrate", [&](const std::filesystem::path& dir, nlohmann::json& meta) {
@@ -40,15 +38,16 @@ void run_calibrate(const Context& ctx) {
     for (const double m : margins) counts.columns.push_back(format("margin_%g", m));
     std::vector<std::vector<double>> totals(batches.size(),
                                             std::vector<double>(margins.size() + 1, 0.0));
+    std::vector<double> eta_crit;  // per seed, at its initialisation
+    for (const auto seed : seeds)
+      eta_crit.push_back(
+          initial_critical_rate(model, seed, crit_x, loss, crit.value("tolerance", 1e-3),
+                                crit.value("max_iterations", std::size_t{100}),
+                                str_cat("calibrate, seed ", seed, ", initialisation")));
     for (std::size_t bi = 0; bi < batches.size(); ++bi)
-      for (const auto seed : seeds) {
-        nn::Mlp<float> m(model);
-        Rng rng(seed);
-        m.init(rng);
-        const auto lm = ntk_lambda_max(m, crit_x, nullptr, crit.value("tolerance", 1e-3),
-                                       crit.value("max_iterations", std::size_t{100}));
-        const double eta = require_rate(critical_rate_or_nan(loss, crit_n, k, lm.value),
-                                        str_cat("calibrate, seed ", seed, ", initialisation"));
+      for (std::size_t si = 0; si < seeds.size(); ++si) {
+        const auto seed = seeds[si];
+        const double eta = eta_crit[si];
         RunSpec spec;
         spec.model = model;
         spec.loss = loss;

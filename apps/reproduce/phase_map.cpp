@@ -23,7 +23,6 @@
 
 #include "catapult/analysis/catapult_detector.hpp"
 #include "catapult/core/error.hpp"
-#include "catapult/core/rng.hpp"
 #include "catapult/core/threading.hpp"
 #include "catapult/train/controllers.hpp"
 #include "engine.hpp"
@@ -193,14 +192,9 @@ void run_phase_map(const Context& ctx) {
     RunStore store(ctx);
     // η_crit(0) of each seed's initialisation (the controllers start from it).
     std::map<std::uint64_t, double> eta0;
-    for (const auto seed : seeds) {
-      nn::Mlp<float> m(model);
-      Rng rng(seed);
-      m.init(rng);
-      const auto lm = ntk_lambda_max(m, crit_x, nullptr, crit_tol, crit_iter);
-      eta0[seed] = require_rate(critical_rate_or_nan(loss, crit_n, k, lm.value),
-                                str_cat("phase_map, seed ", seed, ", initialisation"));
-    }
+    for (const auto seed : seeds)
+      eta0[seed] = initial_critical_rate(model, seed, crit_x, loss, crit_tol, crit_iter,
+                                         str_cat("phase_map, seed ", seed, ", initialisation"));
 
     std::size_t done = 0, reused = 0;
     const std::size_t total =
