@@ -149,6 +149,7 @@ train::TrainResult run_training(const train::RunConfig& c, const TrainRunOptions
   std::vector<train::Observer*> observers;
   observers.reserve(owned.size());
   for (auto& o : owned) observers.push_back(o.get());
+  observers.insert(observers.end(), options.observers.begin(), options.observers.end());
   if (options.progress != nullptr) {
     auto& p = *options.progress;
     p << "model: " << model.num_params() << " parameters, widths";
@@ -158,9 +159,10 @@ train::TrainResult run_training(const train::RunConfig& c, const TrainRunOptions
     if (resume_point)
       p << "resumed from " << options.resume.string() << " after step " << resume_step << '\n';
   }
-  const train::TrainResult r =
-      train::train(model, *optimizer, schedule, splits.train, &splits.test, c.train, observers,
-                   resume_point ? &*resume_point : nullptr);
+  optim::Schedule in_use = schedule;
+  const train::TrainResult r = train::train(model, *optimizer, in_use, splits.train, &splits.test,
+                                            c.train, train::Hooks{observers, {}, options.reducer},
+                                            resume_point ? &*resume_point : nullptr);
   owned.clear();  // flush and close the logs
   if (!out.empty() && r.status != train::TrainStatus::Diverged)
     train::export_weights_npz(model, out / "weights.npz");
