@@ -187,6 +187,9 @@ nlohmann::json run_typed(const NtkArgs& a, const data::Dataset& set) {
     });
     method = "sharded";
   }
+#else
+  if (method == "sharded")
+    throw InvalidArgument("ntk: --method sharded needs a build with MPI (catapult::dist)");
 #endif
 
   ntk::EigenOptions eo;
@@ -403,8 +406,10 @@ const CommandRegistrar kNtk{
                       "(one output; an upper bound on η_crit)")
           ->check(CLI::IsMember({"full", "traced", "output"}));
       cmd->add_option("--output", a->output, "The output for --mode output");
-      cmd->add_option("--method", a->method, "dense, matrix-free or auto (dense up to 4000 rows)")
-          ->check(CLI::IsMember({"dense", "matrix-free", "auto"}));
+      cmd->add_option("--method", a->method,
+                      "dense, matrix-free, auto (dense up to 4000 rows; under mpirun: sharded) "
+                      "or sharded (the MPI operator, also on one rank)")
+          ->check(CLI::IsMember({"dense", "matrix-free", "auto", "sharded"}));
       cmd->add_option("--precision", a->precision, "float or double")
           ->check(CLI::IsMember({"float", "double"}));
       cmd->add_option("--nev", a->nev, "Number of top eigenvalues");
