@@ -9,7 +9,10 @@
 #      two test-set evaluations cancel);
 #   3. NTK matvec (K·v, mode full, 784-1024-10, float) over all 60000 training images: the sharded
 #      operator on 1 and 2 ranks (1 thread each), and the library's one-process matrix-free
-#      operator, from `catapult ntk`'s seconds_per_matvec (a few Lanczos products each).
+#      operator, from `catapult ntk`'s seconds_per_matvec (a few Lanczos products each);
+#   4. bench/mpi/dist_bench (Google Benchmark under mpirun, 1 and 2 ranks): MPI_Allreduce of the
+#      814090 gradient floats alone (after a barrier), and an in-memory data-parallel step with
+#      its allreduce fraction.
 # Usage: scripts/bench_mpi.sh [OUT.md]   (default build/release/bench_mpi.md; printed too)
 # Environment: CATAPULT_MNIST_DIR (default ~/.cache/catapult/mnist), RUNS (8), SWEEP_STEPS (1500),
 # DP_SHORT (50), DP_LONG (250), NTK_SAMPLES (0 = all 60000).
@@ -87,6 +90,21 @@ read -r ntk_free n < <(ntk_run matrix-free 0)
 read -r ntk1 _ < <(ntk_run sharded 1)
 read -r ntk2 _ < <(ntk_run sharded 2)
 
+# 4. The exchange alone and an in-memory data-parallel step (bench/mpi/dist_bench.cpp).
+bench=$PWD/build/release/bench/mpi/dist_bench
+dist_field() {  # json benchmark-name-prefix field
+  python3 -c "import json, sys
+for b in json.load(open('$1'))['benchmarks']:
+    if b['name'].startswith('$2'): print(b['$3']); break"
+}
+have_bench=0
+if [[ -x "$bench" ]]; then
+  have_bench=1
+  for np in 1 2; do
+    "${mpirun[@]}" -n "$np" "$bench" --benchmark_format=json >"$work/dist$np.json"
+  done
+fi
+
 cpu=$(lscpu | sed -n 's/^Model name: *//p')
 isa=$("$cli" info 2>/dev/null | sed -n 's/^isa: \([a-z0-9]*\).*/\1/p')
 {
@@ -100,4 +118,16 @@ isa=$("$cli" info 2>/dev/null | sed -n 's/^isa: \([a-z0-9]*\).*/\1/p')
   echo "| ... fraction of the step in MPI_Allreduce | 0 | $(printf %.3f "$frac2") | |"
   echo "| NTK matvec, $n images, sharded operator (s) | $(printf %.3f "$ntk1") | $(printf %.3f "$ntk2") | $(printf %.2f "$(calc "$ntk2 / $ntk1")") |"
   echo "| NTK matvec, one-process matrix-free operator (s) | $(printf %.3f "$ntk_free") | | |"
+  if [[ $have_bench == 1 ]]; then
+    for f in 1 2; do
+      eval "ar$f=\$(dist_field $work/dist$f.json BM_Dist_Allreduce/P:814090 real_time)"
+      eval "st$f=\$(dist_field $work/dist$f.json BM_Dist_DataParallelStep real_time)"
+      eval "fr$f=\$(dist_field $work/dist$f.json BM_Dist_DataParallelStep allreduce_fraction)"
+    done
+    echo "| dist_bench: MPI_Allreduce of 814090 floats after a barrier (ms) | $(printf %.3f "$ar1") | $(printf %.3f "$ar2") | |"
+    echo "| dist_bench: in-memory data-parallel step, batch 128 per rank (ms) | $(printf %.2f "$st1") | $(printf %.2f "$st2") | $(printf %.2f "$(calc "$st2 / $st1")") |"
+    echo "| dist_bench: ... fraction in MPI_Allreduce (incl. waiting for the other rank) | $(printf %.3f "$fr1") | $(printf %.3f "$fr2") | |"
+  fi
+  echo
+  echo "Load average while measuring (other jobs share these cores): $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$out_md"
