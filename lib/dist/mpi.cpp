@@ -103,18 +103,23 @@ Session::Session(int* argc, char*** argv) {
   check_mpi(MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided), "MPI_Init_thread");
   // Errors come back as codes (turned into exceptions) instead of aborting inside MPI.
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-  int rank = 0, size = 1, local_rank = 0, local_size = 1;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
-  MPI_Comm node;
-  check_mpi(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node),
-            "MPI_Comm_split_type");
-  MPI_Comm_rank(node, &local_rank);
-  MPI_Comm_size(node, &local_size);
-  MPI_Comm_free(&node);
-  g_active = true;
-  g_layout = make_layout(rank, size, local_rank, local_size);
+  try {
+    int rank = 0, size = 1, local_rank = 0, local_size = 1;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    MPI_Comm node;
+    check_mpi(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node),
+              "MPI_Comm_split_type");
+    MPI_Comm_rank(node, &local_rank);
+    MPI_Comm_size(node, &local_size);
+    MPI_Comm_free(&node);
+    g_layout = make_layout(rank, size, local_rank, local_size);  // may throw (bad environment)
+  } catch (...) {
+    MPI_Finalize();
+    throw;
+  }
   g_serialized = provided >= MPI_THREAD_SERIALIZED;
+  g_active = true;
 }
 
 Session::~Session() {
@@ -131,7 +136,7 @@ void Session::abort(int code) noexcept {
 }
 
 const Layout& layout() {
-  if (!g_active && g_layout.cpus == 1 && g_layout.threads == 1) {
+  if (!g_active) {
     static const Layout single = make_layout(0, 1, 0, 1);
     return single;
   }
@@ -220,7 +225,8 @@ void require_same_fingerprint(std::string_view what, std::uint64_t value) {
     if (all[r] != all[0]) differ += str_cat(differ.empty() ? "" : ", ", r);
   if (!differ.empty())
     throw CollectiveError(
-        str_cat(what, " differs between the ranks: rank(s) ", differ, " differ from rank 0"), true);
+        str_cat(what, ": not the same on every rank (rank(s) ", differ, " differ from rank 0)"),
+        true);
 }
 
 void require_same(std::string_view what, std::string_view text) {

@@ -73,8 +73,8 @@ TEST(DistRequireSame, NamesTheRanksThatDiffer) {
     require_same("config", rank() == last ? "other" : "same");
     FAIL();
   } catch (const CollectiveError& e) {
-    EXPECT_EQ(std::string(e.what()), "config differs between the ranks: rank(s) " +
-                                         std::to_string(last) + " differ from rank 0");
+    EXPECT_EQ(std::string(e.what()), "config: not the same on every rank (rank(s) " +
+                                         std::to_string(last) + " differ from rank 0)");
   }
 }
 

@@ -248,7 +248,9 @@ TEST_F(MpiCli, RanksWithDifferentSweepsAreRefused) {
   const RunResult r = run(args, dir_.path(), "mismatch");
   EXPECT_FALSE(r.timed_out);
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_THAT(r.err, HasSubstr("differs between the ranks: rank(s) 1 differ from rank 0"));
+  EXPECT_THAT(r.err, HasSubstr("catapult: error: sweep: the sweep (file contents, --out, "
+                               "--data-dir, --checkpoint-every, --log-every): not the same on "
+                               "every rank (rank(s) 1 differ from rank 0)"));
   EXPECT_TRUE(finished_results(path("out")).empty());
 }
 
@@ -273,6 +275,21 @@ TEST_F(MpiCli, AnOutputDirectoryOneRankCannotWriteIsAnErrorAndKeepsTheFinishedRu
   EXPECT_THAT(
       r.err, HasSubstr("catapult: error: rank 1: sweep: cannot write in the output directory out"));
   EXPECT_EQ(finished_results(path("d0") / "out"), before);
+}
+
+TEST_F(MpiCli, RanksWithDifferentTrainingRunsAreRefused) {
+  const auto common = std::vector<std::string>{"train",      "--dataset",         "fashion-mnist",
+                                               "--data-dir", data().string(),     "--widths",
+                                               "64,8,10",    "--steps",           "5",
+                                               "--out",      path("out").string()};
+  const auto args = cat(cat(cat(mpirun(1), cli(cat(common, {"--lr", "0.1"}))), {":", "-n", "1"}),
+                        cli(cat(common, {"--lr", "0.2"})));
+  const RunResult r = run(args, dir_.path(), "mismatch");
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("catapult: error: train: the run configuration and options: not "
+                               "the same on every rank (rank(s) 1 differ from rank 0)"));
+  EXPECT_FALSE(fs::exists(path("out") / "steps.csv"));
 }
 
 // `catapult train` flags of a short run on the synthetic set.
