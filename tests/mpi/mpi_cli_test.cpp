@@ -277,6 +277,26 @@ TEST_F(MpiCli, AnOutputDirectoryOneRankCannotWriteIsAnErrorAndKeepsTheFinishedRu
   EXPECT_EQ(finished_results(path("d0") / "out"), before);
 }
 
+TEST_F(MpiCli, ARunThatFailsOnOneRankEndsTheJobWithItsErrorAndKeepsTheFinishedRuns) {
+  const fs::path file = write("sweep.json", kSmallSweep);
+  const fs::path out = path("out");
+  ASSERT_EQ(sweep(2, file, out, "first").exit_code, 0);
+  // Runs 3–5 to do again; run-0003's directory cannot be made (a file is in the way), so the
+  // rank that takes it fails in the middle of the sweep while the other is training.
+  fs::remove_all(out / "run-0003");
+  std::ofstream(out / "run-0003") << "in the way\n";
+  fs::remove(out / "run-0004" / "result.json");
+  fs::remove(out / "run-0005" / "result.json");
+  const auto before = finished_results(out);
+  ASSERT_EQ(before.size(), 3U);
+  const RunResult r = sweep(2, file, out, "failing");
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, ::testing::ContainsRegex("catapult: error: rank [01] of 2: .*run-0003"));
+  const auto after = finished_results(out);
+  for (const auto& [run, text] : before) EXPECT_EQ(after.at(run), text) << run;
+}
+
 TEST_F(MpiCli, RanksWithDifferentTrainingRunsAreRefused) {
   const auto common = std::vector<std::string>{"train",      "--dataset",         "fashion-mnist",
                                                "--data-dir", data().string(),     "--widths",
