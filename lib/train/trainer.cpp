@@ -109,6 +109,7 @@ TrainResult train(nn::Mlp<float>& model, optim::Optimizer<float>& optimizer,
   if (t0 > total)
     throw InvalidArgument(
         str_cat("train: cannot resume after step ", t0, ": the run plans ", total, " steps"));
+  if (resume != nullptr && resume->schedule) schedule = optim::Schedule(*resume->schedule);
 
   const auto start = std::chrono::steady_clock::now();
   TrainResult result;
