@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -161,17 +162,32 @@ TEST_F(MpiCli, SweepOnTwoAndFourRanksWritesTheOneProcessTable) {
   }
 }
 
-// A sweep killed (one rank, or every process of the job) once some runs have finished, then
-// started again: the finished runs are not redone, the interrupted ones resume from their
-// checkpoints, and the table is the one-process table.
-class MpiSweepKill : public MpiCli, public ::testing::WithParamInterface<bool> {};
+// The MPI rank of a process mpirun started (from its environment), or -1.
+int rank_of(pid_t pid) {
+  const std::string env = slurp("/proc/" + std::to_string(pid) + "/environ");
+  const std::string key = std::string("OMPI_COMM_WORLD_RANK=");
+  for (std::size_t at = 0; at < env.size(); at = env.find('\0', at) + 1) {
+    if (env.compare(at, key.size(), key) == 0) return std::atoi(env.c_str() + at + key.size());
+    if (env.find('\0', at) == std::string::npos) break;
+  }
+  return -1;
+}
+
+// A sweep killed once some runs have finished (SIGKILL to rank 0, which hands out the runs; to
+// rank 1; or to every process of the job), then started again: the finished runs are not redone,
+// the interrupted ones resume from their checkpoints, and the table is the one-process table.
+// After one rank is killed, mpirun takes 1–2 s to end the others, which meanwhile keep training:
+// the sweep is long enough (8 runs of about 0.7 s) that they cannot finish it alone.
+enum class Kill { Rank0, Rank1, WholeJob };
+
+class MpiSweepKill : public MpiCli, public ::testing::WithParamInterface<Kill> {};
 
 TEST_P(MpiSweepKill, RerunFinishesWithoutRedoingFinishedRuns) {
-  const bool whole_job = GetParam();
-  // 6 runs of 6000 steps (about 0.4 s each on one core), checkpoints every 1000 steps.
+  const Kill kill = GetParam();
+  // 8 runs of 9000 steps, checkpoints every 1000 steps.
   const fs::path file = write("long.json", R"({"base": {"dataset": "fashion-mnist",
-    "model": {"widths": [64, 128, 10]}, "train": {"batch_size": 32, "steps": 6000,
-    "eval_every": 2000}, "threads": 1}, "grid": {"train.seed": [0, 1, 2, 3, 4, 5]}})");
+    "model": {"widths": [64, 128, 10]}, "train": {"batch_size": 32, "steps": 9000,
+    "eval_every": 3000}, "threads": 1}, "grid": {"train.seed": [0, 1, 2, 3, 4, 5, 6, 7]}})");
   const std::vector<std::string> ckpt = {"--checkpoint-every", "1000"};
   const fs::path out = path("out");
   const auto args =
@@ -186,21 +202,25 @@ TEST_P(MpiSweepKill, RerunFinishesWithoutRedoingFinishedRuns) {
   ASSERT_GE(finished_results(out).size(), 2U) << "no run finished in 60 s";
   const std::vector<pid_t> ranks = children_of(job.pid);
   ASSERT_EQ(ranks.size(), 2U);
-  if (whole_job) {
+  if (kill == Kill::WholeJob) {
     // mpirun and every rank at once, as a batch system ends a job (Open MPI starts the ranks in
     // process groups of their own, so they are named one by one).
     for (const pid_t p : ranks) ::kill(p, SIGKILL);
     ASSERT_EQ(::kill(-job.pid, SIGKILL), 0);
   } else {
-    ASSERT_EQ(::kill(ranks.back(), SIGKILL), 0);  // one rank; mpirun ends the others
+    // One rank; mpirun ends the other.
+    const int victim = kill == Kill::Rank0 ? 0 : 1;
+    const pid_t pid = rank_of(ranks[0]) == victim ? ranks[0] : ranks[1];
+    ASSERT_EQ(rank_of(pid), victim);
+    ASSERT_EQ(::kill(pid, SIGKILL), 0);
   }
   const RunResult killed = wait_cli(job, std::chrono::seconds(60));
   ::kill(-job.pid, SIGKILL);  // nothing of the job may outlive the test
-  ASSERT_FALSE(killed.timed_out) << "the job did not end after one rank was killed";
+  ASSERT_FALSE(killed.timed_out) << "the job did not end after the kill";
   EXPECT_TRUE(killed.exit_code != 0 || killed.signal != 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   const auto done_before = finished_results(out);
-  ASSERT_LT(done_before.size(), 6U) << "killed too late: every run had finished";
+  ASSERT_LT(done_before.size(), 8U) << "killed too late: every run had finished";
   // The table never counts a run whose result.json is missing.
   const json table = json::parse(slurp(out / "results.json"));
   for (const auto& row : table.at("runs"))
@@ -211,7 +231,7 @@ TEST_P(MpiSweepKill, RerunFinishesWithoutRedoingFinishedRuns) {
   EXPECT_THAT(again.out, HasSubstr(std::to_string(done_before.size()) +
                                    " runs already finished in " + out.string() + ", skipped"));
   const auto done_after = finished_results(out);
-  ASSERT_EQ(done_after.size(), 6U);
+  ASSERT_EQ(done_after.size(), 8U);
   for (const auto& [run, text] : done_before)
     EXPECT_EQ(done_after.at(run), text) << run << " was redone";  // same wall time: not rerun
   // The reference: the same sweep in one process, never interrupted.
@@ -221,8 +241,13 @@ TEST_P(MpiSweepKill, RerunFinishesWithoutRedoingFinishedRuns) {
             table_without_seconds(path("one") / "results.csv"));
 }
 
-INSTANTIATE_TEST_SUITE_P(OneRankOrWholeJob, MpiSweepKill, ::testing::Values(false, true),
-                         [](const auto& p) { return p.param ? "WholeJob" : "OneRank"; });
+INSTANTIATE_TEST_SUITE_P(Sigkill, MpiSweepKill,
+                         ::testing::Values(Kill::Rank0, Kill::Rank1, Kill::WholeJob),
+                         [](const auto& p) {
+                           return p.param == Kill::Rank0   ? "Rank0"
+                                  : p.param == Kill::Rank1 ? "Rank1"
+                                                           : "WholeJob";
+                         });
 
 TEST_F(MpiCli, MoreRanksThanRunsIsRefusedBeforeAnyRun) {
   const fs::path file = write("two.json", R"({"base": {"dataset": "fashion-mnist",
