@@ -162,6 +162,7 @@ train::TrainResult run_training(const train::RunConfig& c, const TrainRunOptions
   std::vector<train::Observer*> observers;
   observers.reserve(owned.size());
   for (auto& o : owned) observers.push_back(o.get());
+  observers.insert(observers.end(), options.observers.begin(), options.observers.end());
   if (options.progress != nullptr) {
     auto& p = *options.progress;
     p << "model: " << model.num_params() << " parameters, widths";
@@ -173,7 +174,8 @@ train::TrainResult run_training(const train::RunConfig& c, const TrainRunOptions
   }
   const train::TrainResult r =
       train::train(model, *optimizer, schedule, splits.train, &splits.test, c.train,
-                   {observers, controllers}, resume_point ? &*resume_point : nullptr);
+                   train::Hooks{observers, controllers, options.reducer},
+                   resume_point ? &*resume_point : nullptr);
   owned.clear();  // flush and close the logs
   if (!out.empty() && r.status != train::TrainStatus::Diverged)
     train::export_weights_npz(model, out / "weights.npz");

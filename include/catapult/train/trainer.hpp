@@ -36,6 +36,7 @@
 #include "catapult/nn/mlp.hpp"
 #include "catapult/optim/optimizer.hpp"
 #include "catapult/optim/schedule.hpp"
+#include "catapult/train/gradient_reducer.hpp"
 
 namespace catapult::train {
 
@@ -189,6 +190,8 @@ class Controller {
 struct Hooks {
   std::span<Observer* const> observers;
   std::span<Controller* const> controllers;
+  /// Data-parallel training (train/gradient_reducer.hpp): null computes every batch here.
+  GradientReducer* reducer = nullptr;
 };
 
 /// Where a resumed run continues: the loop's own state at the moment a checkpoint was taken (the
