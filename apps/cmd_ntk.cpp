@@ -1,4 +1,6 @@
 // `catapult ntk`: the empirical NTK spectrum of a network on MNIST samples, to JSON or CSV.
+// Under mpirun: the matrix-free operator with its samples sharded over the ranks
+// (catapult/dist/sharded_ntk.hpp); every rank runs the same eigen-solver and rank 0 reports.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -7,6 +9,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <span>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -24,6 +27,11 @@
 #include "catapult/train/config.hpp"
 #include "catapult/train/npz.hpp"
 #include "command.hpp"
+#ifdef CATAPULT_HAVE_MPI
+#include "catapult/dist/data_parallel.hpp"
+#include "catapult/dist/mpi.hpp"
+#include "catapult/dist/sharded_ntk.hpp"
+#endif
 
 namespace catapult::app {
 namespace {
@@ -161,6 +169,28 @@ nlohmann::json run_typed(const NtkArgs& a, const data::Dataset& set) {
   const std::size_t side = ntk::ntk_size(o.mode, n, k);
   std::string method = a.method;
   if (method == "auto") method = side <= 4000 ? "dense" : "matrix-free";
+#ifdef CATAPULT_HAVE_MPI
+  const int nranks = dist::size();
+  if (nranks > 1) {
+    dist::collectively("", [&] {
+      if (a.method == "dense")
+        throw InvalidArgument(
+            "ntk: --method dense does not run under MPI (the sharded operator "
+            "is matrix-free): use --method matrix-free or auto");
+      if (a.split_residual)
+        throw InvalidArgument(
+            "ntk: --split-residual does not run under MPI with more than one "
+            "rank (run it in one process)");
+      if (n < static_cast<std::size_t>(nranks))
+        throw InvalidArgument(str_cat("ntk: ", n, " samples over ", nranks,
+                                      " ranks: every rank needs at least one sample"));
+    });
+    method = "sharded";
+  }
+#else
+  if (method == "sharded")
+    throw InvalidArgument("ntk: --method sharded needs a build with MPI (catapult::dist)");
+#endif
 
   ntk::EigenOptions eo;
   eo.nev = a.nev;
@@ -190,6 +220,12 @@ nlohmann::json run_typed(const NtkArgs& a, const data::Dataset& set) {
   } else if (method == "matrix-free") {
     free_op = std::make_unique<ntk::NtkOperator<T>>(model, x.cview(), o);
     j["flops_per_matvec"] = free_op->flops_per_apply();
+#ifdef CATAPULT_HAVE_MPI
+  } else if (method == "sharded") {
+    const auto [lo, hi] = dist::shard_range(n, dist::rank(), dist::size());
+    j["ranks"] = dist::size();
+    op = std::make_unique<dist::ShardedNtkOperator<T>>(model, x.cview().rows_range(lo, hi - lo), o);
+#endif
   } else {
     throw InvalidArgument(str_cat("ntk: --method '", method, "' (dense, matrix-free or auto)"));
   }
@@ -199,6 +235,12 @@ nlohmann::json run_typed(const NtkArgs& a, const data::Dataset& set) {
   const TimedOperator timed(base);
   const auto t1 = clock::now();
   const ntk::EigenResult top = ntk::largest_eigenpairs(timed, eo);
+#ifdef CATAPULT_HAVE_MPI
+  // The solver saw the same vectors on every rank: its eigenvalues must have the same bits.
+  dist::require_same_fingerprint(
+      "ntk: the eigenvalues",
+      dist::fingerprint(std::as_bytes(std::span<const double>(top.eigenvalues))));
+#endif
   j["eigenvalues"] = top.eigenvalues;
   j["status"] = ntk::to_string(top.status);
   j["restarts"] = top.iterations;
@@ -273,11 +315,33 @@ void write_csv(std::FILE* f, const nlohmann::json& j) {
 
 void run_ntk(const NtkArgs& a) {
   std::unique_ptr<ThreadLimit> limit;
-  if (a.threads > 0) limit = std::make_unique<ThreadLimit>(a.threads);
+  std::size_t threads = a.threads;
+#ifdef CATAPULT_HAVE_MPI
+  if (threads == 0 && dist::size() > 1) threads = dist::layout().threads;
+#endif
+  if (threads > 0) limit = std::make_unique<ThreadLimit>(threads);
   const auto dir = a.dir.empty() ? data::default_mnist_dir() : std::filesystem::path(a.dir);
   data::LoadOptions load;
   load.verify_checksums = !a.no_verify;
-  data::Splits splits = data::load_mnist(dir, load);
+  data::Splits splits;
+#ifdef CATAPULT_HAVE_MPI
+  if (dist::size() > 1) {
+    // Every rank reads the same files and the same settings (a rank with others would shard
+    // another problem).
+    dist::require_same(
+        "ntk: the options",
+        str_cat(a.dir, '\n', a.split, '\n', a.samples, '\n', a.seed, '\n', a.widths, '\n',
+                a.activation, '\n', a.parameterization, '\n', a.no_bias, '\n', a.mode, '\n',
+                a.output, '\n', a.method, '\n', a.precision, '\n', a.nev, '\n', a.ncv, '\n',
+                a.tolerance, '\n', a.max_iterations, '\n', a.batch, '\n', a.condition, '\n',
+                a.model, '\n', a.config, '\n', a.out));
+    dist::collectively("", [&] { splits = data::load_mnist(dir, load); });
+  } else {
+    splits = data::load_mnist(dir, load);
+  }
+#else
+  splits = data::load_mnist(dir, load);
+#endif
   data::Dataset& all = a.split == "test" ? splits.test : splits.train;
   data::Dataset set;
   if (a.samples == 0 || a.samples >= all.size()) {
@@ -289,6 +353,9 @@ void run_ntk(const NtkArgs& a) {
   splits = {};
   const nlohmann::json j =
       a.precision == "double" ? run_typed<double>(a, set) : run_typed<float>(a, set);
+#ifdef CATAPULT_HAVE_MPI
+  if (dist::rank() != 0) return;  // rank 0 reports
+#endif
   const bool csv = a.out.size() > 4 && a.out.substr(a.out.size() - 4) == ".csv";
   if (a.out.empty() || a.out == "-") {
     std::printf("%s\n", j.dump(2).c_str());
@@ -339,8 +406,10 @@ const CommandRegistrar kNtk{
                       "(one output; an upper bound on η_crit)")
           ->check(CLI::IsMember({"full", "traced", "output"}));
       cmd->add_option("--output", a->output, "The output for --mode output");
-      cmd->add_option("--method", a->method, "dense, matrix-free or auto (dense up to 4000 rows)")
-          ->check(CLI::IsMember({"dense", "matrix-free", "auto"}));
+      cmd->add_option("--method", a->method,
+                      "dense, matrix-free, auto (dense up to 4000 rows; under mpirun: sharded) "
+                      "or sharded (the MPI operator, also on one rank)")
+          ->check(CLI::IsMember({"dense", "matrix-free", "auto", "sharded"}));
       cmd->add_option("--precision", a->precision, "float or double")
           ->check(CLI::IsMember({"float", "double"}));
       cmd->add_option("--nev", a->nev, "Number of top eigenvalues");

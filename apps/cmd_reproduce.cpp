@@ -24,6 +24,8 @@ struct ReproduceArgs {
   bool quick = false;
   std::string config;
   std::string data_dir;
+  std::string dataset = "mnist";
+  bool resume = false;
   std::string out = "results";
   bool no_figures = false;
   std::size_t threads = 0;
@@ -46,6 +48,7 @@ void run_reproduce(const ReproduceArgs& args) {
     ctx.protocol = nlohmann::json::parse(reproduce::builtin_protocol_json(args.full));
   }
   ctx.figures = !args.no_figures;
+  ctx.resume = args.resume;
   if (ctx.figures) reproduce::require_gnuplot();
   ctx.out = args.out;
   ctx.command = args.command_line;
@@ -61,22 +64,32 @@ void run_reproduce(const ReproduceArgs& args) {
     ctx.progress(str_cat("report regenerated: ", (ctx.out / "REPORT.md").string()));
     return;
   }
-  const auto data_dir =
-      args.data_dir.empty() ? data::default_mnist_dir() : std::filesystem::path(args.data_dir);
-  ctx.progress(str_cat("loading MNIST from ", data_dir.string()));
-  const auto splits = data::load_mnist(data_dir);
+  const bool fashion = args.dataset == "fashion-mnist";
+  const auto data_dir = !args.data_dir.empty() ? std::filesystem::path(args.data_dir)
+                        : fashion              ? std::filesystem::path(data::kFashionMnistDir)
+                                               : data::default_mnist_dir();
+  ctx.progress(str_cat("loading ", args.dataset, " from ", data_dir.string()));
+  const auto splits = fashion ? data::load_fashion_mnist(data_dir) : data::load_mnist(data_dir);
   ctx.data = &splits;
   ctx.progress(
       str_cat(ctx.label(), ", ", max_threads(), " thread(s), results in ", ctx.out.string()));
 
   std::vector<std::string> names;
   if (args.experiment == "all") {
-    names = reproduce::experiment_names();
+    names = reproduce::experiment_run_order();
   } else {
     names = {args.experiment};
   }
   const auto t0 = std::chrono::steady_clock::now();
+  bool kept = false;
   for (const auto& name : names) {
+    if (args.resume && reproduce::experiment_complete(ctx, name)) {
+      // Finished by an earlier (interrupted) run of the same protocol, build and thread count.
+      ctx.progress(str_cat("== ", name, ": already complete in ", (ctx.out / name).string(),
+                           " (same protocol, build and threads), kept"));
+      kept = true;
+      continue;
+    }
     const auto t1 = std::chrono::steady_clock::now();
     ctx.progress(str_cat("== ", name));
     try {
@@ -89,6 +102,7 @@ void run_reproduce(const ReproduceArgs& args) {
     ctx.progress(str_cat("== ", name, " done in ", static_cast<int>(dt), " s -> ",
                          (ctx.out / name).string()));
   }
+  if (kept) reproduce::write_report(ctx);
   const auto dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   ctx.progress(str_cat("finished in ", static_cast<int>(dt),
                        " s; report: ", (ctx.out / "REPORT.md").string()));
@@ -99,7 +113,8 @@ const CommandRegistrar kReproduce{
       auto args = std::make_shared<ReproduceArgs>();
       auto* cmd = program.add_subcommand(
           "reproduce",
-          "Reproduce the poster's MNIST experiments (table, dynamics, ntk, adagrad, beyond, all): "
+          "Reproduce the poster's MNIST experiments (table, dynamics, ntk, adagrad, beyond, "
+          "phase-map, calibrate, all): "
           "CSV, JSON, PNG figures and <out>/REPORT.md");
       std::vector<std::string> choices = {"all", "report"};
       for (const auto& n : reproduce::experiment_names()) choices.push_back(n);
@@ -113,7 +128,16 @@ const CommandRegistrar kReproduce{
                     "The documented full protocol: configs/reproduce_full.json");
       cmd->add_option("--config", args->config, "A protocol JSON file (overrides --quick/--full)");
       cmd->add_option("--data-dir", args->data_dir,
-                      "MNIST directory (default: the fetch-data cache, see `catapult fetch-data`)");
+                      "Dataset directory (default for mnist: the fetch-data cache, see `catapult "
+                      "fetch-data`; for fashion-mnist: /usr/share/datasets/fashion-mnist)");
+      cmd->add_option("--dataset", args->dataset,
+                      "mnist (the poster's data, default) or fashion-mnist (the protocol's model "
+                      "widths must fit the images)")
+          ->check(CLI::IsMember({"mnist", "fashion-mnist"}));
+      cmd->add_flag("--resume", args->resume,
+                    "Keep the experiments that an earlier, interrupted run of the same protocol "
+                    "finished in --out (same protocol, build and thread count: rerunning them "
+                    "would write the same numbers) and run the others");
       cmd->add_option("--out", args->out, "Results directory (default: results)");
       cmd->add_flag("--no-figures", args->no_figures, "Skip the gnuplot figures");
       cmd->add_option("--threads", args->threads, "Thread limit (default: all)");
@@ -123,6 +147,8 @@ const CommandRegistrar kReproduce{
         line += args->full ? " --full" : (args->config.empty() ? " --quick" : "");
         if (!args->config.empty()) line += " --config " + args->config;
         if (!args->data_dir.empty()) line += " --data-dir " + args->data_dir;
+        if (args->dataset != "mnist") line += " --dataset " + args->dataset;
+        // --resume is left out: the results are those of the command without it.
         line += " --out " + args->out;
         if (args->no_figures) line += " --no-figures";
         if (args->threads > 0) line += " --threads " + std::to_string(args->threads);

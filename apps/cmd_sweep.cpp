@@ -3,6 +3,10 @@
 // runs (DIR/results.csv, DIR/results.json, rewritten atomically after every run). A rerun of the
 // same sweep skips the finished runs (and resumes an interrupted one from its checkpoint with
 // --checkpoint-every); a different sweep file in the same DIR is refused.
+// Under mpirun (catapult/dist/), the runs are spread over the ranks with dynamic scheduling (a
+// rank that finishes a run takes the next), each rank writes its runs' directories, and rank 0
+// keeps the table; the table is the one a single process writes. DIR must be on a file system
+// every rank sees (a cluster's shared home or scratch).
 #include <unistd.h>
 
 #include <cmath>
@@ -14,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,6 +29,10 @@
 #include "catapult/train/sweep.hpp"
 #include "command.hpp"
 #include "train_run.hpp"
+#ifdef CATAPULT_HAVE_MPI
+#include "catapult/dist/mpi.hpp"
+#include "catapult/dist/task_pool.hpp"
+#endif
 
 namespace catapult::app {
 namespace {
@@ -152,33 +161,102 @@ void claim_output(const fs::path& out, const std::string& canonical) {
                                 where, "); use another --out, or the sweep file that made it"));
 }
 
+// Runs f on every rank; under MPI an error on any rank becomes the same error on every rank
+// (reported once by rank 0).
+template <class F>
+void on_every_rank(const char* what, F&& f) {
+#ifdef CATAPULT_HAVE_MPI
+  dist::collectively(what, std::forward<F>(f));
+#else
+  (void)what;
+  f();
+#endif
+}
+
+int this_rank() {
+#ifdef CATAPULT_HAVE_MPI
+  return dist::rank();
+#else
+  return 0;
+#endif
+}
+
+int ranks() {
+#ifdef CATAPULT_HAVE_MPI
+  return dist::size();
+#else
+  return 1;
+#endif
+}
+
+// Every rank must be able to create files in the output directory (a rank on a node where it is
+// missing or read-only would lose its runs).
+void check_writable(const fs::path& out) {
+  const fs::path probe = out / str_cat(".write-test-rank-", this_rank());
+  std::ofstream f(probe);
+  if (!f || !(f << "ok\n") || !f.flush())
+    throw IoError(str_cat("sweep: cannot write in the output directory ", out.string()));
+  f.close();
+  std::error_code ec;
+  fs::remove(probe, ec);
+}
+
 void run_sweep(const SweepArgs& args, const CLI::App& cmd) {
-  if (args.file.empty()) throw InvalidArgument("sweep: no sweep file given (catapult sweep FILE)");
-  if (args.out.empty() && !args.dry_run)
-    throw InvalidArgument("sweep: no --out DIR given (where the runs and results go)");
-  if (cmd.count("--checkpoint-every") > 0 && args.checkpoint_every == 0)
-    throw InvalidArgument("sweep: --checkpoint-every 0 (must be >= 1)");
-  if (args.log_every == 0) throw InvalidArgument("sweep: --log-every 0");
-  train::Sweep sweep = train::parse_sweep(read_text(args.file), default_run_config());
-  const std::string canonical = train::to_json(sweep);
+  const int rank = this_rank(), nranks = ranks();
+  train::Sweep sweep;
+  std::string canonical;
   const fs::path out = args.out;
-  for (auto& run : sweep.runs) {
-    if (cmd.count("--data-dir") > 0) run.config.data_dir = args.data_dir;
-    if (cmd.count("--threads") > 0) run.config.threads = args.threads;
-    run.config.out_dir = (out / run.name).string();
-    // What only the model can check (the widths), for every run before the first starts.
-    if (run.config.train.batch_size == 0)
-      throw InvalidArgument(str_cat("sweep: ", run.name, ": train.batch_size is 0"));
-    try {
-      const nn::Mlp<float> probe(run.config.model);
-    } catch (const InvalidArgument& e) {
-      throw InvalidArgument(str_cat("sweep: ", run.name, ": ", e.what()));
+  on_every_rank("", [&] {
+    if (args.file.empty())
+      throw InvalidArgument("sweep: no sweep file given (catapult sweep FILE)");
+    if (args.out.empty() && !args.dry_run)
+      throw InvalidArgument("sweep: no --out DIR given (where the runs and results go)");
+    if (cmd.count("--checkpoint-every") > 0 && args.checkpoint_every == 0)
+      throw InvalidArgument("sweep: --checkpoint-every 0 (must be >= 1)");
+    if (args.log_every == 0) throw InvalidArgument("sweep: --log-every 0");
+    sweep = train::parse_sweep(read_text(args.file), default_run_config());
+    canonical = train::to_json(sweep);
+    for (auto& run : sweep.runs) {
+      if (cmd.count("--data-dir") > 0) run.config.data_dir = args.data_dir;
+      if (cmd.count("--threads") > 0) run.config.threads = args.threads;
+      run.config.out_dir = (out / run.name).string();
+      // What only the model can check (the widths), for every run before the first starts.
+      if (run.config.train.batch_size == 0)
+        throw InvalidArgument(str_cat("sweep: ", run.name, ": train.batch_size is 0"));
+      try {
+        const nn::Mlp<float> probe(run.config.model);
+      } catch (const InvalidArgument& e) {
+        throw InvalidArgument(str_cat("sweep: ", run.name, ": ", e.what()));
+      }
     }
+  });
+#ifdef CATAPULT_HAVE_MPI
+  if (nranks > 1) {
+    // The ranks must run the same sweep into the same place with the same options.
+    dist::require_same(
+        "sweep: the sweep (file contents, --out, --data-dir, --checkpoint-every, "
+        "--log-every)",
+        str_cat(canonical, '\n', args.out, '\n', args.data_dir, '\n', args.checkpoint_every, '\n',
+                args.log_every, '\n', args.dry_run));
+    if (static_cast<std::size_t>(nranks) > sweep.runs.size())
+      throw dist::CollectiveError(
+          str_cat("sweep: ", nranks, " ranks for ", sweep.runs.size(),
+                  " runs: every rank needs at least one run (use mpirun -n ", sweep.runs.size(),
+                  " or fewer)"),
+          true);
+    // Threads per rank from the rank layout unless the sweep or --threads sets them.
+    for (auto& run : sweep.runs)
+      if (run.config.threads == 0) run.config.threads = dist::layout().threads;
   }
-  std::cout << "sweep: " << sweep.runs.size() << " runs over";
-  for (const auto& axis : sweep.axes) std::cout << ' ' << axis.key;
-  std::cout << '\n';
+#endif
+  if (rank == 0) {
+    std::cout << "sweep: " << sweep.runs.size() << " runs over";
+    for (const auto& axis : sweep.axes) std::cout << ' ' << axis.key;
+    if (nranks > 1) std::cout << " on " << nranks << " ranks";
+    std::cout << '\n';
+  }
   if (args.dry_run) {
+    if (rank != 0) return;
     for (const auto& run : sweep.runs) {
       std::cout << run.name;
       for (std::size_t a = 0; a < sweep.axes.size(); ++a)
@@ -188,47 +266,83 @@ void run_sweep(const SweepArgs& args, const CLI::App& cmd) {
     return;
   }
 
-  claim_output(out, canonical);
+  // Rank 0 claims DIR and reads which runs are finished; then every rank checks it can write
+  // there, and learns the runs left to do from rank 0.
   std::vector<json> rows(sweep.runs.size());
   std::size_t skipped = 0;
-  for (const auto& run : sweep.runs) {
-    rows[run.index] = finished_row(out / run.name, run);
-    skipped += rows[run.index].is_null() ? 0 : 1;
+  std::string todo_text;
+  on_every_rank("", [&] {
+    if (rank != 0) return;
+    claim_output(out, canonical);
+    for (const auto& run : sweep.runs) {
+      rows[run.index] = finished_row(out / run.name, run);
+      if (rows[run.index].is_null())
+        todo_text += str_cat(todo_text.empty() ? "" : " ", run.index);
+      else
+        ++skipped;
+    }
+    write_tables(out, sweep, canonical, rows);
+  });
+  on_every_rank("", [&] { check_writable(out); });
+#ifdef CATAPULT_HAVE_MPI
+  todo_text = dist::broadcast(todo_text);
+#endif
+  std::vector<std::size_t> todo;
+  {
+    std::istringstream in(todo_text);
+    for (std::size_t i = 0; in >> i;) todo.push_back(i);
   }
-  if (skipped > 0)
+  if (rank == 0 && skipped > 0)
     std::cout << "sweep: " << skipped << " runs already finished in " << out.string()
               << ", skipped\n";
-  write_tables(out, sweep, canonical, rows);
 
   std::map<std::pair<std::string, std::string>, data::Splits> datasets;  // loaded once each
-  const bool tty = isatty(fileno(stdout)) != 0;
-  std::size_t diverged = 0;
-  for (const auto& run : sweep.runs) {
-    if (!rows[run.index].is_null()) continue;
+  const bool tty = rank == 0 && nranks == 1 && isatty(fileno(stdout)) != 0;
+  // Trains run i on this rank and returns its row (written to its result.json first: that file
+  // is what marks the run finished, written atomically after everything else).
+  auto work = [&](std::size_t i) -> std::string {
+    const train::SweepRun& run = sweep.runs[i];
     const fs::path dir = out / run.name;
-    std::cout << run.name << " (" << run.index + 1 << "/" << sweep.runs.size() << "):";
-    for (std::size_t a = 0; a < sweep.axes.size(); ++a)
-      std::cout << ' ' << sweep.axes[a].key << '=' << run.values[a];
-    std::cout << '\n';
+    {
+      std::ostringstream line;
+      line << run.name << " (" << run.index + 1 << "/" << sweep.runs.size() << "):";
+      for (std::size_t a = 0; a < sweep.axes.size(); ++a)
+        line << ' ' << sweep.axes[a].key << '=' << run.values[a];
+      if (nranks > 1) line << " [rank " << rank << "]";
+      std::cout << line.str() << std::endl;
+    }
     const auto key = std::make_pair(run.config.dataset, run.config.data_dir);
     if (datasets.count(key) == 0) datasets.emplace(key, load_run_data(run.config));
     TrainRunOptions options;
     options.log_every = args.log_every;
     options.checkpoint_every = args.checkpoint_every;
     options.data = &datasets.at(key);
-    options.progress = &std::cout;
+    options.progress = nranks == 1 ? &std::cout : nullptr;
     options.tty = tty;
     if (args.checkpoint_every > 0 && fs::exists(dir / "checkpoint.ckpt"))
       options.resume = dir / "checkpoint.ckpt";
     const train::TrainResult r = run_training(run.config, options);
-    diverged += r.status == train::TrainStatus::Diverged ? 1 : 0;
-    rows[run.index] = result_row(sweep, run, r);
-    train::write_file_atomically(dir / "result.json", rows[run.index].dump(2) + "\n");
+    const json row = result_row(sweep, run, r);
+    train::write_file_atomically(dir / "result.json", row.dump(2) + "\n");
+    return row.dump();
+  };
+  std::size_t diverged = 0;
+  // Rank 0 only, one call at a time: the row joins the table, rewritten atomically.
+  auto on_result = [&](std::size_t i, const std::string& text) {
+    rows[i] = json::parse(text);
+    diverged += rows[i].value("status", "") == "diverged" ? 1 : 0;
     write_tables(out, sweep, canonical, rows);
-  }
-  std::cout << "sweep: " << sweep.runs.size() << " runs finished (" << skipped
-            << " before this call, " << diverged << " diverged now); results in "
-            << (out / "results.csv").string() << " and results.json\n";
+  };
+#ifdef CATAPULT_HAVE_MPI
+  (void)dist::run_task_pool(todo, work, on_result);
+  dist::barrier();
+#else
+  for (const std::size_t i : todo) on_result(i, work(i));
+#endif
+  if (rank == 0)
+    std::cout << "sweep: " << sweep.runs.size() << " runs finished (" << skipped
+              << " before this call, " << diverged << " diverged now); results in "
+              << (out / "results.csv").string() << " and results.json\n";
 }
 
 const CommandRegistrar kSweep{

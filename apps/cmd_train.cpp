@@ -1,5 +1,9 @@
 // `catapult train`: train an MLP on MNIST (or Fashion-MNIST) from a JSON config and/or flags;
 // writes a CSV log, a JSON summary and the weights (.npz) to --out.
+// Under mpirun (catapult/dist/data_parallel.hpp): data-parallel, every rank computes its shard of
+// every global batch of --batch rows, the gradients are summed with MPI_Allreduce and every rank
+// takes the same step; rank 0 writes the logs, weights and checkpoints, every rank resumes from
+// --resume (a file every rank can read).
 #include <unistd.h>
 
 #include <cstdio>
@@ -28,6 +32,10 @@
 #include "catapult/train/trainer.hpp"
 #include "command.hpp"
 #include "train_run.hpp"
+#ifdef CATAPULT_HAVE_MPI
+#include "catapult/dist/data_parallel.hpp"
+#include "catapult/dist/mpi.hpp"
+#endif
 
 namespace catapult::app {
 namespace {
@@ -53,6 +61,7 @@ struct TrainArgs {
   bool dump_config = false;
   std::string checkpoint, resume;
   std::uint64_t checkpoint_every = 0;
+  std::uint64_t check_every = 50;  // data-parallel: compare the ranks' parameters every N steps
 };
 
 std::string read_file(const std::string& path) {
@@ -135,7 +144,94 @@ train::RunConfig build_config(const TrainArgs& a, const CLI::App& cmd) {
   return c;
 }
 
+#ifdef CATAPULT_HAVE_MPI
+// At the end of a data-parallel run: the ranks' final parameters must have the same bits (the
+// reducer checks every --check-every steps while the run goes).
+class FinalCheck final : public train::Observer {
+ public:
+  explicit FinalCheck(dist::DataParallel& dp) : dp_(&dp) {}
+  void on_step(const train::StepInfo& info) override { model_ = &info.model; }
+  void on_end(const train::TrainResult& result) override {
+    if (model_ != nullptr) dp_->check(result.steps, {model_->params(), model_->num_params()});
+  }
+
+ private:
+  dist::DataParallel* dp_;
+  const nn::Mlp<float>* model_ = nullptr;
+};
+
+// `catapult train` on more than one rank.
+void run_train_data_parallel(const TrainArgs& args, const CLI::App& cmd) {
+  const int rank = dist::rank(), nranks = dist::size();
+  train::RunConfig c;
+  dist::collectively("", [&] {
+    c = build_config(args, cmd);
+    if (cmd.count("--checkpoint-every") > 0 && args.checkpoint_every == 0)
+      throw InvalidArgument("train: --checkpoint-every 0 (must be >= 1)");
+    if (args.check_every == 0) throw InvalidArgument("train: --check-every 0 (must be >= 1)");
+    if (!args.resume.empty() && !std::filesystem::exists(args.resume))
+      throw IoError(str_cat("train: --resume ", args.resume, ": no such file on this rank"));
+  });
+  if (args.dump_config) {
+    if (rank == 0) std::printf("%s\n", train::to_json(c).c_str());
+    return;
+  }
+  // The ranks must train the same run: the configuration (less the thread count) and the options.
+  train::RunConfig same = c;
+  same.threads = 0;
+  dist::require_same("train: the run configuration and options",
+                     str_cat(train::to_json(same), '\n', args.checkpoint, '\n', args.resume, '\n',
+                             args.checkpoint_every, '\n', args.log_every, '\n', args.check_every));
+  if (c.train.batch_size < static_cast<std::size_t>(nranks))
+    throw dist::CollectiveError(
+        str_cat("train: a batch of ", c.train.batch_size, " samples over ", nranks,
+                " ranks: every rank needs at least one sample of every batch (--batch >= ", nranks,
+                ")"),
+        true);
+  if (c.threads == 0) c.threads = dist::layout().threads;
+  dist::DataParallel dp(args.check_every);
+  FinalCheck final_check(dp);
+  TrainRunOptions options;
+  options.log_every = args.log_every;
+  options.resume = args.resume;
+  options.reducer = &dp;
+  options.observers = {&final_check};
+  if (rank == 0) {  // rank 0 writes the files and the progress
+    options.checkpoint_every = args.checkpoint_every;
+    options.checkpoint = args.checkpoint;
+    options.progress = &std::cout;
+    options.tty = isatty(fileno(stdout)) != 0;
+    std::cout << "data-parallel: " << nranks << " ranks, global batch " << c.train.batch_size
+              << " (about " << c.train.batch_size / static_cast<std::size_t>(nranks)
+              << " samples per rank), " << c.threads
+              << " threads per rank; parameters compared every " << args.check_every << " steps\n";
+  } else {
+    c.out_dir.clear();
+  }
+  train::TrainResult r;
+  dist::collectively("", [&] { r = run_training(c, options); });
+  if (r.status == train::TrainStatus::Diverged)
+    throw dist::CollectiveError(
+        str_cat("train: ", r.message, c.out_dir.empty() ? "" : "; logs kept in ", c.out_dir),
+        false);
+  if (rank == 0) {
+    std::cout << "data-parallel: " << dp.checks() << " parameter checks passed; "
+              << dp.allreduce_seconds() << " s in MPI_Allreduce of " << r.seconds
+              << " s of training on rank 0\n";
+    if (!c.out_dir.empty())
+      std::cout << "wrote " << (std::filesystem::path(c.out_dir) / "steps.csv").string()
+                << ", evals.csv, summary.json, weights.npz\n";
+  }
+}
+#endif
+
 void run_train(const TrainArgs& args, const CLI::App& cmd) {
+#ifdef CATAPULT_HAVE_MPI
+  if (dist::size() > 1) {
+    run_train_data_parallel(args, cmd);
+    return;
+  }
+#endif
   const train::RunConfig c = build_config(args, cmd);
   if (args.dump_config) {
     std::printf("%s\n", train::to_json(c).c_str());
@@ -228,6 +324,9 @@ const CommandRegistrar kTrain{
       cmd->add_option("--resume", a->resume,
                       "Resume from this checkpoint (same configuration; --steps/--epochs may grow)")
           ->check(CLI::ExistingFile);
+      cmd->add_option("--check-every", a->check_every,
+                      "Under mpirun: check that the ranks' parameters are bit-identical every N "
+                      "steps and at the end (default 50)");
       cmd->callback([a, cmd] { run_train(*a, *cmd); });
     }};
 

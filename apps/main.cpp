@@ -4,11 +4,15 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <optional>
 #include <string>
 
 #include "catapult/core/error.hpp"
 #include "catapult/core/version.hpp"
 #include "command.hpp"
+#ifdef CATAPULT_HAVE_MPI
+#include "catapult/dist/mpi.hpp"
+#endif
 
 namespace catapult::app {
 std::vector<CommandEntry>& command_registry() {
@@ -17,8 +21,58 @@ std::vector<CommandEntry>& command_registry() {
 }
 }  // namespace catapult::app
 
+namespace {
+
+// Under mpirun, the commands that know how to share their work between the ranks; the others
+// would run N times over the same files, so they are refused with more than one rank.
+bool runs_under_mpi(const std::string& command) {
+  return command == "sweep" || command == "train" || command == "ntk" || command == "info";
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace catapult::app;
+#ifdef CATAPULT_HAVE_MPI
+  // MPI only when a launcher started the program (catapult/dist/mpi.hpp), so a plain run never
+  // initialises it.
+  std::optional<catapult::dist::Session> mpi;
+  if (catapult::dist::launched_by_mpi()) {
+    try {
+      mpi.emplace(&argc, &argv);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "catapult: error: %s\n", e.what());
+      return kExitFailure;
+    }
+  }
+  const bool many = mpi.has_value() && catapult::dist::size() > 1;
+  const int rank = catapult::dist::rank();
+  // An error every rank knows (dist::CollectiveError) is reported once by rank 0 and every rank
+  // exits with its status; any other error of one rank is fatal for the job: reported naming the
+  // rank, then MPI_Abort ends every rank (none is left waiting in a collective).
+  auto fail = [&](const std::exception& e, int code) -> int {
+    if (const auto* c = dynamic_cast<const catapult::dist::CollectiveError*>(&e)) {
+      if (rank == 0) std::fprintf(stderr, "catapult: error: %s\n", e.what());
+      return c->usage() ? kExitUsage : kExitFailure;
+    }
+    if (!many) {
+      std::fprintf(stderr, "catapult: error: %s\n", e.what());
+      return code;
+    }
+    std::fprintf(stderr, "catapult: error: rank %d of %d: %s\n", rank, catapult::dist::size(),
+                 e.what());
+    std::fflush(stderr);
+    std::fflush(stdout);
+    catapult::dist::Session::abort(code);
+  };
+#else
+  const bool many = false;
+  const int rank = 0;
+  auto fail = [](const std::exception& e, int code) -> int {
+    std::fprintf(stderr, "catapult: error: %s\n", e.what());
+    return code;
+  };
+#endif
   CLI::App program{"catapult: catapults in SGD on multicore CPUs (version " CATAPULT_VERSION_STRING
                    ")"};
   program.require_subcommand(1);
@@ -37,22 +91,32 @@ int main(int argc, char** argv) {
       known += (known.empty() ? "" : ", ") + sub->get_name();
     }
     if (!found) {
-      std::fprintf(stderr, "catapult: error: unknown command '%s' (commands: %s)\n", word.c_str(),
-                   known.c_str());
+      if (rank == 0)
+        std::fprintf(stderr, "catapult: error: unknown command '%s' (commands: %s)\n", word.c_str(),
+                     known.c_str());
+      return kExitUsage;
+    }
+    if (many && !runs_under_mpi(word)) {
+      if (rank == 0)
+        std::fprintf(stderr,
+                     "catapult: error: '%s' does not run under MPI with more than one rank "
+                     "(distributed: sweep, train, ntk); run it without mpirun\n",
+                     word.c_str());
       return kExitUsage;
     }
   }
   try {
     program.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // Every rank parses the same command line (a rank that parses another one fails the
+    // configuration check of its command), so rank 0 speaks for all.
+    if (rank != 0) return e.get_exit_code() == 0 ? 0 : kExitUsage;
     const int rc = program.exit(e);
     return rc == 0 ? 0 : kExitUsage;
   } catch (const catapult::InvalidArgument& e) {
-    std::fprintf(stderr, "catapult: error: %s\n", e.what());
-    return kExitUsage;
+    return fail(e, kExitUsage);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "catapult: error: %s\n", e.what());
-    return kExitFailure;
+    return fail(e, kExitFailure);
   }
   // Report a failed write to standard output (full disk, closed pipe) instead of losing it in
   // stdio's buffer at exit.

@@ -1,6 +1,8 @@
 // One training run as `catapult train` does it (see train_run.hpp).
 #include "train_run.hpp"
 
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -88,7 +90,8 @@ train::TrainResult run_training(const train::RunConfig& c, const TrainRunOptions
   // Build everything that validates the configuration before the data is loaded.
   nn::Mlp<float> model(c.model);
   auto optimizer = optim::make_optimizer<float>(c.optimizer);
-  const optim::Schedule schedule(c.schedule);
+  optim::Schedule schedule(c.schedule);
+  const std::unique_ptr<train::Controller> controller = train::make_controller(c);
   if (c.train.batch_size == 0) throw InvalidArgument("train: --batch 0");
   if (options.log_every == 0) throw InvalidArgument("train: --log-every 0");
   std::filesystem::path checkpoint_path = options.checkpoint;
@@ -110,10 +113,14 @@ train::TrainResult run_training(const train::RunConfig& c, const TrainRunOptions
   const data::Splits& splits = options.data != nullptr ? *options.data : *loaded;
   Rng rng(c.init_seed);
   model.init(rng);
+  // The hooks whose state checkpoints hold: the controller (its measurements and the schedule
+  // it set), so a resumed run continues exactly.
+  train::CheckpointedHooks stateful;
+  if (controller) stateful.controllers.push_back(controller.get());
   std::optional<train::ResumePoint> resume_point;
   if (resume_from)
     resume_point = train::restore_training_checkpoint(*resume_from, model, *optimizer, c.train,
-                                                      splits.train.size());
+                                                      splits.train.size(), stateful);
   const std::uint64_t resume_step = resume_point ? resume_point->step : 0;
 
   std::vector<std::unique_ptr<train::Observer>> owned;
@@ -136,19 +143,26 @@ train::TrainResult run_training(const train::RunConfig& c, const TrainRunOptions
         out / "summary.json", config_json,
         resume_point ? resume_point->evals : std::vector<train::EvalInfo>{}));
   }
+  std::vector<train::Controller*> controllers;
+  if (controller) controllers.push_back(controller.get());
   if (options.checkpoint_every > 0) {
     // The logs are flushed before each checkpoint, so after a kill they cover every step the
     // checkpoint holds (a resumed run drops the rows written after it).
-    owned.push_back(std::make_unique<train::CheckpointObserver>(
+    auto checkpoints = std::make_unique<train::CheckpointObserver>(
         checkpoint_path, options.checkpoint_every, c.train, splits.train.size(), config_json,
         [csv] {
           if (csv != nullptr) csv->flush();
         },
-        resume_point ? &*resume_point : nullptr));
+        resume_point ? &*resume_point : nullptr);
+    // Written after the controller acted: the last controller of the run.
+    checkpoints->set_hooks(stateful);
+    controllers.push_back(checkpoints.get());
+    owned.push_back(std::move(checkpoints));
   }
   std::vector<train::Observer*> observers;
   observers.reserve(owned.size());
   for (auto& o : owned) observers.push_back(o.get());
+  observers.insert(observers.end(), options.observers.begin(), options.observers.end());
   if (options.progress != nullptr) {
     auto& p = *options.progress;
     p << "model: " << model.num_params() << " parameters, widths";
@@ -159,11 +173,28 @@ train::TrainResult run_training(const train::RunConfig& c, const TrainRunOptions
       p << "resumed from " << options.resume.string() << " after step " << resume_step << '\n';
   }
   const train::TrainResult r =
-      train::train(model, *optimizer, schedule, splits.train, &splits.test, c.train, observers,
+      train::train(model, *optimizer, schedule, splits.train, &splits.test, c.train,
+                   train::Hooks{observers, controllers, options.reducer},
                    resume_point ? &*resume_point : nullptr);
   owned.clear();  // flush and close the logs
   if (!out.empty() && r.status != train::TrainStatus::Diverged)
     train::export_weights_npz(model, out / "weights.npz");
+  if (const auto* peak = dynamic_cast<const train::CriticalPeakController*>(controller.get());
+      peak != nullptr && !out.empty()) {
+    // η_crit at the start and every re-measurement (those before a resume included), exactly.
+    auto row = [](std::uint64_t step, double eta, double peak_lr) {
+      char line[96];
+      std::snprintf(line, sizeof line, "%llu,%.17g,%.17g\n", static_cast<unsigned long long>(step),
+                    eta, peak_lr);
+      return std::string(line);
+    };
+    std::string text = "step,eta_crit,peak_lr\n";
+    text += row(0, peak->initial_critical_rate(),
+                std::max(c.schedule.lr,
+                         c.controller.critical_peak.peak_factor * peak->initial_critical_rate()));
+    for (const auto& m : peak->measurements()) text += row(m.step, m.eta_crit, m.peak);
+    train::write_file_atomically(out / "critical_peak.csv", text);
+  }
   return r;
 }
 

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <iosfwd>
 #include <string>
+#include <vector>
 
 #include "catapult/data/dataset.hpp"
 #include "catapult/train/config.hpp"
@@ -28,6 +29,11 @@ struct TrainRunOptions {
   const data::Splits* data = nullptr;  ///< the data, loaded by the caller (null: load_run_data)
   std::ostream* progress = nullptr;    ///< progress display (null: none)
   bool tty = false;                    ///< the progress stream is a terminal
+  /// Data-parallel training (train/gradient_reducer.hpp; null: this process computes every
+  /// batch). Every process of the group calls run_training with the same configuration.
+  train::GradientReducer* reducer = nullptr;
+  /// More observers (not owned), after the run's own.
+  std::vector<train::Observer*> observers;
 };
 
 /// Trains c's model: writes config.json, steps.csv, evals.csv and summary.json to c.out_dir (if

@@ -30,4 +30,14 @@ if(OpenBLAS_FOUND)
   message(STATUS "catapult: OpenBLAS ${OpenBLAS_VERSION} found (benchmark peer)")
 endif()
 
-find_package(MPI QUIET COMPONENTS CXX)
+# Open MPI: the optional distributed layer (catapult::dist, lib/CMakeLists.txt). Only the C API is
+# used, so the deprecated C++ bindings (libmpi_cxx) are not linked.
+if(CATAPULT_WITH_MPI)
+  set(MPI_CXX_SKIP_MPICXX ON)
+  find_package(MPI QUIET COMPONENTS CXX)
+endif()
+if(MPI_CXX_FOUND)
+  message(STATUS "catapult: MPI ${MPI_CXX_VERSION} found (${MPIEXEC_EXECUTABLE}): building catapult::dist and the distributed sweep, train and ntk")
+else()
+  message(STATUS "catapult: MPI not found (or CATAPULT_WITH_MPI=OFF): everything runs in one process")
+endif()

@@ -12,7 +12,9 @@
 #         canary that proves TSan reports a race;
 #   o2    kernels and nn, where the miscompile lived.
 # CATAPULT_SANITIZE_SUITES="a_tests b_tests" overrides the list ("all": every suite).
-# Tests labelled `slow` (long real-MNIST training runs) are excluded: under ASan they take several
+# Tests labelled `mpi` (programs under mpirun, tests/mpi/) are left to the release suite: Open MPI
+# under ASan/TSan reports its own allocations and threads. Tests labelled `slow` (long real-MNIST
+# training runs) are excluded: under ASan they take several
 # times their release time and the release suite already runs them. Set CATAPULT_SANITIZE_ALL=1
 # to run them too. The real-MNIST tests run on the same cache as scripts/test.sh
 # ($CATAPULT_MNIST_DIR, default ~/.cache/catapult/mnist; fetched and verified first if needed);
@@ -35,8 +37,8 @@ read -r -a suites <<<"${CATAPULT_SANITIZE_SUITES:-$default_suites}"
 # Always left to the release suite: the per-ISA reruns of the kernels and nn suites (label isa,
 # cmake/CatapultIsaTests.cmake; the forced SSE kernels under ASan take several times the whole
 # suite's time). Also the long real-MNIST runs (label slow) unless CATAPULT_SANITIZE_ALL=1.
-exclude=(-LE '^(slow|isa)$')
-if [[ "${CATAPULT_SANITIZE_ALL:-0}" == 1 ]]; then exclude=(-LE '^isa$'); fi
+exclude=(-LE '^(slow|isa|mpi)$')
+if [[ "${CATAPULT_SANITIZE_ALL:-0}" == 1 ]]; then exclude=(-LE '^(isa|mpi)$'); fi
 if [[ "${CATAPULT_UPDATE_DOCS:-0}" == 1 ]]; then rm -rf "build/$preset"; fi
 start=$(date +%s)
 cmake --preset "$preset"

@@ -6,6 +6,7 @@
 #include "catapult/analysis/adagrad_stats.hpp"
 #include "catapult/analysis/catapult_detector.hpp"
 #include "catapult/core/error.hpp"
+#include "catapult/ntk/curvature.hpp"
 #include "engine.hpp"
 #include "experiments.hpp"
 #include "output.hpp"
@@ -70,7 +71,13 @@ void run_adagrad(const Context& ctx) {
         const auto lm = ntk_lambda_max(s.model, crit_x, &warm, crit_tol, crit_iter);
         const double eta_sgd = critical_rate_or_nan(loss, crit_n, k, lm.value);
         const auto st = analysis::adagrad_accumulator_stats<float>(acc, {}, step);
-        rates.add({double(step), info.lr, peak, eta_sgd, st.s_t * eta_sgd, st.s_t_active * eta_sgd,
+        // The poster's bound 2·s_t/λmax(H) with λmax(H) ≈ λmax(H_GN) = 2c·λmax(K_full).
+        const double lambda_h = 2.0 * nn::mse_scale(loss.reduction, crit_n, k) * lm.value;
+        auto bound = [&](double s_t) {
+          return std::isfinite(eta_sgd) ? ntk::adagrad_critical_rate_bound(s_t, lambda_h)
+                                        : std::nan("");
+        };
+        rates.add({double(step), info.lr, peak, eta_sgd, bound(st.s_t), bound(st.s_t_active),
                    preconditioned(s)});
       }
     };

@@ -194,6 +194,16 @@ double require_rate(double rate, const std::string& what) {
   return rate;
 }
 
+double initial_critical_rate(const nn::MlpConfig& model, std::uint64_t seed,
+                             MatrixView<const float> x, const nn::LossConfig& loss,
+                             double tolerance, std::size_t max_restarts, const std::string& what) {
+  nn::Mlp<float> m(model);
+  Rng rng(seed);
+  m.init(rng);
+  const auto lm = ntk_lambda_max(m, x, nullptr, tolerance, max_restarts);
+  return require_rate(critical_rate_or_nan(loss, x.rows(), m.output_dim(), lm.value), what);
+}
+
 double preconditioned_critical_rate(const nn::Mlp<float>& model, MatrixView<const float> x,
                                     const nn::LossConfig& loss,
                                     std::span<const double> preconditioner, double tolerance,

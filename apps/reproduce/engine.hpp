@@ -139,6 +139,14 @@ LambdaMax ntk_lambda_max(const nn::Mlp<float>& model, MatrixView<const float> x,
 /// `rate` if it is finite and > 0; otherwise throws RuntimeError naming `what`.
 double require_rate(double rate, const std::string& what);
 
+/// η_crit at initialisation of a run with this seed: the model initialised from Rng(seed) (the
+/// seed convention of RunSpec), λmax of its full NTK on x by ntk_lambda_max, and
+/// critical_rate_or_nan for the loss; RuntimeError naming `what` when it cannot be measured.
+[[nodiscard]] double initial_critical_rate(const nn::MlpConfig& model, std::uint64_t seed,
+                                           MatrixView<const float> x, const nn::LossConfig& loss,
+                                           double tolerance, std::size_t max_restarts,
+                                           const std::string& what);
+
 /// The critical rate 2/λmax(D·H_GN·D), D = diag(p)^{-1/2}, of a method with the diagonal
 /// preconditioner p (update η·g/p) on the run's MSE over the samples x: the preconditioned
 /// sharpness of ntk::sharpness on ntk::PreconditionedOperator(ntk::GaussNewtonOperator).

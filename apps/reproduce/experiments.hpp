@@ -1,5 +1,5 @@
 #pragma once
-// The five experiments of `catapult reproduce` (see docs/reproduction.md for the protocol).
+// The experiments of `catapult reproduce` (see docs/reproduction.md for the protocol).
 // Each reads its part of ctx.protocol, writes ctx.out/<name>/ atomically (CSV, meta.json, PNG
 // figures, section.md for the report) and reports progress through ctx.log.
 
@@ -24,6 +24,12 @@ void run_ntk(const Context& ctx);
 void run_adagrad(const Context& ctx);
 /// Beyond the poster: number of catapults and test accuracy against batch size.
 void run_beyond(const Context& ctx);
+/// The phase map: cyclic peaks c·η_crit(t) over a grid of c with matched-rate controls, the
+/// "+ catapult" peak chosen by the written row rule, and the answer to "spikes or rate?".
+void run_phase_map(const Context& ctx);
+/// The detector's calibration: detections on pure-noise controls (constant rate below critical)
+/// at several batch sizes for several noise margins.
+void run_calibrate(const Context& ctx);
 
 /// Shaded intervals [start, end) of the detected catapults, in steps (for figures).
 [[nodiscard]] std::vector<std::pair<double, double>> phase_intervals(

@@ -1,23 +1,20 @@
 // Experiment 3: the NTK of a smaller model tracked over training (condition number, ‖K‖₂, loss
 // split onto the top eigenspace) with the catapult phases marked.
-#include <Eigen/Dense>
 #include <cmath>
 #include <sstream>
+#include <vector>
 
 #include "catapult/analysis/catapult_detector.hpp"
 #include "catapult/core/error.hpp"
+#include "catapult/ntk/curvature.hpp"
 #include "catapult/ntk/ntk.hpp"
+#include "catapult/ntk/spectrum.hpp"
 #include "engine.hpp"
 #include "experiments.hpp"
 #include "output.hpp"
 #include "plot.hpp"
 
 namespace catapult::app::reproduce {
-namespace {
-
-using MatD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
-}  // namespace
 
 void run_ntk(const Context& ctx) {
   const auto& p = ctx.protocol;
@@ -41,29 +38,28 @@ void run_ntk(const Context& ctx) {
     track.columns = {"step", "lambda_max", "lambda_min", "condition_number",
                      "loss", "loss_top",   "loss_rest"};
     Matrix<float> out(n, k);
+    std::vector<double> residual(n);
     auto measure = [&](std::size_t step, const nn::Mlp<float>& m) {
       const auto kt = ntk::empirical_ntk<float>(m, x, {ntk::NtkMode::Traced, 0, 0});
-      const auto ni = static_cast<Eigen::Index>(n);
-      MatD km(ni, ni);
-      for (std::size_t i = 0; i < n; ++i)
-        for (std::size_t j = 0; j < n; ++j) km(Eigen::Index(i), Eigen::Index(j)) = double(kt(i, j));
-      Eigen::SelfAdjointEigenSolver<MatD> es(km);
-      const auto& ev = es.eigenvalues();
-      const double lmax = ev(Eigen::Index(n) - 1);
-      const double lmin = ev(0);
-      // Residual r = f − y and its part in the span of the top_k eigenvectors.
+      const auto eig = ntk::dense_eigenpairs<float>(kt.cview());
+      const double lmax = eig.eigenvalues.front();
+      const double lmin = eig.eigenvalues.back();
+      // The traced kernel's eigenvectors live in sample space: split each output's residual
+      // r_c = f_c − y_c onto the top_k of them; the loss is the sum over the outputs.
+      const auto top_vectors = eig.eigenvectors.cview().rows_range(0, top_k);
       m.forward(x, out.view());
-      MatD r(n, k);
-      for (std::size_t i = 0; i < n; ++i)
-        for (std::size_t j = 0; j < k; ++j)
-          r(Eigen::Index(i), Eigen::Index(j)) =
+      double top = 0;
+      double rest = 0;
+      for (std::size_t j = 0; j < k; ++j) {
+        for (std::size_t i = 0; i < n; ++i)
+          residual[i] =
               double(out(i, j)) - (train_set.labels[i] == j ? loss.target_on : loss.target_off);
-      const MatD v = es.eigenvectors().rightCols(Eigen::Index(top_k));
-      const MatD proj = v.transpose() * r;
-      const double total = c * r.squaredNorm();
-      const double top = c * proj.squaredNorm();
+        const auto split = ntk::split_residual(top_vectors, residual, c);
+        top += split.loss_top;
+        rest += split.loss_rest;
+      }
       track.add(
-          {double(step), lmax, lmin, lmin > 0 ? lmax / lmin : INFINITY, total, top, total - top});
+          {double(step), lmax, lmin, lmin > 0 ? lmax / lmin : INFINITY, top + rest, top, rest});
     };
     RunSpec spec;
     spec.model = model;

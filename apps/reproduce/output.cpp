@@ -8,6 +8,7 @@
 #include "catapult/core/error.hpp"
 #include "catapult/core/threading.hpp"
 #include "catapult/core/version.hpp"
+#include "catapult/train/checkpoint.hpp"
 
 namespace catapult::app::reproduce {
 
@@ -19,17 +20,7 @@ void write_file_atomic(const std::filesystem::path& path, const std::string& con
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
   if (ec)
     throw IoError(str_cat("cannot create directory ", path.parent_path(), ": ", ec.message()));
-  std::filesystem::path tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw IoError(str_cat("cannot open ", tmp, " for writing"));
-    out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    out.flush();
-    if (!out) throw IoError(str_cat("short write to ", tmp));
-  }
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw IoError(str_cat("cannot rename ", tmp, " to ", path, ": ", ec.message()));
+  train::write_file_atomically(path, content);
 }
 
 void CsvTable::add(std::vector<double> row) {

@@ -10,8 +10,9 @@
 
 namespace catapult::app::reproduce {
 
-/// Writes `content` to `path` atomically: to path + ".tmp" first, then renamed over path.
-/// Creates the parent directory. Throws IoError naming the path.
+/// Writes `content` to `path` atomically (train::write_file_atomically: a temporary file in the
+/// same directory, fsync, rename, directory fsync), creating the parent directory first. Throws
+/// IoError naming the path.
 void write_file_atomic(const std::filesystem::path& path, const std::string& content);
 
 /// A numeric table with named columns, written as CSV (header line, then one line per row;

@@ -31,8 +31,16 @@ std::string Context::label() const {
 }
 
 const std::vector<std::string>& experiment_names() {
-  static const std::vector<std::string> names = {"table", "dynamics", "ntk", "adagrad", "beyond"};
+  static const std::vector<std::string> names = {"table",  "dynamics",  "ntk",      "adagrad",
+                                                 "beyond", "phase-map", "calibrate"};
   return names;
+}
+
+std::vector<std::string> experiment_run_order() {
+  std::vector<std::string> order = {"phase-map"};
+  for (const auto& n : experiment_names())
+    if (n != "phase-map") order.push_back(n);
+  return order;
 }
 
 void run_experiment(const std::string& name, const Context& ctx) {
@@ -46,10 +54,30 @@ void run_experiment(const std::string& name, const Context& ctx) {
     run_adagrad(ctx);
   } else if (name == "beyond") {
     run_beyond(ctx);
+  } else if (name == "phase-map") {
+    run_phase_map(ctx);
+  } else if (name == "calibrate") {
+    run_calibrate(ctx);
   } else {
     throw InvalidArgument(str_cat("reproduce: unknown experiment '", name, "'"));
   }
   write_report(ctx);
+}
+
+bool experiment_complete(const Context& ctx, const std::string& name) {
+  const auto dir = ctx.out / name;
+  std::ifstream in(dir / "meta.json");
+  if (!in || !std::filesystem::exists(dir / "section.md")) return false;
+  nlohmann::json meta;
+  try {
+    meta = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception&) {
+    return false;
+  }
+  const auto current = run_metadata(name, ctx.protocol.value("protocol", std::string("custom")));
+  return meta.value("protocol_config", nlohmann::json()) == ctx.protocol &&
+         meta.value("git_commit", nlohmann::json()) == current.at("git_commit") &&
+         meta.value("threads", nlohmann::json()) == current.at("threads");
 }
 
 void write_report(const Context& ctx) {

@@ -26,6 +26,9 @@ struct Context {
   bool figures = true;                 ///< render PNGs with gnuplot
   std::string command;                 ///< the command line, for the report
   std::function<void(const std::string&)> log;  ///< progress lines (may be empty)
+  /// Reuse what an interrupted run of the same protocol and build finished (`--resume`): whole
+  /// experiments, and the phase map's per-run records.
+  bool resume = false;
 
   /// "quick protocol" etc., shown on every figure and table.
   [[nodiscard]] std::string label() const;
@@ -34,12 +37,21 @@ struct Context {
   }
 };
 
-/// The experiments, in the order `all` runs them.
+/// The experiments, in the order of the report.
 [[nodiscard]] const std::vector<std::string>& experiment_names();
+/// The order `all` runs them: the phase map first, since the table's "+ catapult" peak is the
+/// one its row rule chose.
+[[nodiscard]] std::vector<std::string> experiment_run_order();
 
 /// Runs one experiment by name; its outputs appear atomically under ctx.out/<name>/ and
 /// ctx.out/REPORT.md is regenerated. Throws InvalidArgument for an unknown name.
 void run_experiment(const std::string& name, const Context& ctx);
+
+/// True when ctx.out/<name>/ holds a finished result of this protocol from this build and thread
+/// count (its meta.json names the same protocol configuration, git commit and threads, and its
+/// section.md exists): rerunning it would write the same numbers, so `catapult reproduce
+/// --resume` keeps it. A missing or unreadable meta.json is simply not complete.
+[[nodiscard]] bool experiment_complete(const Context& ctx, const std::string& name);
 
 /// Regenerates ctx.out/REPORT.md from the section.md of every finished experiment.
 void write_report(const Context& ctx);

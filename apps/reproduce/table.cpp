@@ -1,4 +1,6 @@
 // Experiment 1, the poster's table.
+#include <fstream>
+#include <limits>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -19,12 +21,44 @@ struct Row {
   const char* key;
   double poster;  // test accuracy (%) reported by the poster
 };
+// The poster's five rows, then the matched-rate control of SGD + catapult (run after it, in the
+// same seed): a constant rate equal to that run's realised mean rate (no poster value).
+constexpr double kNoPoster = std::numeric_limits<double>::quiet_NaN();
 constexpr Row kRows[] = {{"SGD", "sgd", 95.38},
                          {"SGD + catapult", "sgd_catapult", 97.65},
                          {"AdaGrad", "adagrad", 97.09},
                          {"AdaGrad + catapult", "adagrad_catapult", 95.91},
-                         {"Adam", "adam", 98.12}};
-constexpr std::size_t kNumRows = 5;
+                         {"Adam", "adam", 98.12},
+                         {"SGD at the same mean rate (control)", "sgd_matched", kNoPoster}};
+constexpr std::size_t kNumRows = 6;
+constexpr std::size_t kSgdCatapult = 1, kSgdMatched = 5;
+
+// The peak factor of SGD + catapult: the phase map's choice by its row rule, when the phase map of
+// this protocol ran in the same results directory and chose one for the table's mode and batch
+// size; the protocol's own value otherwise. Returns the factor and where it came from.
+std::pair<double, std::string> sgd_peak_factor(const Context& ctx, const nlohmann::json& cat,
+                                               std::size_t batch) {
+  const double fallback = cat.at("peak_factor").get<double>();
+  std::ifstream in(ctx.out / "phase-map" / "meta.json");
+  if (!in) return {fallback, "the protocol (no phase map in this results directory)"};
+  nlohmann::json meta;
+  try {
+    meta = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception&) {
+    return {fallback, "the protocol (the phase map's meta.json is unreadable)"};
+  }
+  if (meta.value("protocol_config", nlohmann::json()) != ctx.protocol)
+    return {fallback, "the protocol (the phase map in this directory ran another protocol)"};
+  for (const auto& c : meta.value("chosen", nlohmann::json::array()))
+    if (c.at("mode") == cat.at("mode") && c.at("batch_size").get<std::size_t>() == batch) {
+      if (c.at("peak_factor").is_null())
+        return {fallback, "the protocol (the phase map's row rule chose no peak)"};
+      return {c.at("peak_factor").get<double>(),
+              "the phase map's row rule (section 6, the smallest peak with >= 1 detected catapult "
+              "per cycle in most seeds)"};
+    }
+  return {fallback, "the protocol (the phase map has no point at this mode and batch size)"};
+}
 
 }  // namespace
 
@@ -43,12 +77,24 @@ void run_table(const Context& ctx) {
   const auto detector = detector_options(p);
   const auto& cat = cfg.at("catapult");
   const auto& ada_cat = cfg.at("adagrad_catapult");
+  const std::size_t batch_size = cfg.at("batch_size").get<std::size_t>();
+  const auto [sgd_factor, sgd_factor_source] = sgd_peak_factor(ctx, cat, batch_size);
 
   write_experiment(ctx, "table", [&](const std::filesystem::path& dir, nlohmann::json& meta) {
     CsvTable runs;
-    runs.columns = {"row",           "seed",           "test_accuracy", "test_loss",
-                    "train_loss",    "train_accuracy", "catapults",     "diverged",
-                    "eta_crit_init", "peak_lr",        "seconds"};
+    runs.columns = {"row",
+                    "seed",
+                    "test_accuracy",
+                    "test_loss",
+                    "train_loss",
+                    "train_accuracy",
+                    "catapults",
+                    "diverged",
+                    "eta_crit_init",
+                    "peak_lr",
+                    "seconds",
+                    "mean_lr",
+                    "catapults_per_cycle"};
     CsvTable traces;
     traces.columns = {"step"};
     for (const auto& r : kRows) {
@@ -64,6 +110,7 @@ void run_table(const Context& ctx) {
 
     for (std::size_t si = 0; si < seed_list.size(); ++si) {
       const auto seed = seed_list[si];
+      double catapult_mean_lr = std::nan("");  // SGD + catapult's realised mean rate, this seed
       for (std::size_t ri = 0; ri < kNumRows; ++ri) {
         RunSpec spec;
         spec.model = model;
@@ -99,8 +146,7 @@ void run_table(const Context& ctx) {
               s.schedule = optim::Schedule(constant_schedule(base));
             } else {
               s.schedule = optim::Schedule(
-                  cyclic_schedule(cat.at("mode").get<std::string>(), base,
-                                  cat.at("peak_factor").get<double>() * eta_crit,
+                  cyclic_schedule(cat.at("mode").get<std::string>(), base, sgd_factor * eta_crit,
                                   cat.at("step_size").get<std::size_t>(), cat.value("gamma", 1.0)));
             }
             peak = s.schedule.peak();
@@ -110,7 +156,7 @@ void run_table(const Context& ctx) {
             // (raising it with the flattening that catapults cause feeds back until the network
             // dies, docs/reproduction.md); η_crit(0) is the seed's, measured by the SGD row.
             catapult::train::CriticalPeakOptions o;
-            o.peak_factor = cat.at("peak_factor").get<double>();
+            o.peak_factor = sgd_factor;
             o.every = 2 * cat.at("step_size").get<std::size_t>();
             o.samples = crit_n;
             o.tolerance = crit_tol;
@@ -138,6 +184,13 @@ void run_table(const Context& ctx) {
                   s.model, crit_x, loss, adagrad_preconditioner(s.optimizer), crit_tol, crit_iter);
             };
           }
+        } else if (key == "sgd_matched") {
+          // The same mean rate as SGD + catapult in this seed, without its spikes.
+          spec.optimizer.kind = optim::OptimizerKind::Sgd;
+          spec.schedule =
+              constant_schedule(require_rate(catapult_mean_lr, str_cat("table, seed ", seed,
+                                                                       ", SGD + catapult's "
+                                                                       "mean rate")));
         } else {
           spec.optimizer.kind = optim::OptimizerKind::Adam;
           spec.schedule = constant_schedule(cfg.at("adam_lr").get<double>());
@@ -155,10 +208,24 @@ void run_table(const Context& ctx) {
         const auto detection = analysis::detect_catapults(result.loss, detector);
         const double acc = 100.0 * result.test_accuracy;
         accuracy[ri].push_back(result.diverged ? std::nan("") : acc);
+        double mean_lr = 0.0;
+        for (const double lr : result.lr) mean_lr += lr;
+        mean_lr = result.lr.empty() ? std::nan("") : mean_lr / double(result.lr.size());
+        if (ri == kSgdCatapult) catapult_mean_lr = mean_lr;
+        // Detected catapults per cycle of the cyclic rows.
+        const std::size_t cycle = key == "sgd_catapult" ? 2 * cat.at("step_size").get<std::size_t>()
+                                  : key == "adagrad_catapult"
+                                      ? 2 * ada_cat.at("step_size").get<std::size_t>()
+                                      : 0;
+        const double per_cycle =
+            cycle == 0 || result.loss.empty()
+                ? std::nan("")
+                : double(detection.catapults.size()) * double(cycle) / double(result.loss.size());
         runs.add({double(ri), double(seed), acc, result.test_loss, result.train_loss,
                   100.0 * result.train_accuracy, double(detection.catapults.size()),
                   result.diverged ? 1.0 : 0.0, eta_crit,
-                  std::isnan(peak) ? optim::Schedule(spec.schedule).peak() : peak, result.seconds});
+                  std::isnan(peak) ? optim::Schedule(spec.schedule).peak() : peak, result.seconds,
+                  mean_lr, per_cycle});
         if (si == 0) {
           first_seed_loss[ri] = result.loss;
           first_seed_lr[ri] = result.lr;
@@ -185,7 +252,8 @@ void run_table(const Context& ctx) {
 
     // Summary table (markdown) and the paired tests.
     std::ostringstream md;
-    md << "## 1. Test accuracy of the five optimizers (" << ctx.label() << ")\n\n";
+    md << "## 1. Test accuracy of the five optimizers, and the matched-rate control ("
+       << ctx.label() << ")\n\n";
     md << format(
         "784-%zu-10 ReLU network, MSE loss, %zu training / %zu test images, batch %zu, "
         "%zu epochs, seeds",
@@ -194,33 +262,51 @@ void run_table(const Context& ctx) {
     for (const auto s : seed_list) md << " " << s;
     md << ". SGD rate = " << cfg.at("sgd_lr_fraction").get<double>()
        << " × η_crit measured at initialisation; \"+ catapult\" = cyclic ("
-       << cat.at("mode").get<std::string>() << ") schedule whose peak is "
-       << cat.at("peak_factor").get<double>()
-       << " × η_crit (SGD; η_crit re-measured every cycle, the peak only lowered) and "
+       << cat.at("mode").get<std::string>() << ") schedule whose peak is " << sgd_factor
+       << " × η_crit (SGD; η_crit re-measured every cycle, the peak only lowered; the factor "
+       << sgd_factor << " comes from " << sgd_factor_source << ") and "
        << ada_cat.at("peak_multiple_of_base").get<double>()
        << " × the base rate (AdaGrad). η_crit = 1/(c·λmax(K)) on a sample of " << crit_n
-       << " training images.\n\n";
+       << " training images. The last row is the matched-rate control of SGD + catapult: a "
+          "constant rate equal to that run's realised mean rate (same seed, initialisation and "
+          "data order), so the spikes and the rate are separated.\n\n";
     md << "| Optimizer | Ours: test accuracy (%), mean ± std over " << seed_list.size()
-       << " seeds | Poster (%) | Ours − poster | Catapults detected (mean per run) |\n";
-    md << "|---|---|---|---|---|\n";
+       << " seeds | Poster (%) | Ours − poster | Catapults detected (mean per run) | Catapults per "
+          "cycle | Mean rate |\n";
+    md << "|---|---|---|---|---|---|---|\n";
     nlohmann::json summary = nlohmann::json::array();
     for (std::size_t ri = 0; ri < kNumRows; ++ri) {
       const auto ms = mean_std(accuracy[ri]);
-      double cats = 0.0;
+      double cats = 0.0, per_cycle = 0.0, mean_lr = 0.0;
       for (const auto& r : runs.rows)
-        if (static_cast<std::size_t>(r[0]) == ri) cats += r[6];
-      cats /= static_cast<double>(seed_list.size());
-      md << format("| %s | %.2f ± %.2f | %.2f | %+.2f | %.1f |\n", kRows[ri].name, ms.mean, ms.std,
-                   kRows[ri].poster, ms.mean - kRows[ri].poster, cats);
+        if (static_cast<std::size_t>(r[0]) == ri) {
+          cats += r[6];
+          per_cycle += r[runs.column("catapults_per_cycle")];
+          mean_lr += r[runs.column("mean_lr")];
+        }
+      const double ns = static_cast<double>(seed_list.size());
+      cats /= ns;
+      per_cycle /= ns;
+      mean_lr /= ns;
+      const bool poster = !std::isnan(kRows[ri].poster);
+      md << format("| %s | %.2f ± %.2f | %s | %s | %.1f | %s | %.4g |\n", kRows[ri].name, ms.mean,
+                   ms.std, poster ? format("%.2f", kRows[ri].poster).c_str() : "—",
+                   poster ? format("%+.2f", ms.mean - kRows[ri].poster).c_str() : "—", cats,
+                   std::isnan(per_cycle) ? "—" : format("%.2f", per_cycle).c_str(), mean_lr);
       summary.push_back({{"row", kRows[ri].name},
                          {"mean", ms.mean},
                          {"std", ms.std},
-                         {"poster", kRows[ri].poster},
+                         {"poster", poster ? nlohmann::json(kRows[ri].poster) : nlohmann::json()},
+                         {"catapults_per_cycle",
+                          std::isnan(per_cycle) ? nlohmann::json() : nlohmann::json(per_cycle)},
+                         {"mean_lr", mean_lr},
                          {"accuracies", accuracy[ri]},
                          {"catapults_mean", cats}});
     }
     const auto t_sgd = paired_test(accuracy[1], accuracy[0]);
     const auto t_ada = paired_test(accuracy[2], accuracy[3]);
+    const auto t_spikes = paired_test(accuracy[kSgdCatapult], accuracy[kSgdMatched]);
+    const auto t_rate = paired_test(accuracy[kSgdMatched], accuracy[0]);
     auto describe = [&](const char* claim, const PairedTest& t, bool poster_direction) {
       md << format(
           "- %s: mean paired difference %+.2f points; paired t = %.2f (one-sided p = "
@@ -231,6 +317,14 @@ void run_table(const Context& ctx) {
     md << "\nPaired tests over seeds (same initialisation and data order within a seed):\n\n";
     describe("SGD + catapult > SGD", t_sgd, t_sgd.mean_difference > 0);
     describe("AdaGrad + catapult < AdaGrad", t_ada, t_ada.mean_difference > 0);
+    md << format(
+        "- Spikes or rate? Of SGD + catapult's gain over SGD, the larger mean rate (SGD at the "
+        "same "
+        "mean rate − SGD) accounts for %+.2f points (paired t = %.2f, one-sided p = %.3g) and the "
+        "spikes (SGD + catapult − SGD at the same mean rate) for %+.2f points (paired t = %.2f, "
+        "one-sided p = %.3g; sign test %zu/%zu).\n",
+        t_rate.mean_difference, t_rate.t, t_rate.p_t, t_spikes.mean_difference, t_spikes.t,
+        t_spikes.p_t, t_spikes.wins, t_spikes.n);
     if (seed_list.size() < 3)
       md << "\nWith " << seed_list.size()
          << " seeds these tests have almost no power; they are reported for completeness, not as "
@@ -239,6 +333,7 @@ void run_table(const Context& ctx) {
     std::string differing;
     for (std::size_t ri = 0; ri < kNumRows; ++ri) {
       const auto ms = mean_std(accuracy[ri]);
+      if (std::isnan(kRows[ri].poster)) continue;
       if (std::abs(ms.mean - kRows[ri].poster) > std::max(3.0 * ms.std, 0.2))
         differing += format("%s%s (%+.2f)", differing.empty() ? "" : ", ", kRows[ri].name,
                             ms.mean - kRows[ri].poster);
@@ -266,7 +361,15 @@ void run_table(const Context& ctx) {
                        {"p_t", t_ada.p_t},
                        {"wins", t_ada.wins},
                        {"n", t_ada.n},
-                       {"p_sign", t_ada.p_sign}}}};
+                       {"p_sign", t_ada.p_sign}}},
+                     {"sgd_catapult_gt_same_mean_rate",
+                      {{"mean_difference", t_spikes.mean_difference},
+                       {"t", t_spikes.t},
+                       {"p_t", t_spikes.p_t},
+                       {"wins", t_spikes.wins},
+                       {"n", t_spikes.n},
+                       {"p_sign", t_spikes.p_sign}}}};
+    meta["sgd_peak_factor"] = {{"value", sgd_factor}, {"source", sgd_factor_source}};
     meta["eta_crit_init"] = eta_crit_at_init;
     meta["remeasured"] = remeasured;
     meta["seeds"] = seed_list;
@@ -281,7 +384,7 @@ void run_table(const Context& ctx) {
       f.y_label = "mini-batch loss (MSE)";
       f.y2_label = "learning rate (SGD + catapult)";
       f.log_y = true;
-      const char* colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd"};
+      const char* colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"};
       for (std::size_t ri = 0; ri < kNumRows; ++ri)
         f.series.push_back({"traces_first_seed.csv", "step", std::string("loss_") + kRows[ri].key,
                             kRows[ri].name, false, "lines", colors[ri], 1.0});

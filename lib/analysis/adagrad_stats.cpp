@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "catapult/core/error.hpp"
+#include "catapult/ntk/curvature.hpp"
 
 namespace catapult::analysis {
 
@@ -36,7 +37,8 @@ AdagradAccumulatorStats adagrad_accumulator_stats(std::span<const T> accumulator
   }
   AdagradAccumulatorStats stats;
   stats.step = step;
-  stats.s_t = *std::min_element(roots.begin(), roots.end());
+  // √ is monotone and correctly rounded, so min_i √G_i is √(min_i G_i): the same bits.
+  stats.s_t = ntk::adagrad_min_scale(accumulator);
   stats.max = *std::max_element(roots.begin(), roots.end());
   stats.mean = sum / static_cast<double>(n);
   stats.s_t_active = active_min;

@@ -274,30 +274,33 @@ void LossHessianOperator::apply(const double* v, double* hv) const {
 template <class T>
 GaussNewtonOperator<T>::GaussNewtonOperator(const nn::Mlp<T>& model, MatrixView<const T> x,
                                             const HessianOptions& options)
-    : model_(&model), x_(x), options_(options) {
+    : model_(&model), samples_(x.rows()), options_(options) {
   require_shape(x, x.rows(), model.input_dim(), "GaussNewtonOperator (x)");
   if (x.rows() == 0) throw InvalidArgument("GaussNewtonOperator: no samples");
+  // The forward pass does not depend on v: run it once per batch and keep its cache (each layer's
+  // input and act'), from which every apply takes the JVP and the backward pass.
+  const std::size_t bs = resolve_batch(options_.batch_size);
+  Matrix<T> out;
+  for (std::size_t s = 0; s < samples_; s += bs) {
+    const std::size_t nb = std::min(bs, samples_ - s);
+    out.resize(nb, model.output_dim());
+    model.forward(x.rows_range(s, nb), out.view(), &batches_.emplace_back());
+  }
 }
 
 template <class T>
 void GaussNewtonOperator<T>::apply(const double* v, double* gv) const {
-  const std::size_t n = x_.rows();
   const std::size_t k = model_->output_dim();
   const std::size_t p = model_->num_params();
-  const std::size_t bs = resolve_batch(options_.batch_size);
-  const T two_c = static_cast<T>(2.0 * nn::mse_scale(options_.reduction, n, k));
+  const T two_c = static_cast<T>(2.0 * nn::mse_scale(options_.reduction, samples_, k));
   std::vector<T> vt(p), g(p);
   for (std::size_t q = 0; q < p; ++q) vt[q] = static_cast<T>(v[q]);
   std::fill(gv, gv + p, 0.0);
-  nn::ForwardCache<T> cache;
-  Matrix<T> out, tangent;
-  for (std::size_t s = 0; s < n; s += bs) {
-    const std::size_t nb = std::min(bs, n - s);
-    const MatrixView<const T> xb = x_.rows_range(s, nb);
-    out.resize(nb, k);
+  Matrix<T> tangent;
+  for (const nn::ForwardCache<T>& cache : batches_) {
+    const std::size_t nb = cache.inputs[0].rows();
     tangent.resize(nb, k);
-    model_->forward(xb, out.view(), &cache);
-    model_->jvp(xb, vt.data(), tangent.view());
+    model_->jvp(cache, vt.data(), tangent.view());
     for (std::size_t i = 0; i < nb; ++i)
       for (std::size_t c = 0; c < k; ++c) tangent(i, c) *= two_c;
     model_->backward(cache, tangent.cview(), g.data());
@@ -423,7 +426,10 @@ SharpnessResult sharpness(const LinearOperator& hessian, const EigenOptions& opt
   s.operations = r.operations;
   if (!r.eigenvalues.empty()) {
     s.lambda_max = r.eigenvalues.front();
-    s.eta_crit = s.lambda_max > 0 ? 2.0 / s.lambda_max : 0.0;
+    // SharpnessResult's convention: 0 where critical_learning_rate_hessian would throw.
+    s.eta_crit = std::isfinite(s.lambda_max) && s.lambda_max > 0
+                     ? critical_learning_rate_hessian(s.lambda_max)
+                     : 0.0;
   }
   return s;
 }

@@ -222,29 +222,45 @@ EigenResult smallest_eigenpairs(const LinearOperator& a, double upper_bound,
   return r;
 }
 
-ConditionResult condition_number(const LinearOperator& a, const EigenOptions& options) {
+namespace {
+
+// The skeleton of both condition numbers: λmax of `a` by Lanczos, then λmin by
+// bottom(options, λmax), which returns an EigenResult whose first eigenvalue is λmin, then κ.
+template <class Bottom>
+ConditionResult condition_from(const char* where, const LinearOperator& a,
+                               const EigenOptions& options, Bottom bottom) {
   EigenOptions o = options;
   o.nev = 1;
   o.compute_eigenvectors = false;
-  validate("condition_number", a.size(), o);
+  validate(where, a.size(), o);
   ConditionResult c;
   const EigenResult top = solve(a, o);
   c.operations = top.operations;
   c.status = top.status;
   if (top.eigenvalues.empty()) return c;
   c.lambda_max = top.eigenvalues.front();
-  const ShiftedOperator shifted(a, c.lambda_max);
   EigenOptions ob = o;
-  ob.ncv = std::max(resolve_ncv(a.size(), o), std::min<std::size_t>(a.size(), 24));
-  ob.start.clear();  // a warm start for λmax is an eigenvector of the shifted operator too
-  const EigenResult bottom = solve(shifted, ob);
-  c.operations += bottom.operations;
-  if (bottom.status != EigenStatus::Converged) c.status = bottom.status;
-  if (bottom.eigenvalues.empty()) return c;
-  c.lambda_min = c.lambda_max - bottom.eigenvalues.front();
+  ob.start.clear();  // the warm start is meant for λmax
+  const EigenResult low = bottom(ob, c.lambda_max);
+  c.operations += low.operations;
+  if (low.status != EigenStatus::Converged) c.status = low.status;
+  if (low.eigenvalues.empty()) return c;
+  c.lambda_min = low.eigenvalues.front();
   c.condition_number =
       c.lambda_min > 0 ? c.lambda_max / c.lambda_min : std::numeric_limits<double>::infinity();
   return c;
+}
+
+}  // namespace
+
+ConditionResult condition_number(const LinearOperator& a, const EigenOptions& options) {
+  return condition_from("condition_number", a, options, [&a](EigenOptions ob, double lambda_max) {
+    // λmin = λmax − λmax(λmax·I − A), with a larger subspace.
+    ob.ncv = std::max(resolve_ncv(a.size(), ob), std::min<std::size_t>(a.size(), 24));
+    EigenResult r = solve(ShiftedOperator(a, lambda_max), ob);
+    if (!r.eigenvalues.empty()) r.eigenvalues.front() = lambda_max - r.eigenvalues.front();
+    return r;
+  });
 }
 
 template <class T>
@@ -306,45 +322,49 @@ EigenResult smallest_eigenpairs_dense(MatrixView<const T> matrix, const EigenOpt
 
 template <class T>
 ConditionResult dense_condition_number(MatrixView<const T> matrix, const EigenOptions& options) {
-  EigenOptions o = options;
-  o.nev = 1;
-  o.compute_eigenvectors = false;
   const DenseSymmetricOperator<T> op(matrix);
-  validate("dense_condition_number", op.size(), o);
-  ConditionResult c;
-  const EigenResult top = solve(op, o);
-  c.operations = top.operations;
-  c.status = top.status;
-  if (top.eigenvalues.empty()) return c;
-  c.lambda_max = top.eigenvalues.front();
-  EigenOptions ob = o;
-  ob.start.clear();  // the warm start is meant for λmax
-  const EigenResult bottom = smallest_eigenpairs_dense(matrix, ob);
-  c.operations += bottom.operations;
-  if (bottom.status != EigenStatus::Converged) c.status = bottom.status;
-  if (bottom.eigenvalues.empty()) return c;
-  c.lambda_min = bottom.eigenvalues.front();
-  c.condition_number =
-      c.lambda_min > 0 ? c.lambda_max / c.lambda_min : std::numeric_limits<double>::infinity();
-  return c;
+  return condition_from("dense_condition_number", op, options,
+                        [matrix](const EigenOptions& ob, double /*lambda_max*/) {
+                          return smallest_eigenpairs_dense(matrix, ob);
+                        });
+}
+
+template <class T>
+EigenResult dense_eigenpairs(MatrixView<const T> matrix, bool compute_eigenvectors) {
+  if (matrix.rows() != matrix.cols())
+    throw InvalidArgument(
+        str_cat("dense_eigenpairs: matrix is ", matrix.rows(), "x", matrix.cols(), ", not square"));
+  const std::size_t n = matrix.rows();
+  const auto ni = static_cast<Eigen::Index>(n);
+  Eigen::MatrixXd m(ni, ni);
+  for (Eigen::Index i = 0; i < ni; ++i)
+    for (Eigen::Index j = 0; j < ni; ++j)
+      m(i, j) =
+          static_cast<double>(matrix(static_cast<std::size_t>(i), static_cast<std::size_t>(j)));
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(
+      m, compute_eigenvectors ? Eigen::ComputeEigenvectors : Eigen::EigenvaluesOnly);
+  EigenResult r;
+  r.requested = n;
+  r.status = solver.info() == Eigen::Success ? EigenStatus::Converged : EigenStatus::NotConverged;
+  r.converged = r.ok() ? n : 0;
+  // Eigen's order is ascending; ours is descending: pair i is Eigen's n − 1 − i.
+  const Eigen::VectorXd& values = solver.eigenvalues();
+  r.eigenvalues.assign(values.data(), values.data() + values.size());
+  std::reverse(r.eigenvalues.begin(), r.eigenvalues.end());
+  if (compute_eigenvectors) {
+    const Eigen::MatrixXd& vectors = solver.eigenvectors();
+    r.eigenvectors.resize(n, n);
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t j = 0; j < n; ++j)
+        r.eigenvectors(i, j) =
+            vectors(static_cast<Eigen::Index>(j), ni - 1 - static_cast<Eigen::Index>(i));
+  }
+  return r;
 }
 
 template <class T>
 std::vector<double> dense_eigenvalues(MatrixView<const T> matrix) {
-  if (matrix.rows() != matrix.cols())
-    throw InvalidArgument(str_cat("dense_eigenvalues: matrix is ", matrix.rows(), "x",
-                                  matrix.cols(), ", not square"));
-  const auto n = static_cast<Eigen::Index>(matrix.rows());
-  Eigen::MatrixXd m(n, n);
-  for (Eigen::Index i = 0; i < n; ++i)
-    for (Eigen::Index j = 0; j < n; ++j)
-      m(i, j) =
-          static_cast<double>(matrix(static_cast<std::size_t>(i), static_cast<std::size_t>(j)));
-  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(m, Eigen::EigenvaluesOnly);
-  std::vector<double> values(solver.eigenvalues().data(),
-                             solver.eigenvalues().data() + solver.eigenvalues().size());
-  std::reverse(values.begin(), values.end());
-  return values;
+  return dense_eigenpairs(matrix, false).eigenvalues;
 }
 
 template class DenseSymmetricOperator<float>;
@@ -357,6 +377,8 @@ template ConditionResult dense_condition_number<float>(MatrixView<const float>,
                                                        const EigenOptions&);
 template ConditionResult dense_condition_number<double>(MatrixView<const double>,
                                                         const EigenOptions&);
+template EigenResult dense_eigenpairs<float>(MatrixView<const float>, bool);
+template EigenResult dense_eigenpairs<double>(MatrixView<const double>, bool);
 template std::vector<double> dense_eigenvalues<float>(MatrixView<const float>);
 template std::vector<double> dense_eigenvalues<double>(MatrixView<const double>);
 

@@ -445,12 +445,59 @@ std::uint64_t batches_per_epoch(const TrainConfig& config, std::size_t n) {
   return config.drop_last ? n / b : (n + b - 1) / b;
 }
 
+// A resolved schedule (the critical-rate multiples are cleared when a Schedule is built).
+void put_schedule(Checkpoint& c, const optim::ScheduleConfig& s) {
+  c.put_u64("schedule.kind", static_cast<std::uint64_t>(s.kind));
+  const double f[] = {s.lr,     s.step_gamma,   s.min_lr,
+                      s.max_lr, s.cyclic_gamma, s.warmup_start_factor};
+  c.put_f64s("schedule.f64", f, std::size(f));
+  c.put_u64s("schedule.u64", {s.step_size, s.total_steps, s.step_size_up, s.step_size_down,
+                              static_cast<std::uint64_t>(s.mode), s.warmup_steps});
+}
+
+optim::ScheduleConfig get_schedule(const Checkpoint& c) {
+  const auto& src = c.source();
+  const auto f = c.f64s("schedule.f64");
+  const auto u = c.u64s("schedule.u64");
+  if (f.size() != 6 || u.size() != 6)
+    throw DataError(str_cat(src, ": its schedule entries hold ", f.size(), " and ", u.size(),
+                            " values, not 6 and 6"));
+  const std::uint64_t kind = c.u64("schedule.kind");
+  if (kind > static_cast<std::uint64_t>(optim::ScheduleKind::Cyclic) ||
+      u[4] > static_cast<std::uint64_t>(optim::CyclicMode::ExpRange))
+    throw DataError(str_cat(src, ": unknown schedule kind ", kind, " or cyclic mode ", u[4]));
+  optim::ScheduleConfig s;
+  s.kind = static_cast<optim::ScheduleKind>(kind);
+  s.lr = f[0];
+  s.step_gamma = f[1];
+  s.min_lr = f[2];
+  s.max_lr = f[3];
+  s.cyclic_gamma = f[4];
+  s.warmup_start_factor = f[5];
+  s.step_size = u[0];
+  s.total_steps = u[1];
+  s.step_size_up = u[2];
+  s.step_size_down = u[3];
+  s.mode = static_cast<optim::CyclicMode>(u[4]);
+  s.warmup_steps = u[5];
+  try {
+    (void)optim::Schedule(s);
+  } catch (const InvalidArgument& e) {
+    throw DataError(str_cat(src, ": its schedule is not valid: ", e.what()));
+  }
+  return s;
+}
+
+std::string hook_prefix(const char* kind, std::size_t i) { return str_cat(kind, ".", i, "."); }
+
 }  // namespace
 
 Checkpoint make_training_checkpoint(const nn::Mlp<float>& model,
                                     const optim::Optimizer<float>& optimizer,
                                     const ResumePoint& point, const TrainConfig& config,
-                                    std::size_t train_size, std::string_view run_config_json) {
+                                    std::size_t train_size, std::string_view run_config_json,
+                                    const optim::Schedule* schedule,
+                                    const CheckpointedHooks& hooks) {
   const std::uint64_t per_epoch = batches_per_epoch(config, train_size);
   if (per_epoch == 0)
     throw InvalidArgument(str_cat("make_training_checkpoint: no batch fits ", train_size,
@@ -484,12 +531,20 @@ Checkpoint make_training_checkpoint(const nn::Mlp<float>& model,
   c.put_u64s("evals.step", eval_steps);
   c.put_u64s("evals.epoch", eval_epochs);
   c.put_f64s("evals.values", eval_values.data(), eval_values.size());
+  if (schedule != nullptr) put_schedule(c, schedule->config());
+  c.put_u64("hooks.controllers", hooks.controllers.size());
+  c.put_u64("hooks.observers", hooks.observers.size());
+  for (std::size_t i = 0; i < hooks.controllers.size(); ++i)
+    hooks.controllers[i]->save_state(c, hook_prefix("controller", i));
+  for (std::size_t i = 0; i < hooks.observers.size(); ++i)
+    hooks.observers[i]->save_state(c, hook_prefix("observer", i));
   return c;
 }
 
 ResumePoint restore_training_checkpoint(const Checkpoint& c, nn::Mlp<float>& model,
                                         optim::Optimizer<float>& optimizer,
-                                        const TrainConfig& config, std::size_t train_size) {
+                                        const TrainConfig& config, std::size_t train_size,
+                                        const CheckpointedHooks& hooks) {
   const auto& src = c.source();
   if (!c.contains("kind") || c.text("kind") != kTrainingKind)
     throw DataError(str_cat(src, ": not a training checkpoint"));
@@ -546,6 +601,19 @@ ResumePoint restore_training_checkpoint(const Checkpoint& c, nn::Mlp<float>& mod
       point.evals.push_back(
           {steps[i], epochs[i], values[3 * i], values[3 * i + 1], values[3 * i + 2]});
   }
+  if (c.contains("schedule.kind")) point.schedule = get_schedule(c);
+  // Hook states: a checkpoint written before they existed holds none.
+  const std::uint64_t controllers =
+      c.contains("hooks.controllers") ? c.u64("hooks.controllers") : 0;
+  const std::uint64_t observers = c.contains("hooks.observers") ? c.u64("hooks.observers") : 0;
+  if (controllers != hooks.controllers.size() || observers != hooks.observers.size())
+    throw DataError(str_cat(src, ": holds the state of ", controllers, " controller(s) and ",
+                            observers, " observer(s), this run has ", hooks.controllers.size(),
+                            " and ", hooks.observers.size()));
+  for (std::size_t i = 0; i < hooks.controllers.size(); ++i)
+    hooks.controllers[i]->restore_state(c, hook_prefix("controller", i));
+  for (std::size_t i = 0; i < hooks.observers.size(); ++i)
+    hooks.observers[i]->restore_state(c, hook_prefix("observer", i));
   return point;
 }
 
@@ -564,17 +632,37 @@ CheckpointObserver::CheckpointObserver(std::filesystem::path path, std::uint64_t
   if (resumed_from != nullptr) point_ = *resumed_from;
 }
 
+void CheckpointObserver::write(const nn::Mlp<float>& model,
+                               const optim::Optimizer<float>& optimizer,
+                               const optim::Schedule* schedule) {
+  if (before_write_) before_write_();
+  write_checkpoint(make_training_checkpoint(model, optimizer, point_, config_, train_size_,
+                                            run_config_json_, schedule, hooks_),
+                   path_);
+  ++written_;
+}
+
 void CheckpointObserver::on_step(const StepInfo& info) {
   point_.step = info.step + 1;
   point_.loss_since_eval += info.loss;
   ++point_.steps_since_eval;
   point_.last_loss = info.loss;
-  if (point_.step % every_ != 0) return;
-  if (before_write_) before_write_();
-  write_checkpoint(make_training_checkpoint(info.model, info.optimizer, point_, config_,
-                                            train_size_, run_config_json_),
-                   path_);
-  ++written_;
+  if (as_controller_ || point_.step % every_ != 0) return;
+  if (!hooks_.controllers.empty())
+    throw InvalidArgument(
+        "CheckpointObserver: it saves controllers' state, so it must also be registered as the "
+        "run's last controller (it would otherwise write before they act)");
+  write(info.model, info.optimizer, nullptr);
+}
+
+void CheckpointObserver::on_start(const ControlContext& /*context*/,
+                                  optim::Schedule& /*schedule*/) {
+  as_controller_ = true;
+}
+
+void CheckpointObserver::after_step(const ControlContext& context, optim::Schedule& schedule) {
+  if (context.next_step % every_ != 0) return;
+  write(context.model, context.optimizer, &schedule);
 }
 
 void CheckpointObserver::on_eval(const EvalInfo& info) {

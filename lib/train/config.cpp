@@ -1,5 +1,7 @@
 #include "catapult/train/config.hpp"
 
+#include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -186,6 +188,38 @@ void apply_json(RunConfig& c, std::string_view text) {
           return false;
         return true;
       });
+    } else if (key == "controller") {
+      auto& cc = c.controller;
+      auto& o = cc.critical_peak;
+      for_each_key(v, "controller", [&](const std::string& k, const json& x) {
+        if (k == "kind") {
+          const auto kind = get<std::string>(x, k);
+          if (kind == "none")
+            cc.kind = ControllerConfig::Kind::None;
+          else if (kind == "critical_peak")
+            cc.kind = ControllerConfig::Kind::CriticalPeak;
+          else
+            throw InvalidArgument(str_cat("config: unknown controller kind '", kind,
+                                          "' (expected none or critical_peak)"));
+        } else if (k == "peak_factor") {
+          o.peak_factor = get<double>(x, k);
+        } else if (k == "every") {
+          o.every = get<std::uint64_t>(x, k);
+        } else if (k == "samples") {
+          o.samples = get<std::size_t>(x, k);
+        } else if (k == "tolerance") {
+          o.tolerance = get<double>(x, k);
+        } else if (k == "max_restarts") {
+          o.max_restarts = get<std::size_t>(x, k);
+        } else if (k == "only_lower") {
+          o.only_lower = get<bool>(x, k);
+        } else if (k == "max_peak") {  // null: no ceiling
+          o.max_peak = x.is_null() ? std::numeric_limits<double>::infinity() : get<double>(x, k);
+        } else {
+          return false;
+        }
+        return true;
+      });
     } else if (key == "data_dir") {
       c.data_dir = get<std::string>(v, key);
     } else if (key == "dataset") {
@@ -253,12 +287,40 @@ std::string to_json(const RunConfig& c) {
                 {"shuffle", t.shuffle},
                 {"drop_last", t.drop_last},
                 {"eval_batch_size", t.eval_batch_size}};
+  const auto& cp = c.controller.critical_peak;
+  j["controller"] = {
+      {"kind",
+       c.controller.kind == ControllerConfig::Kind::CriticalPeak ? "critical_peak" : "none"},
+      {"peak_factor", cp.peak_factor},
+      {"every", cp.every},
+      {"samples", cp.samples},
+      {"tolerance", cp.tolerance},
+      {"max_restarts", cp.max_restarts},
+      {"only_lower", cp.only_lower},
+      {"max_peak", std::isfinite(cp.max_peak) ? json(cp.max_peak) : json()}};
   j["data_dir"] = c.data_dir;
   j["dataset"] = c.dataset;
   j["out_dir"] = c.out_dir;
   j["threads"] = c.threads;
   j["init_seed"] = c.init_seed;
   return j.dump(2);
+}
+
+std::unique_ptr<Controller> make_controller(const RunConfig& c) {
+  if (c.controller.kind == ControllerConfig::Kind::None) return nullptr;
+  const auto& s = c.schedule;
+  if (s.kind != optim::ScheduleKind::Cyclic)
+    throw InvalidArgument(str_cat("config: the critical_peak controller needs a cyclic schedule, ",
+                                  "not ", optim::to_string(s.kind)));
+  if (c.train.loss.kind != nn::LossKind::Mse)
+    throw InvalidArgument("config: the critical_peak controller needs the MSE loss");
+  CriticalPeakOptions o = c.controller.critical_peak;
+  if (o.every == 0)
+    o.every = s.step_size_up + (s.step_size_down > 0 ? s.step_size_down : s.step_size_up);
+  if (!(o.tolerance > 0.0) || !(o.tolerance < 1.0))
+    throw InvalidArgument(
+        str_cat("config: controller.tolerance ", o.tolerance, " is not in (0, 1)"));
+  return std::make_unique<CriticalPeakController>(o);
 }
 
 }  // namespace catapult::train

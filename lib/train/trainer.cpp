@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <numeric>
+#include <utility>
 #include <vector>
 
 #include "catapult/core/error.hpp"
@@ -95,6 +96,7 @@ TrainResult train(nn::Mlp<float>& model, optim::Optimizer<float>& optimizer,
                   const data::Dataset* test_set, const TrainConfig& config, const Hooks& hooks,
                   const ResumePoint* resume) {
   const std::span<Observer* const> observers = hooks.observers;
+  GradientReducer* const reducer = hooks.reducer;
   check_dataset(model, train_set, "the training set");
   if (test_set != nullptr) check_dataset(model, *test_set, "the test set");
   const std::size_t n = train_set.size(), d = model.input_dim(), k = model.output_dim();
@@ -107,6 +109,7 @@ TrainResult train(nn::Mlp<float>& model, optim::Optimizer<float>& optimizer,
   if (t0 > total)
     throw InvalidArgument(
         str_cat("train: cannot resume after step ", t0, ": the run plans ", total, " steps"));
+  if (resume != nullptr && resume->schedule) schedule = optim::Schedule(*resume->schedule);
 
   const auto start = std::chrono::steady_clock::now();
   TrainResult result;
@@ -170,9 +173,10 @@ TrainResult train(nn::Mlp<float>& model, optim::Optimizer<float>& optimizer,
 
   Matrix<float> x, out, d_out;
   nn::ForwardCache<float> cache;
-  // Unless a hook reads the gradient, the update is fused into the backward pass and the
-  // gradient never stored (its norm comes from the fused pass).
-  const bool fused = std::none_of(observers.begin(), observers.end(),
+  // Unless a hook reads the gradient or a reducer sums it across processes, the update is fused
+  // into the backward pass and the gradient never stored (its norm comes from the fused pass).
+  const bool fused = reducer == nullptr &&
+                     std::none_of(observers.begin(), observers.end(),
                                   [](const Observer* o) { return o->needs_gradient(); }) &&
                      std::none_of(hooks.controllers.begin(), hooks.controllers.end(),
                                   [](const Controller* c) { return c->needs_gradient(); });
@@ -193,19 +197,40 @@ TrainResult train(nn::Mlp<float>& model, optim::Optimizer<float>& optimizer,
       result.epochs = epoch + 1;
     }
     const std::size_t m = std::min(b, n - pos);
-    x.resize(m, d);
-    out.resize(m, k);
-    d_out.resize(m, k);
-    labels.resize(m);
-    for (std::size_t i = 0; i < m; ++i) {
-      const std::size_t src = order[pos + i];
+    // Data-parallel: this process computes rows [lo, hi) of the batch (all of them without one).
+    const auto [lo, hi] =
+        reducer != nullptr ? reducer->shard(m) : std::pair<std::size_t, std::size_t>{0, m};
+    const std::size_t rows = hi - lo;
+    x.resize(rows, d);
+    out.resize(rows, k);
+    d_out.resize(rows, k);
+    labels.resize(rows);
+    for (std::size_t i = 0; i < rows; ++i) {
+      const std::size_t src = order[pos + lo + i];
       std::memcpy(x.row(i), train_set.images.row(src), d * sizeof(float));
       labels[i] = train_set.labels[src];
     }
     pos += m;
 
-    model.forward(x.cview(), out.view(), &cache);
-    const double loss = nn::evaluate_loss<float>(config.loss, out.cview(), labels, d_out.view());
+    double loss = 0;
+    if (rows > 0) {
+      model.forward(x.cview(), out.view(), &cache);
+      loss = nn::evaluate_loss<float>(config.loss, out.cview(), labels, d_out.view());
+    }
+    if (reducer != nullptr) {
+      // The shard's loss and gradient scaled to the global batch, then summed over processes
+      // (gradient_reducer.hpp); every process continues with the same loss and gradient.
+      const double scale =
+          rows > 0 ? loss_factor(config.loss, m, k) / loss_factor(config.loss, rows, k) : 0.0;
+      loss *= scale;
+      if (rows > 0) {
+        if (scale != 1.0) kernels::scale(rows * k, static_cast<float>(scale), d_out.data());
+        model.backward(cache, d_out.cview(), grads.data());
+      } else {
+        std::fill(grads.begin(), grads.end(), 0.0F);
+      }
+      reducer->reduce({grads.data(), p}, loss);
+    }
     const double lr = schedule.lr(t);
     if (!finite(loss)) {
       result.status = TrainStatus::Diverged;
@@ -221,7 +246,7 @@ TrainResult train(nn::Mlp<float>& model, optim::Optimizer<float>& optimizer,
           model.backward_update(cache, d_out.cview(), optimizer.fused_step(model.params(), p, lr)));
       optimizer.commit_fused_step();
     } else {
-      model.backward(cache, d_out.cview(), grads.data());
+      if (reducer == nullptr) model.backward(cache, d_out.cview(), grads.data());
       grad_norm = std::sqrt(kernels::squared_norm(grads.data(), p));
     }
     if (!finite(grad_norm)) {
@@ -231,6 +256,7 @@ TrainResult train(nn::Mlp<float>& model, optim::Optimizer<float>& optimizer,
       return finish();
     }
     if (!fused) optimizer.step(model.params(), grads.data(), p, lr);
+    if (reducer != nullptr) reducer->after_update(t + 1, {model.params(), p});
     result.steps = t + 1;
     result.last_loss = loss;
     loss_since_eval += loss;

@@ -39,6 +39,18 @@ TEST(AdagradStats, MatchesSortedReference) {
   EXPECT_DOUBLE_EQ(stats.quantiles[3], roots[1000]);
 }
 
+TEST(AdagradStats, StIsTheMinimumOfTheRootsBitwise) {
+  // s_t is computed as √(min G) (ntk::adagrad_min_scale); the oracle takes min √G.
+  for (const std::uint64_t seed : {1U, 2U, 3U}) {
+    Rng rng(seed);
+    std::vector<float> acc(257);
+    for (auto& g : acc) g = static_cast<float>(rng.uniform(1e-6, 5.0));
+    double oracle = INFINITY;
+    for (const float g : acc) oracle = std::min(oracle, std::sqrt(static_cast<double>(g)));
+    EXPECT_EQ(adagrad_accumulator_stats<float>(acc, {}).s_t, oracle) << "seed " << seed;
+  }
+}
+
 TEST(AdagradStats, RecorderKeepsEveryKthStepAndStIsMonotoneForGrowingSums) {
   AdagradStatsRecorder recorder({0.5}, 2);
   std::vector<double> acc = {1.0, 4.0, 9.0};

@@ -6,8 +6,10 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <numbers>
+#include <optional>
 #include <string>
 
 #include "catapult/analysis/catapult_detector.hpp"
@@ -22,6 +24,7 @@
 #include "output.hpp"
 #include "plot.hpp"
 #include "protocol.hpp"
+#include "tiny_protocol.hpp"
 
 namespace catapult::app::reproduce {
 namespace {
@@ -80,7 +83,10 @@ TEST(ReproduceOutput, CsvRoundTripAndAtomicWrite) {
   t.add({1, std::nan("")});
   EXPECT_THROW(t.add({1.0}), InvalidArgument);
   t.write(dir / "a.csv");
-  EXPECT_FALSE(std::filesystem::exists(dir / "a.csv.tmp"));
+  // Nothing but the file itself is left behind (no temporary file).
+  std::size_t entries = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++entries;
+  EXPECT_EQ(entries, 1U);
   const auto back = read_csv(dir / "a.csv");
   ASSERT_EQ(back.columns, t.columns);
   ASSERT_EQ(back.rows.size(), 2U);
@@ -188,39 +194,6 @@ TEST(ReproduceEngine, GradientDescentCatapultsJustAboveTheCriticalRateOnly) {
   EXPECT_LT(above.loss.back(), above.loss.front());
 }
 
-// A tiny protocol: 16-dimensional synthetic data, 3 classes, small nets, few steps.
-nlohmann::json tiny_protocol() {
-  return nlohmann::json::parse(R"({
-    "protocol": "tiny", "label": "tiny test protocol", "summary": "unit test",
-    "data": {"train_size": 96, "test_size": 48, "subset_seed": 1},
-    "model": {"widths": [16, 24, 3], "activation": "relu"},
-    "loss": {"kind": "mse", "reduction": "mean"},
-    "critical": {"samples": 16, "tolerance": 1e-3, "max_iterations": 50},
-    "detector": {"rise_factor": 1.5, "return_factor": 1.2, "baseline_window": 50, "smoothing": 0.5,
-                 "max_duration": 500, "noise_window": 20, "noise_margin": 10.0, "return_margin": 2.0},
-    "table": {"seeds": [0, 1], "epochs": 2, "batch_size": 16, "sgd_lr_fraction": 0.5,
-              "catapult": {"mode": "triangular", "peak_factor": 3.0, "step_size": 3, "remeasure": true},
-              "adagrad_lr": 0.01,
-              "adagrad_catapult": {"mode": "triangular", "peak_multiple_of_base": 8.0, "step_size": 3,
-                                   "measure_step": 2},
-              "adam_lr": 0.001},
-    "dynamics": {"seed": 0, "train_size": 32, "batch_size": 32, "steps": 20, "lambda_every": 5,
-                 "schedules": [{"name": "cyclic", "mode": "triangular", "base_fraction": 0.5,
-                                "peak_factor": 3.0, "step_size": 5},
-                               {"name": "cyclic_exp", "mode": "exp_range", "base_fraction": 0.5,
-                                "peak_factor": 3.0, "step_size": 5, "gamma": 0.99}]},
-    "ntk": {"seed": 0, "train_size": 24, "widths": [16, 8, 3], "steps": 20, "track_every": 5, "top_k": 4,
-            "schedule": {"mode": "triangular", "base_fraction": 0.5, "peak_factor": 1.5, "step_size": 5}},
-    "adagrad": {"seed": 0, "train_size": 64, "batch_size": 16, "epochs": 2, "base_lr": 0.01,
-                "peak_multiple_of_base": 8.0, "measure_step": 2, "step_size": 3, "stats_every": 1,
-                "lambda_every": 4, "eval_every": 4},
-    "beyond": {"seed": 0, "train_size": 64, "epochs": 1, "batch_sizes": [8, 32], "peak_factor": 3.0,
-               "base_fraction": 0.5, "cycles_per_epoch": 1,
-               "agop": {"samples": 20, "points": 3, "batch_size": 16, "reference_lr": 0.01,
-                        "reference_batch_size": 16, "reference_epochs": 2, "reference_seed": 7}}
-  })");
-}
-
 void expect_finite_csv(const std::filesystem::path& path, const std::vector<std::string>& columns,
                        bool allow_nan = false) {
   SCOPED_TRACE(path.string());
@@ -241,7 +214,7 @@ class ReproduceEndToEnd : public ::testing::Test {
            ("catapult_reproduce_" +
             std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
     std::filesystem::remove_all(dir_);
-    ctx_.protocol = tiny_protocol();
+    ctx_.protocol = tiny_protocol(16, 3);
     ctx_.out = dir_;
     ctx_.data = &splits_;
     ctx_.figures = gnuplot_available();
@@ -278,7 +251,17 @@ TEST_F(ReproduceEndToEnd, Table) {
   expect_finite_csv(dir_ / "table" / "runs.csv",
                     {"row", "seed", "test_accuracy", "catapults", "diverged", "peak_lr"}, true);
   const auto runs = read_csv(dir_ / "table" / "runs.csv");
-  EXPECT_EQ(runs.rows.size(), 10U);  // 5 rows × 2 seeds
+  EXPECT_EQ(runs.rows.size(), 12U);  // 6 rows × 2 seeds
+  // Row 5, the matched-rate control, runs at the constant rate SGD + catapult (row 1) averaged.
+  for (const auto& r : runs.rows)
+    if (r[0] == 5.0)
+      for (const auto& c : runs.rows)
+        if (c[0] == 1.0 && c[1] == r[1]) {
+          EXPECT_NEAR(r[runs.column("peak_lr")], c[runs.column("mean_lr")],
+                      1e-9 * c[runs.column("mean_lr")]);
+          EXPECT_NEAR(r[runs.column("mean_lr")], c[runs.column("mean_lr")],
+                      1e-9 * c[runs.column("mean_lr")]);
+        }
   for (const auto& r : runs.rows) EXPECT_TRUE(std::isfinite(r[runs.column("test_accuracy")]));
   // AdaGrad + catapult (row 3) peaks at 8 × its base rate 0.01; SGD + catapult (row 1) at 3 ×
   // η_crit measured at initialisation.
@@ -293,8 +276,10 @@ TEST_F(ReproduceEndToEnd, Table) {
   std::ifstream md(dir_ / "table" / "table.md");
   std::stringstream ss;
   ss << md.rdbuf();
-  for (const char* row : {"| SGD |", "| SGD + catapult |", "| AdaGrad |", "| AdaGrad + catapult |",
-                          "| Adam |", "95.38", "tiny test protocol"})
+  for (const char* row :
+       {"| SGD |", "| SGD + catapult |", "| AdaGrad |", "| AdaGrad + catapult |", "| Adam |",
+        "| SGD at the same mean rate (control) |", "95.38", "tiny test protocol", "Spikes or rate?",
+        "the protocol (no phase map in this results directory)"})
     EXPECT_NE(ss.str().find(row), std::string::npos) << row;
 }
 
@@ -341,6 +326,125 @@ TEST_F(ReproduceEndToEnd, Adagrad) {
   // parameter becomes active; the median does not decrease.
   for (std::size_t i = 1; i < acc.rows.size(); ++i)
     EXPECT_GE(acc.rows[i][acc.column("median")], acc.rows[i - 1][acc.column("median")]);
+}
+
+// The phase map end to end on the tiny protocol: every run present, the controls matched to their
+// catapult run (the constant arm at its realised mean rate, the sub-critical arm never above the
+// catapult schedule's initial peak), the baseline at the base rate, the written rules applied,
+// and a rerun with resume reusing every run's record.
+TEST_F(ReproduceEndToEnd, PhaseMap) {
+  run_experiment("phase-map", ctx_);
+  expect_common("phase-map", {"phase_map_triangular_b16"});
+  const auto d = dir_ / "phase-map";
+  const auto runs = read_csv(d / "runs.csv");
+  const auto& cfg = ctx_.protocol.at("phase_map");
+  const std::size_t seeds = cfg.at("seeds").size(), factors = cfg.at("peak_factors").size();
+  ASSERT_EQ(runs.rows.size(), seeds * (1 + 3 * factors));
+  std::ifstream meta_in(d / "meta.json");
+  const auto meta = nlohmann::json::parse(meta_in);
+  std::map<double, double> eta0;
+  for (const auto& e : meta.at("eta_crit_init")) eta0[e[0].get<double>()] = e[1].get<double>();
+  ASSERT_EQ(eta0.size(), seeds);
+  const auto col = [&](const char* c) { return runs.column(c); };
+  std::map<std::pair<double, double>, const std::vector<double>*> catapult_arm;  // (c, seed)
+  for (const auto& r : runs.rows)
+    if (r[col("arm")] == 0) catapult_arm[{r[col("peak_factor")], r[col("seed")]}] = &r;
+  ASSERT_EQ(catapult_arm.size(), seeds * factors);
+  for (const auto& r : runs.rows) {
+    const double seed = r[col("seed")], c = r[col("peak_factor")], arm = r[col("arm")];
+    EXPECT_GE(r[col("class")], 0.0);
+    EXPECT_LE(r[col("class")], 3.0);
+    if (arm == 3) {  // baseline: constant at 0.5·η_crit(0)
+      EXPECT_NEAR(r[col("mean_lr")], 0.5 * eta0[seed], 1e-9 * eta0[seed]);
+      EXPECT_NEAR(r[col("peak_lr")], 0.5 * eta0[seed], 1e-9 * eta0[seed]);
+      continue;
+    }
+    const auto& cat = *catapult_arm.at({c, seed});
+    if (arm == 1) {  // constant at the catapult run's mean rate
+      EXPECT_NEAR(r[col("mean_lr")], cat[col("mean_lr")], 1e-9 * cat[col("mean_lr")]);
+      EXPECT_NEAR(r[col("peak_lr")], cat[col("mean_lr")], 1e-9 * cat[col("mean_lr")]);
+    } else if (arm == 2) {  // sub-critical: never above c·η_crit(0), nor above the catapult run
+      EXPECT_LE(r[col("peak_lr")], c * eta0[seed] * (1 + 1e-9));
+      EXPECT_TRUE(std::isfinite(r[col("eta_crit_final")]));
+    } else {  // the catapult schedule peaks at c·η_crit(t) (or its base when below it)
+      EXPECT_GE(r[col("peak_lr")], 0.5 * eta0[seed] * (1 - 1e-9));
+      EXPECT_TRUE(std::isfinite(r[col("eta_crit_final")]));
+    }
+  }
+  const auto points = read_csv(d / "points.csv");
+  ASSERT_EQ(points.rows.size(), factors);
+  std::ifstream md_in(d / "section.md");
+  std::stringstream md;
+  md << md_in.rdbuf();
+  EXPECT_NE(md.str().find("Row rule"), std::string::npos);
+  EXPECT_NE(md.str().find("Written rules"), std::string::npos);
+  // The chosen peak, if any, is the first point the rule accepts.
+  const auto& chosen = meta.at("chosen").at(0).at("peak_factor");
+  std::optional<double> first;
+  for (const auto& r : points.rows)
+    if (r[points.column("qualifies")] == 1.0 && !first) first = r[points.column("peak_factor")];
+  if (first) {
+    EXPECT_EQ(chosen.get<double>(), *first);
+    EXPECT_NE(md.str().find("Spikes or rate?"), std::string::npos);
+  } else {
+    EXPECT_TRUE(chosen.is_null());
+  }
+  // Rerun with resume: every run comes from its record, with the same table.
+  const auto text = [](const std::filesystem::path& f) {
+    std::ifstream in(f);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  const std::string before = text(d / "points.csv");
+  ctx_.resume = true;
+  run_experiment("phase-map", ctx_);
+  std::ifstream md2_in(d / "section.md");
+  std::stringstream md2;
+  md2 << md2_in.rdbuf();
+  EXPECT_NE(md2.str().find(str_cat("Runs: ", runs.rows.size(), " (", runs.rows.size(), " reused")),
+            std::string::npos)
+      << md2.str();
+  EXPECT_EQ(text(d / "points.csv"), before);
+  // The table's SGD + catapult takes its peak factor from the map's row rule.
+  run_experiment("table", ctx_);
+  std::ifstream table_meta_in(dir_ / "table" / "meta.json");
+  const auto table_meta = nlohmann::json::parse(table_meta_in);
+  const auto& factor = table_meta.at("sgd_peak_factor");
+  if (first) {
+    EXPECT_EQ(factor.at("value").get<double>(), *first);
+    EXPECT_NE(factor.at("source").get<std::string>().find("row rule"), std::string::npos);
+  } else {
+    EXPECT_NE(factor.at("source").get<std::string>().find("chose no peak"), std::string::npos);
+  }
+}
+
+// The calibration: one row per (batch, seed), the totals in meta.json are the column sums, more
+// margin never finds more, and the smallest clean margin is reported from the counts.
+TEST_F(ReproduceEndToEnd, Calibrate) {
+  run_experiment("calibrate", ctx_);
+  expect_common("calibrate", {});
+  const auto t = read_csv(dir_ / "calibrate" / "calibration.csv");
+  ASSERT_EQ(t.rows.size(), 4U);  // 2 batch sizes × 2 seeds
+  std::ifstream in(dir_ / "calibrate" / "meta.json");
+  const auto meta = nlohmann::json::parse(in);
+  const auto totals = meta.at("totals").get<std::vector<std::vector<double>>>();
+  ASSERT_EQ(totals.size(), 2U);
+  for (std::size_t bi = 0; bi < 2; ++bi)
+    for (std::size_t j = 0; j < 3; ++j) {
+      double sum = 0;
+      for (const auto& r : t.rows)
+        if (r[0] == (bi == 0 ? 16.0 : 32.0)) sum += r[3 + j];
+      EXPECT_EQ(totals[bi][j], sum) << bi << " " << j;
+    }
+  for (const auto& r : t.rows) {
+    EXPECT_EQ(r[2], 2.0 * 96.0 / r[0]);  // steps: 2 epochs of the 96 training images
+    EXPECT_LE(r[5], r[4]);               // margin 8 finds no more than margin 0
+  }
+  const bool clean0 = totals[0][1] == 0 && totals[1][1] == 0;
+  const bool clean8 = totals[0][2] == 0 && totals[1][2] == 0;
+  EXPECT_EQ(meta.at("smallest_clean_margin").get<std::string>(),
+            clean0 ? "0" : (clean8 ? "8" : "none of the margins tried"));
 }
 
 TEST_F(ReproduceEndToEnd, BeyondAndAllRegenerateTheReport) {

@@ -482,6 +482,33 @@ TEST(Curvature, GaussNewtonEqualsHessianAtAGlobalMinimumOfALinearModel) {
     }
 }
 
+TEST(Curvature, GaussNewtonKeepsItsForwardPassNotTheSamples) {
+  // The forward pass is taken at construction (three batches, the last one partial), so the
+  // samples may change or go away afterwards; repeated products reuse the caches' scratch.
+  Mlp<double> model(kTanh);
+  Rng rng(20);
+  model.init(rng);
+  const Matrix<double> x = random_matrix(11, 3, 21);
+  Matrix<double> scratch_x = x;
+  const GaussNewtonOperator<double> gn(model, scratch_x.cview(), {.batch_size = 4});
+  test::fill_uniform(scratch_x.view(), rng);
+  const Matrix<double> jac = jacobian(model, x.cview());
+  const double two_c = 2.0 / (11.0 * 2.0);
+  std::vector<double> v(gn.size()), gv(gn.size()), again(gn.size()), jv(jac.rows());
+  for (double& e : v) e = rng.normal();
+  gn.apply(v.data(), gv.data());
+  gn.apply(v.data(), again.data());
+  EXPECT_EQ(gv, again);
+  // Closed form 2c·Jᵀ(J·v) with the Jacobian of the unchanged samples.
+  for (std::size_t r = 0; r < jac.rows(); ++r)
+    for (std::size_t q = 0; q < jac.cols(); ++q) jv[r] += jac(r, q) * v[q];
+  for (std::size_t q = 0; q < jac.cols(); ++q) {
+    double acc = 0;
+    for (std::size_t r = 0; r < jac.rows(); ++r) acc += jac(r, q) * jv[r];
+    EXPECT_NEAR(gv[q], two_c * acc, 1e-13) << "q=" << q;
+  }
+}
+
 TEST(Curvature, GaussNewtonDiffersFromHessianWhenTheResidualIsNotZero) {
   Mlp<double> model(kTanh);
   Rng rng(10);
@@ -510,6 +537,23 @@ TEST(Curvature, SharpnessOfGaussNewtonIsScaledNtkTopEigenvalue) {
   ASSERT_TRUE(s.ok());
   EXPECT_NEAR(s.lambda_max, 2.0 / (20.0 * 3.0) * lambda_k, 1e-9 * lambda_k);
   EXPECT_NEAR(s.eta_crit, critical_learning_rate_ntk(lambda_k, 20, 3), 1e-9 * s.eta_crit);
+}
+
+TEST(Curvature, SharpnessRateIsTwoOverLambdaAndZeroForANonPositiveTop) {
+  // diag(3, 1, 0.5) and its negative: λmax = 3 gives 2/3; λmax = −0.5 has no critical rate.
+  Matrix<double> a(3, 3);
+  a(0, 0) = 3.0;
+  a(1, 1) = 1.0;
+  a(2, 2) = 0.5;
+  const SharpnessResult pos = sharpness(DenseSymmetricOperator<double>(a.cview()));
+  ASSERT_TRUE(pos.ok());
+  EXPECT_NEAR(pos.lambda_max, 3.0, 1e-12);
+  EXPECT_EQ(pos.eta_crit, 2.0 / pos.lambda_max);
+  for (std::size_t i = 0; i < 3; ++i) a(i, i) = -a(i, i);
+  const SharpnessResult neg = sharpness(DenseSymmetricOperator<double>(a.cview()));
+  ASSERT_TRUE(neg.ok());
+  EXPECT_NEAR(neg.lambda_max, -0.5, 1e-12);
+  EXPECT_EQ(neg.eta_crit, 0.0);
 }
 
 // Full-batch GD on a linear model (its NTK is constant, so the linearised dynamics are exact).

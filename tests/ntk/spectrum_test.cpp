@@ -131,6 +131,54 @@ TEST(Spectrum, KnownSpectrumSmallestAndConditionNumber) {
   EXPECT_NO_THROW((void)c.require_converged("test"));
 }
 
+TEST(Spectrum, DenseEigenpairsAreAccurateOrthonormalAndShareTheEigenvaluePath) {
+  // Known spectrum 1, …, 39 and 400, plus a rank-deficient Gram matrix (zero eigenvalues).
+  std::vector<double> values;
+  for (int i = 1; i < 40; ++i) values.push_back(i);
+  values.push_back(400.0);
+  for (const Matrix<double>& a : {with_spectrum(values, 9), random_gram(30, 12, 4)}) {
+    const std::size_t n = a.rows();
+    const EigenResult r = dense_eigenpairs(a.cview());
+    ASSERT_TRUE(r.ok()) << to_string(r.status);
+    ASSERT_EQ(r.eigenvalues.size(), n);
+    ASSERT_EQ(r.eigenvectors.rows(), n);
+    ASSERT_EQ(r.eigenvectors.cols(), n);
+    EXPECT_EQ(r.converged, n);
+    const std::vector<double> ref = eigen_reference(a);
+    const double scale = ref[0];
+    for (std::size_t i = 0; i < n; ++i) {
+      EXPECT_NEAR(r.eigenvalues[i], ref[i], 1e-12 * scale) << "i=" << i;
+      if (i > 0) {
+        EXPECT_GE(r.eigenvalues[i - 1], r.eigenvalues[i]);
+      }
+      // Residual ‖Av − λv‖ through the operator, and orthonormal rows.
+      std::vector<double> av(n);
+      DenseSymmetricOperator<double>(a.cview()).apply(r.eigenvectors.row(i), av.data());
+      double res = 0;
+      for (std::size_t j = 0; j < n; ++j)
+        res += std::pow(av[j] - r.eigenvalues[i] * r.eigenvectors(i, j), 2);
+      EXPECT_LT(std::sqrt(res), 1e-12 * scale) << "i=" << i;
+      for (std::size_t p = 0; p <= i; ++p) {
+        double dot = 0;
+        for (std::size_t j = 0; j < n; ++j) dot += r.eigenvectors(i, j) * r.eigenvectors(p, j);
+        EXPECT_NEAR(dot, p == i ? 1.0 : 0.0, 1e-12) << "i=" << i << " p=" << p;
+      }
+    }
+    if (n == values.size()) {
+      EXPECT_NEAR(r.eigenvalues.front(), 400.0, 1e-11);
+      EXPECT_NEAR(r.eigenvalues.back(), 1.0, 1e-11);
+    }
+    // One solver: the eigenvalues alone are the same bits, and skip the vectors.
+    const EigenResult values_only = dense_eigenpairs(a.cview(), false);
+    EXPECT_TRUE(values_only.eigenvectors.empty());
+    EXPECT_EQ(values_only.eigenvalues, r.eigenvalues);
+    EXPECT_EQ(dense_eigenvalues(a.cview()), r.eigenvalues);
+  }
+  Matrix<double> rect(3, 4);
+  EXPECT_THROW((void)dense_eigenpairs(rect.cview()), InvalidArgument);
+  EXPECT_THROW((void)dense_eigenvalues(rect.cview()), InvalidArgument);
+}
+
 TEST(Spectrum, ShiftInvertFindsClusteredSmallEigenvalues) {
   // 1 and 1 + 1e-6·i near the bottom, 1e4 on top: κ = 1e4, bottom eigenvalues 1e-6 apart.
   std::vector<double> values;

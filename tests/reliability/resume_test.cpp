@@ -7,11 +7,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -87,10 +90,10 @@ class Resume : public ::testing::Test {
   fs::path ref() const { return dir_.path() / "reference"; }
 
   // Starts the checkpointing run and SIGKILLs it as soon as its first checkpoint exists.
-  void run_and_kill(const fs::path& out) {
+  void run_and_kill(const fs::path& out) { run_and_kill(out, train_args(data(), out)); }
+  void run_and_kill(const fs::path& out, const std::vector<std::string>& args) {
     const auto ckpt = out / "checkpoint.ckpt";
-    const auto child = start_cli(with(train_args(data(), out), {"--checkpoint-every", "250"}),
-                                 dir_.path(), "killed");
+    const auto child = start_cli(with(args, {"--checkpoint-every", "250"}), dir_.path(), "killed");
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
     while (!fs::exists(ckpt) && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::microseconds(200));
@@ -130,6 +133,51 @@ TEST_F(Resume, KilledRunResumesToTheIdenticalTrace) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("resumed from"));
   expect_same_as_reference(out);
+}
+
+// A run whose controller re-measures η_crit every cycle and moves the peak (train::
+// CriticalPeakController, both ways): the checkpoint holds the schedule in use and the
+// controller's state (measurements, Lanczos warm start), so the resumed run sets the same peaks.
+TEST_F(Resume, KilledRunWithACriticalPeakControllerResumesToTheIdenticalTrace) {
+  const auto config = dir_.path() / "controller.json";
+  std::ofstream(config) << R"({"controller": {"kind": "critical_peak", "peak_factor": 1.0,
+      "every": 0, "samples": 32, "tolerance": 1e-6, "max_restarts": 300, "only_lower": false}})";
+  auto args = [&](const fs::path& out) {
+    auto a = train_args(data(), out);
+    for (auto& v : a) {
+      if (v == "adam") v = "sgd";
+      if (v == "0.0005") v = "0.01";
+      if (v == "0.004") v = "0.05";  // replaced by the controller
+      if (v == "300") v = "100";     // cycles of 200 steps: re-measured before the checkpoint
+    }
+    return with(a, {"--config", config.string()});
+  };
+  const auto ref2 = dir_.path() / "reference-controller";
+  const auto r0 = run_cli(args(ref2), dir_.path(), "reference-controller");
+  ASSERT_EQ(r0.exit_code, 0) << r0.err;
+  const auto out = dir_.path() / "run";
+  run_and_kill(out, args(out));
+  const auto r = run_cli(with(args(out), {"--checkpoint-every", "250", "--resume",
+                                          (out / "checkpoint.ckpt").string()}),
+                         dir_.path(), "resumed");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("resumed from"));
+  // η_crit(0) and one re-measurement per cycle of 200 steps.
+  const auto peaks = slurp(ref2 / "critical_peak.csv");
+  EXPECT_EQ(std::count(peaks.begin(), peaks.end(), '\n'), 1 + 1 + 6000 / 200);
+  for (const char* f : {"steps.csv", "evals.csv", "weights.npz", "critical_peak.csv"}) {
+    const auto a = slurp(ref2 / f), b = slurp(out / f);
+    EXPECT_FALSE(a.empty()) << f;
+    EXPECT_TRUE(a == b) << f << " differs from the uninterrupted run's (" << a.size() << " vs "
+                        << b.size() << " bytes)";
+  }
+  // The peak did move: the cycles peak at more than one rate.
+  std::istringstream lines(peaks);
+  std::string line;
+  std::getline(lines, line);  // header
+  std::set<std::string> rates;
+  while (std::getline(lines, line)) rates.insert(line.substr(line.rfind(',') + 1));
+  EXPECT_GT(rates.size(), 2U) << peaks;
 }
 
 TEST_F(Resume, DamagedCheckpointIsRefusedAndThePreviousOneResumes) {

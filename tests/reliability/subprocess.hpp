@@ -44,8 +44,9 @@ struct RunResult {
   std::string err;
 };
 
-/// Starts `catapult args...` with stdout/stderr redirected to files in work_dir (named after
-/// tag) and stdin from /dev/null. `stdout_path`, when not empty, replaces the stdout file (e.g.
+/// Starts `catapult args...` in work_dir (its working directory) with stdout/stderr redirected to
+/// files there (named after tag) and stdin from /dev/null. `stdout_path`, when not empty, replaces
+/// the stdout file (e.g.
 /// "/dev/full"). file_size_limit > 0 caps the size of every file the child writes (RLIMIT_FSIZE,
 /// with SIGXFSZ ignored): writes past it fail with EFBIG, as on a full disk.
 inline Child start_cli(const std::vector<std::string>& args, const std::filesystem::path& work_dir,
@@ -68,6 +69,7 @@ inline Child start_cli(const std::vector<std::string>& args, const std::filesyst
     ::dup2(in, 0);
     ::dup2(out, 1);
     ::dup2(err, 2);
+    if (::chdir(work_dir.c_str()) != 0) ::_exit(125);  // relative paths are the work dir's
     if (file_size_limit > 0) {
       std::signal(SIGXFSZ, SIG_IGN);
       const rlimit limit{file_size_limit, file_size_limit};

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 
 #include "catapult/core/error.hpp"
@@ -38,6 +39,46 @@ TEST(RunConfig, AppliesJsonAndRoundTrips) {
   RunConfig d;
   apply_json(d, to_json(c));
   EXPECT_EQ(to_json(d), to_json(c));
+}
+
+TEST(RunConfig, ControllerObjectRoundTripsAndBuildsTheController) {
+  RunConfig c;
+  EXPECT_EQ(make_controller(c), nullptr);  // none by default
+  apply_json(c, R"({"loss": {"kind": "mse"},
+    "schedule": {"kind": "cyclic", "lr": 0.01, "max_lr": 0.1, "step_size_up": 30,
+                 "step_size_down": 20},
+    "controller": {"kind": "critical_peak", "peak_factor": 0.9, "samples": 48,
+                   "tolerance": 1e-5, "max_restarts": 7, "only_lower": false, "max_peak": 0.2}})");
+  RunConfig d;
+  apply_json(d, to_json(c));
+  EXPECT_EQ(to_json(d), to_json(c));
+  const auto ctl = make_controller(d);
+  const auto* peak = dynamic_cast<const CriticalPeakController*>(ctl.get());
+  ASSERT_NE(peak, nullptr);
+  EXPECT_EQ(peak->options().peak_factor, 0.9);
+  EXPECT_EQ(peak->options().every, 50U);  // 0: one cycle, 30 up + 20 down
+  EXPECT_EQ(peak->options().samples, 48U);
+  EXPECT_EQ(peak->options().tolerance, 1e-5);
+  EXPECT_EQ(peak->options().max_restarts, 7U);
+  EXPECT_FALSE(peak->options().only_lower);
+  EXPECT_EQ(peak->options().max_peak, 0.2);
+  apply_json(d, R"({"controller": {"every": 9, "max_peak": null}})");
+  const auto ctl2 = make_controller(d);
+  const auto* peak2 = dynamic_cast<const CriticalPeakController*>(ctl2.get());
+  EXPECT_EQ(peak2->options().every, 9U);
+  EXPECT_TRUE(std::isinf(peak2->options().max_peak));
+  // What it cannot control, and bad values.
+  RunConfig e = d;
+  apply_json(e, R"({"schedule": {"kind": "constant"}})");
+  EXPECT_THROW((void)make_controller(e), InvalidArgument);
+  e = d;
+  apply_json(e, R"({"loss": {"kind": "cross_entropy"}})");
+  EXPECT_THROW((void)make_controller(e), InvalidArgument);
+  e = d;
+  EXPECT_THROW(apply_json(e, R"({"controller": {"kind": "pid"}})"), InvalidArgument);
+  EXPECT_THROW(apply_json(e, R"({"controller": {"peak": 2}})"), InvalidArgument);
+  apply_json(e, R"({"controller": {"peak_factor": -1}})");
+  EXPECT_THROW((void)make_controller(e), InvalidArgument);
 }
 
 TEST(RunConfig, ErrorsNameTheKeyAndValue) {

@@ -24,7 +24,7 @@ namespace catapult::analysis {
 /// Summary of r_i = √G_i over the P parameters at one step.
 struct AdagradAccumulatorStats {
   std::size_t step = 0;
-  double s_t = 0.0;               ///< min_i √G_i, the poster's s_t
+  double s_t = 0.0;               ///< min_i √G_i, the poster's s_t (ntk::adagrad_min_scale)
   double max = 0.0;               ///< max_i √G_i
   double mean = 0.0;              ///< mean_i √G_i
   std::vector<double> quantiles;  ///< √G at the requested probabilities (nearest-rank)

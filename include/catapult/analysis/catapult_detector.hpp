@@ -45,11 +45,11 @@
 /// Defaults (rise 2×, return 1.5×, window 200 steps, no smoothing, max 2000 steps, no noise
 /// condition) were chosen for full-batch GD. The reproduction's protocols
 /// (configs/reproduce_*.json) use smoothing 0.8, rise 1.5×, return 1.2× and, for mini-batch runs,
-/// noise_window 200 with noise_margin 8 and return_margin 2. noise_margin 8 is the smallest
-/// integer margin at which the pure-noise controls on MNIST — SGD at the constant rate
-/// 0.5·η_crit (below critical), 784-256-10, batch 16 for 5 epochs and batch 64 for 2 — give no
-/// detection (margin 6: 16 at batch 16, 7: 3; the ratio rules alone: 378); with it the cyclic
-/// runs' detections all lie where the rate exceeds η_crit. On synthetic traces (batch means of 16
+/// noise_window 200 with noise_margin 8 and return_margin 2. The margin is calibrated on pure-noise
+/// controls on MNIST — SGD at the constant rate 0.5·η_crit (below critical), 784-256-10, at
+/// several batch sizes — by `catapult reproduce calibrate`, which counts the detections for each
+/// margin and with the ratio rules alone (its output is pasted in docs/reproduction.md, section
+/// 7); the protocol's margin should give none. On synthetic traces (batch means of 16
 /// or 64 log-normal per-sample losses over 5 epochs of 60000 samples, the level falling 10×, 30
 /// seeds each) margin 8 leaves 3–6 false detections per 30 runs at σ = 1 and 11–13 at the
 /// heavier-tailed σ = 1.5 (margin 10: 0–1), where the ratio rules alone find dozens to hundreds

@@ -83,8 +83,14 @@ class LossHessianOperator final : public LinearOperator {
 };
 
 /// Gauss–Newton product G·v = 2c·Jᵀ(J·v) (JVP then VJP over the samples, batched), the
-/// positive semi-definite part of the Hessian; λmax(G) = 2c·λmax(K_full). Computed in T; the
-/// model, x must outlive the operator. Throws InvalidArgument on shape mismatches.
+/// positive semi-definite part of the Hessian; λmax(G) = 2c·λmax(K_full). Computed in T.
+/// The forward pass does not depend on v, so the constructor runs it once per batch and keeps the
+/// caches (memory: n·(d_0 + … + d_L) values of T, x included); each apply then costs, per batch,
+/// the JVP from the cache and a backward pass without the input gradient: 4L − 2 GEMMs for L
+/// layers, two of them of the first layer's size. The model must outlive the operator and must
+/// not change while it is used (its forward pass is the constructor's); x is copied. apply reuses
+/// the caches' scratch: one product at a time per operator. Throws InvalidArgument on shape
+/// mismatches or no samples.
 template <class T>
 class GaussNewtonOperator final : public LinearOperator {
  public:
@@ -95,8 +101,9 @@ class GaussNewtonOperator final : public LinearOperator {
 
  private:
   const nn::Mlp<T>* model_;
-  MatrixView<const T> x_;
+  std::size_t samples_;
   HessianOptions options_;
+  std::vector<nn::ForwardCache<T>> batches_;  ///< forward cache of each batch of x
 };
 
 /// D·A·D with D = diag(p)^{-1/2}: the operator whose λmax is the sharpness seen by a method with
@@ -178,15 +185,16 @@ template <class T>
 /// Sharpness of the training loss and its critical rate.
 struct [[nodiscard]] SharpnessResult {
   double lambda_max = 0;  ///< top eigenvalue of H (or of D·H·D when preconditioned)
-  double eta_crit = 0;    ///< 2/λmax (0 if λmax ≤ 0)
+  double eta_crit = 0;    ///< 2/λmax (0 unless λmax is finite and > 0)
   EigenStatus status = EigenStatus::NotConverged;
   std::size_t operations = 0;  ///< Hessian-vector products used
   [[nodiscard]] bool ok() const noexcept { return status == EigenStatus::Converged; }
 };
 
 /// λmax of the operator (a LossHessianOperator, GaussNewtonOperator or PreconditionedOperator)
-/// by Lanczos, and 2/λmax (gradient descent's critical rate, and AdaGrad's on the preconditioned
-/// operator; for Adam pass lambda_max to adam_critical_rate). options.nev is ignored (1); the
+/// by Lanczos, and 2/λmax = critical_learning_rate_hessian(λmax), or 0 where that would throw
+/// (gradient descent's critical rate, and AdaGrad's on the preconditioned operator; for Adam
+/// pass lambda_max to adam_critical_rate). options.nev is ignored (1); the
 /// products of all three operators are exact up to rounding, so the default tolerance is
 /// EigenOptions' 1e-10. Cost: one product of the
 /// operator per Lanczos step (SharpnessResult::operations counts them).

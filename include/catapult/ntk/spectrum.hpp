@@ -172,8 +172,20 @@ template <class T>
 [[nodiscard]] ConditionResult dense_condition_number(MatrixView<const T> matrix,
                                                      const EigenOptions& options = {});
 
-/// All eigenvalues of a dense symmetric matrix, descending (Eigen's SelfAdjointEigenSolver,
-/// O(n³)); for small n and as a reference. Throws InvalidArgument if not square.
+/// All n eigenpairs of a dense symmetric matrix (the lower triangle is read), by Eigen's
+/// SelfAdjointEigenSolver in double (Householder tridiagonalization, then implicit symmetric QR;
+/// O(n³)), in EigenResult's convention: eigenvalues descending, eigenvectors [n, n] with row i the
+/// unit eigenvector of eigenvalues[i] (its sign is the solver's), empty when compute_eigenvectors
+/// is false. Every eigenvalue is returned; status is Converged, or NotConverged when the QR
+/// iteration did not converge (then the values are its last iterates and converged = 0);
+/// converged = requested = n, iterations = operations = 0. For small n (the NTK of a few hundred
+/// samples) and as a reference. Throws InvalidArgument if the matrix is not square.
+template <class T>
+[[nodiscard]] EigenResult dense_eigenpairs(MatrixView<const T> matrix,
+                                           bool compute_eigenvectors = true);
+
+/// All eigenvalues of a dense symmetric matrix, descending: dense_eigenpairs without the
+/// eigenvectors (the same solver, so the same bits). Throws InvalidArgument if not square.
 template <class T>
 [[nodiscard]] std::vector<double> dense_eigenvalues(MatrixView<const T> matrix);
 

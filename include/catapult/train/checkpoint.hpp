@@ -135,6 +135,13 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
 // ---------------------------------------------------------------------------------------------
 // Training checkpoints
 
+/// The hooks whose state a training checkpoint holds, in the order the run registers them (a
+/// resumed run must register the same kinds in the same order).
+struct CheckpointedHooks {
+  std::vector<Controller*> controllers;
+  std::vector<Observer*> observers;
+};
+
 /// The checkpoint of a run after point.step completed steps. Entries:
 ///   "kind" = "catapult-training", "config" (the run's configuration JSON, as given),
 ///   "step", "loss_since_eval", "steps_since_eval", "last_loss"   (the loop: ResumePoint),
@@ -144,30 +151,41 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
 ///   "params" (P floats), "optimizer.name", "optimizer.steps", "optimizer.<buffer>" (P floats
 ///   each), and the evaluations before the step (ResumePoint::evals): "evals.step",
 ///   "evals.epoch" (E u64 each) and "evals.values" (3E f64: train_loss, test_loss,
-///   test_accuracy per evaluation).
-[[nodiscard]] Checkpoint make_training_checkpoint(const nn::Mlp<float>& model,
-                                                  const optim::Optimizer<float>& optimizer,
-                                                  const ResumePoint& point,
-                                                  const TrainConfig& config, std::size_t train_size,
-                                                  std::string_view run_config_json);
+///   test_accuracy per evaluation);
+/// with `schedule` (the one in use, which controllers may have replaced): "schedule.kind",
+///   "schedule.f64" (lr, step_gamma, min_lr, max_lr, cyclic_gamma, warmup_start_factor) and
+///   "schedule.u64" (step_size, total_steps, step_size_up, step_size_down, mode, warmup_steps);
+/// and always "hooks.controllers" and "hooks.observers" (how many hooks' states it holds) with
+///   each hook's own entries under "controller.<i>." and "observer.<i>." (save_state).
+[[nodiscard]] Checkpoint make_training_checkpoint(
+    const nn::Mlp<float>& model, const optim::Optimizer<float>& optimizer, const ResumePoint& point,
+    const TrainConfig& config, std::size_t train_size, std::string_view run_config_json,
+    const optim::Schedule* schedule = nullptr, const CheckpointedHooks& hooks = {});
 
 /// Restores the parameters and the optimizer's state from a training checkpoint and returns
 /// where the loop resumes. Throws DataError naming the checkpoint's file if it is not a training
 /// checkpoint or does not fit: another number of parameters, another optimizer or buffer set, a
 /// data order that the config does not reproduce (another seed or batch size), evaluation
 /// entries of inconsistent lengths. A checkpoint without evaluation entries (written before they
-/// existed) restores an empty ResumePoint::evals.
-[[nodiscard]] ResumePoint restore_training_checkpoint(const Checkpoint& checkpoint,
-                                                      nn::Mlp<float>& model,
-                                                      optim::Optimizer<float>& optimizer,
-                                                      const TrainConfig& config,
-                                                      std::size_t train_size);
+/// existed) restores an empty ResumePoint::evals. The schedule in use, when the checkpoint
+/// holds one, comes back in ResumePoint::schedule, and each hook of `hooks` restores its state
+/// (restore_state); a checkpoint holding the states of another number of controllers or
+/// observers than `hooks` has (or a schedule that does not validate) is refused (DataError).
+[[nodiscard]] ResumePoint restore_training_checkpoint(
+    const Checkpoint& checkpoint, nn::Mlp<float>& model, optim::Optimizer<float>& optimizer,
+    const TrainConfig& config, std::size_t train_size, const CheckpointedHooks& hooks = {});
 
 /// Writes a training checkpoint every `every` steps (after steps every, 2·every, …) with
 /// write_checkpoint (atomic, keeps `<path>.prev`). Tracks the loop's loss accumulators itself
 /// from on_step/on_eval, so what it writes is exactly the trainer's ResumePoint (with the
 /// evaluations made so far).
-class CheckpointObserver final : public Observer {
+///
+/// A run whose controllers may change the schedule registers it twice: as an observer and as
+/// its LAST controller (Hooks), and names the hooks whose state it saves (set_hooks). It then
+/// writes from after_step, after the other controllers, so each checkpoint holds the schedule
+/// in use and the controllers' state as the next step will see them. Registered as an observer
+/// only, it writes from on_step (enough when nothing changes the schedule).
+class CheckpointObserver final : public Observer, public Controller {
  public:
   /// before_write runs before each checkpoint is written (e.g. flushing the CSV logs, so the logs
   /// on disk always cover at least the steps the checkpoint holds). resumed_from: the point the
@@ -177,13 +195,22 @@ class CheckpointObserver final : public Observer {
                      std::size_t train_size, std::string run_config_json,
                      std::function<void()> before_write = {},
                      const ResumePoint* resumed_from = nullptr);
+  /// The hooks whose state every checkpoint holds (see make_training_checkpoint).
+  void set_hooks(CheckpointedHooks hooks) { hooks_ = std::move(hooks); }
+
+  void on_start(const RunInfo& /*info*/) override {}
   void on_step(const StepInfo& info) override;
   void on_eval(const EvalInfo& info) override;
+  void on_start(const ControlContext& context, optim::Schedule& schedule) override;
+  void after_step(const ControlContext& context, optim::Schedule& schedule) override;
 
   /// Checkpoints written so far.
   [[nodiscard]] std::uint64_t written() const noexcept { return written_; }
 
  private:
+  void write(const nn::Mlp<float>& model, const optim::Optimizer<float>& optimizer,
+             const optim::Schedule* schedule);
+
   std::filesystem::path path_;
   std::uint64_t every_;
   TrainConfig config_;
@@ -191,6 +218,8 @@ class CheckpointObserver final : public Observer {
   std::string run_config_json_;
   std::function<void()> before_write_;
   ResumePoint point_;
+  CheckpointedHooks hooks_;
+  bool as_controller_ = false;  // registered as a controller: writes from after_step
   std::uint64_t written_ = 0;
 };
 

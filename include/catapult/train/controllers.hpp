@@ -22,6 +22,11 @@ struct CriticalPeakOptions {
   /// Only ever lower the peak: peak = factor·min(η_crit(t), η_crit(0)). Catapults flatten the
   /// landscape; a peak that follows η_crit up feeds back (docs/reproduction.md, Deviations).
   bool only_lower = true;
+  /// A ceiling on the peak: peak = min(max_peak, factor·η_crit). With factor < 1 and
+  /// only_lower = false this is the sub-critical control of a catapult schedule: the same cycle
+  /// with its peak held below the tracked critical rate (and never above the catapult
+  /// schedule's own peak, max_peak).
+  double max_peak = std::numeric_limits<double>::infinity();
 };
 
 /// One measurement: η_crit after `step` completed steps and the peak it set.
@@ -40,6 +45,9 @@ struct CriticalMeasurement {
 /// measurement: Lanczos iterations × one NTK product (a JVP and a VJP on the samples). on_start
 /// throws InvalidArgument for a loss other than MSE or a schedule that is not Cyclic, and
 /// RuntimeError when η_crit(0) cannot be measured (λmax not finite and > 0: a dead network).
+/// Its state (η_crit(0), the measurements, the Lanczos warm-start vector) goes into training
+/// checkpoints, so a resumed run measures and moves the peak exactly as the uninterrupted one:
+/// after restore_state, on_start of a resumed run (next_step > 0) keeps the restored schedule.
 class CriticalPeakController final : public Controller {
  public:
   /// Throws InvalidArgument for peak_factor ≤ 0, every = 0 or samples = 0.
@@ -49,7 +57,13 @@ class CriticalPeakController final : public Controller {
 
   void on_start(const ControlContext& context, optim::Schedule& schedule) override;
   void after_step(const ControlContext& context, optim::Schedule& schedule) override;
+  /// Entries prefix + "initial" (f64), "warm" (f64s), "measurements.step" (u64s) and
+  /// "measurements.values" (f64s: η_crit, peak per measurement).
+  void save_state(Checkpoint& checkpoint, std::string_view prefix) const override;
+  /// Throws DataError (naming the checkpoint) for missing or inconsistent entries.
+  void restore_state(const Checkpoint& checkpoint, std::string_view prefix) override;
 
+  [[nodiscard]] const CriticalPeakOptions& options() const noexcept { return options_; }
   /// η_crit(0) (NaN before on_start).
   [[nodiscard]] double initial_critical_rate() const noexcept { return initial_; }
   /// The re-measurements made after on_start, in order.
@@ -63,6 +77,7 @@ class CriticalPeakController final : public Controller {
   double initial_;
   std::vector<double> warm_;
   std::vector<CriticalMeasurement> measurements_;
+  bool restored_ = false;
 };
 
 }  // namespace catapult::train

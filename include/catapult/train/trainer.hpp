@@ -26,8 +26,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "catapult/data/dataset.hpp"
@@ -35,8 +37,11 @@
 #include "catapult/nn/mlp.hpp"
 #include "catapult/optim/optimizer.hpp"
 #include "catapult/optim/schedule.hpp"
+#include "catapult/train/gradient_reducer.hpp"
 
 namespace catapult::train {
+
+class Checkpoint;  // catapult/train/checkpoint.hpp
 
 /// How a run iterates over the data.
 struct TrainConfig {
@@ -135,6 +140,14 @@ class Observer {
   /// pass over the parameters and one over the gradient less per step), and StepInfo::gradient
   /// is empty. Default false: no observer of the library reads it (grad_norm is always given).
   [[nodiscard]] virtual bool needs_gradient() const { return false; }
+
+  /// Checkpoint support for observers that carry state across steps (counters, running sums,
+  /// recorded traces): save_state adds entries whose names start with `prefix` to a training
+  /// checkpoint, restore_state reads them back before a resumed run starts, so the resumed run
+  /// continues exactly where the checkpoint was taken (see make_training_checkpoint). The
+  /// defaults hold no state.
+  virtual void save_state(Checkpoint& /*checkpoint*/, std::string_view /*prefix*/) const {}
+  virtual void restore_state(const Checkpoint& /*checkpoint*/, std::string_view /*prefix*/) {}
 };
 
 /// What a controller sees: the run, the state of the loop and read access to everything a
@@ -154,9 +167,13 @@ struct ControlContext {
 /// the schedule in place when step t starts. Controllers run in order after the observers (so an
 /// observer's on_step sees the rate that step used) and never see a diverged model: a step whose
 /// loss, gradient or parameters are not finite ends the run before after_step. Every method has
-/// an empty default. Checkpoints do not hold controller state yet: a resumed run (ResumePoint)
-/// calls on_start with next_step = t0 and the schedule the caller passes, so a run whose
-/// controllers changed the schedule before the checkpoint does not resume bit-identically.
+/// an empty default.
+///
+/// Resume: a training checkpoint holds the schedule in use and every controller's state
+/// (save_state, make_training_checkpoint); a resumed run restores both (restore_state,
+/// restore_training_checkpoint), starts with that schedule, and calls on_start with next_step =
+/// t0 > 0, where a controller whose state was restored keeps the schedule as it is. The resumed
+/// run then takes bit-identically the steps the uninterrupted one would have taken.
 class Controller {
  public:
   virtual ~Controller() = default;
@@ -174,12 +191,19 @@ class Controller {
   virtual void after_step(const ControlContext& /*context*/, optim::Schedule& /*schedule*/) {}
   /// Whether after_step reads context.last->gradient (see Observer::needs_gradient).
   [[nodiscard]] virtual bool needs_gradient() const { return false; }
+
+  /// The controller's state as checkpoint entries named prefix + "…" (measurements so far, a
+  /// solver's warm start, …), and its restoration before a resumed run. Defaults: no state.
+  virtual void save_state(Checkpoint& /*checkpoint*/, std::string_view /*prefix*/) const {}
+  virtual void restore_state(const Checkpoint& /*checkpoint*/, std::string_view /*prefix*/) {}
 };
 
 /// The hooks of a run: observers and controllers, called in order.
 struct Hooks {
   std::span<Observer* const> observers;
   std::span<Controller* const> controllers;
+  /// Data-parallel training (train/gradient_reducer.hpp): null computes every batch here.
+  GradientReducer* reducer = nullptr;
 };
 
 /// Where a resumed run continues: the loop's own state at the moment a checkpoint was taken (the
@@ -195,6 +219,9 @@ struct ResumePoint {
   /// The evaluations made before step t0, in order (the run's record for its summary; the loop
   /// itself does not read them).
   std::vector<EvalInfo> evals;
+  /// The schedule in use after step t0 − 1 when controllers may have replaced the caller's
+  /// (absent: the caller's schedule is the one in use). train() starts with it.
+  std::optional<optim::ScheduleConfig> schedule;
 };
 
 /// Loss and accuracy of model over a whole dataset (forward passes in chunks of chunk_size).
