@@ -151,6 +151,7 @@ class FinalCheck final : public train::Observer {
  public:
   explicit FinalCheck(dist::DataParallel& dp) : dp_(&dp) {}
   void on_step(const train::StepInfo& info) override { model_ = &info.model; }
+  [[nodiscard]] bool needs_gradient() const override { return false; }
   void on_end(const train::TrainResult& result) override {
     if (model_ != nullptr) dp_->check(result.steps, {model_->params(), model_->num_params()});
   }

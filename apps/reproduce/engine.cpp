@@ -78,6 +78,7 @@ class Recorder final : public catapult::train::Observer {
     result_.loss.reserve(total_);
     result_.lr.reserve(total_);
   }
+  [[nodiscard]] bool needs_gradient() const override { return false; }
   void on_step(const catapult::train::StepInfo& info) override {
     result_.loss.push_back(info.loss);
     result_.lr.push_back(info.lr);
@@ -114,6 +115,8 @@ class HookController final : public catapult::train::Controller {
     TrainState s{c.model, c.optimizer, schedule};
     on_init_(s);
   }
+  // The experiments' step hooks see the step's loss and rate, never its gradient.
+  [[nodiscard]] bool needs_gradient() const override { return false; }
   void after_step(const catapult::train::ControlContext& c, optim::Schedule& schedule) override {
     if (!on_step_) return;
     TrainState s{c.model, c.optimizer, schedule};

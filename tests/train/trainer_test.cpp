@@ -287,6 +287,16 @@ TEST(Trainer, FusedUpdateIsTheSameRunAsTheStoredGradient) {
   }
   EXPECT_EQ(fused.params, stored.params);
   EXPECT_EQ(fused.result.test_loss, stored.result.test_loss);
+  // A hook that does not say whether it reads the gradient is given it (the default is true).
+  struct Unaware : Observer {
+    std::size_t seen = 0;
+    void on_step(const StepInfo& s) override { seen = s.gradient.size(); }
+  } unaware;
+  EXPECT_TRUE(unaware.needs_gradient());
+  EXPECT_TRUE(Controller().needs_gradient());
+  const RunRecord defaulted = run(tc, 0.1, 1, &unaware);
+  EXPECT_EQ(unaware.seen, defaulted.params.size());
+  EXPECT_EQ(defaulted.params, stored.params);
 }
 
 TEST(Trainer, HugeLearningRateDivergesCleanlyWithAFiniteLog) {

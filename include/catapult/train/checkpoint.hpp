@@ -203,6 +203,8 @@ class CheckpointObserver final : public Observer, public Controller {
   void on_eval(const EvalInfo& info) override;
   void on_start(const ControlContext& context, optim::Schedule& schedule) override;
   void after_step(const ControlContext& context, optim::Schedule& schedule) override;
+  /// Neither as an observer nor as a controller does it read the gradient.
+  [[nodiscard]] bool needs_gradient() const override { return false; }
 
   /// Checkpoints written so far.
   [[nodiscard]] std::uint64_t written() const noexcept { return written_; }

@@ -57,6 +57,7 @@ class CriticalPeakController final : public Controller {
 
   void on_start(const ControlContext& context, optim::Schedule& schedule) override;
   void after_step(const ControlContext& context, optim::Schedule& schedule) override;
+  [[nodiscard]] bool needs_gradient() const override { return false; }
   /// Entries prefix + "initial" (f64), "warm" (f64s), "measurements.step" (u64s) and
   /// "measurements.values" (f64s: η_crit, peak per measurement).
   void save_state(Checkpoint& checkpoint, std::string_view prefix) const override;

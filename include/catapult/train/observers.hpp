@@ -31,6 +31,7 @@ class CsvLogger final : public Observer {
   void on_eval(const EvalInfo& info) override;
   /// Flushes; throws IoError if a write failed (e.g. no space left on the device).
   void on_end(const TrainResult& result) override;
+  [[nodiscard]] bool needs_gradient() const override { return false; }
   /// Writes the buffered rows to the files; throws IoError naming the file if a write failed.
   void flush();
 
@@ -59,6 +60,7 @@ class JsonSummary final : public Observer {
   void on_eval(const EvalInfo& info) override;
   /// Writes the file; throws IoError if it cannot be written.
   void on_end(const TrainResult& result) override;
+  [[nodiscard]] bool needs_gradient() const override { return false; }
 
  private:
   std::filesystem::path path_;
@@ -79,6 +81,7 @@ class ProgressObserver final : public Observer {
   void on_step(const StepInfo& info) override;
   void on_eval(const EvalInfo& info) override;
   void on_end(const TrainResult& result) override;
+  [[nodiscard]] bool needs_gradient() const override { return false; }
 
  private:
   std::ostream& out_;

@@ -138,8 +138,9 @@ class Observer {
   /// Whether on_step reads StepInfo::gradient. Asked once per run; if no hook does, the loop
   /// fuses the optimizer update into the backward pass and the gradient is never stored (about a
   /// pass over the parameters and one over the gradient less per step), and StepInfo::gradient
-  /// is empty. Default false: no observer of the library reads it (grad_norm is always given).
-  [[nodiscard]] virtual bool needs_gradient() const { return false; }
+  /// is empty (grad_norm is always given). Default true, so a hook written without knowing this
+  /// still sees the gradient; every hook of the library that does not read it says false.
+  [[nodiscard]] virtual bool needs_gradient() const { return true; }
 
   /// Checkpoint support for observers that carry state across steps (counters, running sums,
   /// recorded traces): save_state adds entries whose names start with `prefix` to a training
@@ -189,8 +190,9 @@ class Controller {
   /// After step context.last->step completed (the model holds the updated parameters) and before
   /// step context.next_step.
   virtual void after_step(const ControlContext& /*context*/, optim::Schedule& /*schedule*/) {}
-  /// Whether after_step reads context.last->gradient (see Observer::needs_gradient).
-  [[nodiscard]] virtual bool needs_gradient() const { return false; }
+  /// Whether after_step reads context.last->gradient (see Observer::needs_gradient; default
+  /// true).
+  [[nodiscard]] virtual bool needs_gradient() const { return true; }
 
   /// The controller's state as checkpoint entries named prefix + "…" (measurements so far, a
   /// solver's warm start, …), and its restoration before a resumed run. Defaults: no state.
