@@ -93,8 +93,8 @@ void run_calibrate(const Context& ctx) {
         detector.return_margin);
     md << "| batch | ratio rules alone";
     for (const double m : margins) md << format(" | margin %g", m);
-    md << " |\n|---|---";
-    for (std::size_t j = 0; j <= margins.size(); ++j) md << "|---";
+    md << " |\n|---|---";  // batch, ratio rules alone, then one column per margin
+    for (std::size_t j = 0; j < margins.size(); ++j) md << "|---";
     md << "|\n";
     for (std::size_t bi = 0; bi < batches.size(); ++bi) {
       md << "| " << batches[bi];

@@ -3,6 +3,7 @@
 // and every experiment end to end in a tiny configuration whose outputs parse.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -445,6 +446,16 @@ TEST_F(ReproduceEndToEnd, Calibrate) {
   const bool clean8 = totals[0][2] == 0 && totals[1][2] == 0;
   EXPECT_EQ(meta.at("smallest_clean_margin").get<std::string>(),
             clean0 ? "0" : (clean8 ? "8" : "none of the margins tried"));
+  // The markdown table: header, separator and rows all have 1 + 1 + 2 columns.
+  std::ifstream md_in(dir_ / "calibrate" / "section.md");
+  std::string line;
+  std::size_t table_lines = 0;
+  while (std::getline(md_in, line))
+    if (line.rfind("| ", 0) == 0 || line.rfind("|---", 0) == 0) {
+      EXPECT_EQ(std::count(line.begin(), line.end(), '|'), 5) << line;
+      ++table_lines;
+    }
+  EXPECT_EQ(table_lines, 4U);  // header, separator, 2 batch sizes
 }
 
 TEST_F(ReproduceEndToEnd, BeyondAndAllRegenerateTheReport) {
