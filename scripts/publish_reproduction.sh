@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Publishes the results of a `catapult reproduce` run into docs/reproduction.md: the generated
 # REPORT.md replaces the part between the markers of its protocol (quick or full), and the
-# figures and meta.json files are copied to docs/reproduction/<protocol>/<experiment>/. Numbers
+# figures with their CSV data and gnuplot scripts, and the meta.json files, are copied to
+# docs/reproduction/<protocol>/<experiment>/. Numbers
 # are never edited by hand: rerun this after a run.
 # Usage: scripts/publish_reproduction.sh [results-dir] [quick|full]   (default: results quick)
 set -euo pipefail
@@ -17,7 +18,10 @@ for dir in "$results"/*/; do
   name="$(basename "$dir")"
   [[ -f "$dir/section.md" ]] || continue
   mkdir -p "docs/reproduction/$mode/$name"
-  cp "$dir"/*.png "docs/reproduction/$mode/$name/" 2>/dev/null || true
+  # Each figure with the data and gnuplot script that draw it (`gnuplot name.gp` re-renders it).
+  for f in "$dir"/*.png "$dir"/*.gp "$dir"/*.csv; do
+    [[ -f "$f" ]] && cp "$f" "docs/reproduction/$mode/$name/"
+  done
   cp "$dir"/meta.json "docs/reproduction/$mode/$name/"
 done
 # Report body without its title line, headings one level down, figure links into docs/.
