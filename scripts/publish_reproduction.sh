@@ -27,7 +27,7 @@ done
 # Report body without its title line, headings one level down, figure links into docs/.
 body="$(mktemp)"
 tail -n +2 "$results/REPORT.md" |
-  sed -E -e "s#\\]\\(([a-z]+)/([^)]+\\.png)\\)#](reproduction/$mode/\\1/\\2)#g" -e 's/^## /#### /' > "$body"
+  sed -E -e "s#\\]\\(([a-z-]+)/([^)]+\\.png)\\)#](reproduction/$mode/\\1/\\2)#g" -e 's/^### /##### /' -e 's/^## /#### /' > "$body"
 out="$(mktemp)"
 awk -v body="$body" -v begin="<!-- BEGIN GENERATED $mode -->" -v end="<!-- END GENERATED $mode -->" '
   $0 == begin { print; while ((getline line < body) > 0) print line; skip = 1; next }

@@ -486,7 +486,7 @@ void run_phase_map(const Context& ctx) {
           Figure f;
           f.title = format("Phase map, SGD, %s, batch %zu", modes[mi].c_str(), batches[bi]);
           f.subtitle = ctx.label();
-          f.x_label = "peak factor c (peak = c·η_crit(t))";
+          f.x_label = "peak factor c (peak = c·η_{crit}(t))";  // gnuplot enhanced text: _{…}
           f.y_label = "test accuracy (%)";
           f.y2_label = "detected catapults per cycle";
           f.log_x = true;
