@@ -20,11 +20,7 @@ void run_adagrad(const Context& ctx) {
   const auto [train_set, test_set, model, loss] =
       experiment_data(ctx, cfg.at("train_size").get<std::size_t>(), 0);
   const std::size_t k = model.widths.back();
-  const std::size_t crit_n =
-      std::min(p.at("critical").at("samples").get<std::size_t>(), train_set.size());
-  const auto crit_x = first_rows(train_set, crit_n);
-  const double crit_tol = p.at("critical").value("tolerance", 1e-3);
-  const std::size_t crit_iter = p.at("critical").value("max_iterations", std::size_t{100});
+  const auto [crit_n, crit_x, crit_tol, crit_iter] = critical_sample(p, train_set);
   const std::size_t stats_every = cfg.at("stats_every").get<std::size_t>();
   const std::size_t lambda_every = cfg.at("lambda_every").get<std::size_t>();
   const std::size_t measure_step = cfg.at("measure_step").get<std::size_t>();

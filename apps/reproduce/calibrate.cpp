@@ -26,9 +26,7 @@ void run_calibrate(const Context& ctx) {
   if (!(fraction > 0.0 && fraction < 1.0))
     throw InvalidArgument(str_cat("calibrate: lr_fraction ", fraction,
                                   " must lie in (0, 1): the controls run below the critical rate"));
-  const auto& crit = p.at("critical");
-  const std::size_t crit_n = std::min(crit.at("samples").get<std::size_t>(), train_set.size());
-  const auto crit_x = first_rows(train_set, crit_n);
+  const auto crit = critical_sample(p, train_set);
   const auto detector = detector_options(p);
 
   write_experiment(ctx, "calibrate", [&](const std::filesystem::path& dir, nlohmann::json& meta) {
@@ -41,8 +39,7 @@ void run_calibrate(const Context& ctx) {
     std::vector<double> eta_crit;  // per seed, at its initialisation
     for (const auto seed : seeds)
       eta_crit.push_back(
-          initial_critical_rate(model, seed, crit_x, loss, crit.value("tolerance", 1e-3),
-                                crit.value("max_iterations", std::size_t{100}),
+          initial_critical_rate(model, seed, crit.x, loss, crit.tolerance, crit.max_restarts,
                                 str_cat("calibrate, seed ", seed, ", initialisation")));
     for (std::size_t bi = 0; bi < batches.size(); ++bi)
       for (std::size_t si = 0; si < seeds.size(); ++si) {

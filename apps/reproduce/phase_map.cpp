@@ -179,11 +179,7 @@ void run_phase_map(const Context& ctx) {
   const analysis::RunClassOptions cls_opt{cls_cfg.at("collapse_fraction").get<double>(),
                                           cls_cfg.at("collapse_ceiling").get<double>(),
                                           cls_cfg.at("tail").get<std::size_t>()};
-  const auto& crit = p.at("critical");
-  const std::size_t crit_n = std::min(crit.at("samples").get<std::size_t>(), train_set.size());
-  const double crit_tol = crit.value("tolerance", 1e-3);
-  const std::size_t crit_iter = crit.value("max_iterations", std::size_t{100});
-  const auto crit_x = first_rows(train_set, crit_n);
+  const auto [crit_n, crit_x, crit_tol, crit_iter] = critical_sample(p, train_set);
   const std::size_t k = model.widths.back();
   const auto detector = detector_options(p);
   const double constant_loss = analysis::constant_predictor_mse(train_set.labels, k, loss);

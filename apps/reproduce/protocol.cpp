@@ -157,6 +157,16 @@ ExperimentData experiment_data(const Context& ctx, std::size_t train_size,
   return d;
 }
 
+CriticalSample critical_sample(const nlohmann::json& protocol, const data::Dataset& train_set) {
+  const auto& crit = protocol.at("critical");
+  CriticalSample c;
+  c.n = std::min(crit.at("samples").get<std::size_t>(), train_set.size());
+  c.x = train_set.images.cview().rows_range(0, c.n);
+  c.tolerance = crit.value("tolerance", 1e-3);
+  c.max_restarts = crit.value("max_iterations", std::size_t{100});
+  return c;
+}
+
 data::Dataset random_subset(const data::Dataset& d, std::size_t n, std::uint64_t seed) {
   std::vector<std::size_t> idx(d.size());
   std::iota(idx.begin(), idx.end(), std::size_t{0});

@@ -74,6 +74,17 @@ struct ExperimentData {
 [[nodiscard]] ExperimentData experiment_data(const Context& ctx, std::size_t train_size,
                                              std::uint64_t seed_offset);
 
+/// The protocol's "critical" object applied to a training set: η_crit is measured on its first
+/// n = min(samples, size) images x, by Lanczos with this tolerance and restart limit.
+struct CriticalSample {
+  std::size_t n = 0;
+  MatrixView<const float> x;
+  double tolerance = 1e-3;
+  std::size_t max_restarts = 100;
+};
+[[nodiscard]] CriticalSample critical_sample(const nlohmann::json& protocol,
+                                             const data::Dataset& train_set);
+
 /// The detector options of the protocol's "detector" object.
 [[nodiscard]] analysis::CatapultDetectorOptions detector_options(const nlohmann::json& protocol);
 

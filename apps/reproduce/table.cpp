@@ -68,11 +68,7 @@ void run_table(const Context& ctx) {
   const auto seed_list = cfg.at("seeds").get<std::vector<std::uint64_t>>();
   const auto [train_set, test_set, model, loss] =
       experiment_data(ctx, p.at("data").at("train_size").get<std::size_t>(), 0);
-  const auto& crit = p.at("critical");
-  const std::size_t crit_n = std::min(crit.at("samples").get<std::size_t>(), train_set.size());
-  const double crit_tol = crit.value("tolerance", 1e-3);
-  const std::size_t crit_iter = crit.value("max_iterations", std::size_t{100});
-  const auto crit_x = first_rows(train_set, crit_n);
+  const auto [crit_n, crit_x, crit_tol, crit_iter] = critical_sample(p, train_set);
   const std::size_t k = model.widths.back();
   const auto detector = detector_options(p);
   const auto& cat = cfg.at("catapult");
