@@ -79,7 +79,7 @@ struct ArmResult {
 // Run records: one JSON file per run, valid for this protocol, build and thread count.
 class RunStore {
  public:
-  RunStore(const Context& ctx) : dir_(ctx.out / ".phase-map.runs") {
+  explicit RunStore(const Context& ctx) : dir_(ctx.out / ".phase-map.runs") {
     stamp_ = {{"protocol_config", ctx.protocol},
               {"git_commit", git_commit()},
               {"threads", max_threads()}};
@@ -100,7 +100,6 @@ class RunStore {
     write_file_atomic(dir_ / (key + ".json"),
                       nlohmann::json{{"stamp", stamp_}, {"result", r.to_json()}}.dump() + "\n");
   }
-  std::size_t reused = 0;
 
  private:
   std::filesystem::path dir_;
@@ -235,7 +234,7 @@ void run_phase_map(const Context& ctx) {
       r.diverged = result.diverged;
       store.put(key, r);
       if (done % 10 == 0 || done == total)
-        ctx.progress(format("phase_map: %zu/%zu runs (%zu reused)", done, total, reused));
+        ctx.progress(format("phase-map: %zu/%zu runs (%zu reused)", done, total, reused));
       return r;
     };
 
