@@ -95,8 +95,14 @@ Eigen::VectorXd starting_vector(std::size_t n, const EigenOptions& o) {
 
 // Runs Lanczos for the largest algebraic eigenvalues; sign = −1 flips the reported values and
 // order (used by the shifted solve, which reports σ − μ).
+EigenResult solve_dense(const LinearOperator& a, const EigenOptions& o);
+
 EigenResult solve(const LinearOperator& a, const EigenOptions& o) {
   const std::size_t n = a.size();
+  // A Krylov subspace as large as the space buys nothing over a dense solve, and Spectra's
+  // restarts are unreliable there (n = 2, ncv = nev + 1 = 2 gave a λmin 3 % off with status
+  // Converged): materialise the operator (n products) and solve it exactly.
+  if (resolve_ncv(n, o) == n) return solve_dense(a, o);
   SpectraAdapter op(a);
   Spectra::SymEigsSolver<SpectraAdapter> eigs(op, static_cast<Eigen::Index>(o.nev),
                                               static_cast<Eigen::Index>(resolve_ncv(n, o)));
@@ -134,6 +140,45 @@ EigenResult solve(const LinearOperator& a, const EigenOptions& o) {
     for (std::size_t j = 0; j < r.converged; ++j)
       for (std::size_t i = 0; i < n; ++i)
         r.eigenvectors(j, i) = vectors(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j));
+  }
+  return r;
+}
+
+// The n × n matrix of `a` (column j = a·e_j, symmetrised), solved by dense_eigenpairs; the
+// top o.nev pairs in the order of solve().
+EigenResult solve_dense(const LinearOperator& a, const EigenOptions& o) {
+  const std::size_t n = a.size();
+  Matrix<double> m(n, n);
+  std::vector<double> e(n, 0.0), column(n);
+  bool finite = true;
+  for (std::size_t j = 0; j < n; ++j) {
+    e[j] = 1.0;
+    a.apply(e.data(), column.data());
+    e[j] = 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+      m(i, j) = column[i];
+      finite = finite && std::isfinite(column[i]);
+    }
+  }
+  EigenResult r;
+  r.requested = o.nev;
+  r.operations = n;
+  r.iterations = 1;
+  if (!finite) {
+    r.status = EigenStatus::NumericalIssue;
+    return r;
+  }
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = i + 1; j < n; ++j) m(i, j) = m(j, i) = 0.5 * (m(i, j) + m(j, i));
+  EigenResult all = dense_eigenpairs<double>(m.cview(), o.compute_eigenvectors);
+  r.status = all.status;
+  if (!all.ok()) return r;
+  r.converged = std::min(o.nev, n);
+  r.eigenvalues.assign(all.eigenvalues.begin(), all.eigenvalues.begin() + r.converged);
+  if (o.compute_eigenvectors) {
+    r.eigenvectors.resize(r.converged, n);
+    for (std::size_t k = 0; k < r.converged; ++k)
+      for (std::size_t i = 0; i < n; ++i) r.eigenvectors(k, i) = all.eigenvectors(k, i);
   }
   return r;
 }

@@ -131,6 +131,25 @@ TEST(Spectrum, KnownSpectrumSmallestAndConditionNumber) {
   EXPECT_NO_THROW((void)c.require_converged("test"));
 }
 
+// Matrices so small that the Krylov subspace is the whole space (n = 2 … 6): λmin and κ must
+// still be those of the dense eigensolver, with status Converged.
+TEST(Spectrum, ConditionNumberOfTinyMatricesMatchesTheDenseSolver) {
+  for (std::size_t n = 2; n <= 6; ++n)
+    for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+      SCOPED_TRACE(str_cat("n = ", n, ", seed ", seed));
+      std::vector<double> values;
+      Rng rng(seed);
+      for (std::size_t i = 0; i < n; ++i) values.push_back(0.05 + rng.uniform(0.0, 2.0));
+      const Matrix<double> a = with_spectrum(values, seed);
+      const auto dense = dense_eigenvalues<double>(a.cview());  // descending
+      const DenseSymmetricOperator<double> op(a.cview());
+      const ConditionResult c = condition_number(op, {.tolerance = 1e-10});
+      ASSERT_TRUE(c.ok());
+      EXPECT_NEAR(c.lambda_max, dense.front(), 1e-8 * dense.front());
+      EXPECT_NEAR(c.lambda_min, dense.back(), 1e-8 * dense.front());
+    }
+}
+
 TEST(Spectrum, DenseEigenpairsAreAccurateOrthonormalAndShareTheEigenvaluePath) {
   // Known spectrum 1, …, 39 and 400, plus a rank-deficient Gram matrix (zero eigenvalues).
   std::vector<double> values;
