@@ -71,6 +71,18 @@ kernels::ParamUpdate<T> shifted(const kernels::ParamUpdate<T>& u, std::size_t of
   return s;
 }
 
+// dZ of the output layer: d_out ⊙ act'(z_{L−1}) written into `buffer`, or d_out itself when the
+// output activation is the identity.
+template <class T>
+MatrixView<const T> output_delta(MatrixView<const T> d_out, Activation output,
+                                 MatrixView<const T> derivative, Matrix<T>& buffer) {
+  if (output == Activation::Identity) return d_out;
+  ensure_shape(buffer, d_out.rows(), d_out.cols());
+  copy_rows(d_out, buffer.view());
+  multiply_rows(buffer.view(), derivative);
+  return buffer.cview();
+}
+
 }  // namespace
 
 const char* to_string(Parameterization p) noexcept {
@@ -224,13 +236,8 @@ void Mlp<T>::backward(const ForwardCache<T>& cache, MatrixView<const T> d_out, T
   Matrix<T>* dz_buf = &cache.scratch[0];
   Matrix<T>* da_buf = &cache.scratch[1];
   // dZ_{L-1} = d_out ⊙ act'(z_{L-1}); with an identity output d_out is dZ itself.
-  MatrixView<const T> dz = d_out;
-  if (layer_activation(layers - 1) != Activation::Identity) {
-    ensure_shape(*dz_buf, batch, output_dim());
-    copy_rows(d_out, dz_buf->view());
-    multiply_rows(dz_buf->view(), cache.derivatives[layers - 1].cview());
-    dz = dz_buf->cview();
-  }
+  MatrixView<const T> dz = output_delta(d_out, layer_activation(layers - 1),
+                                        cache.derivatives[layers - 1].cview(), *dz_buf);
   for (std::size_t l = layers; l-- > 0;) {
     const LayerView<const T> lv = layer(l);
     const MatrixView<const T> a = cache.inputs[l].cview();
@@ -284,13 +291,8 @@ double Mlp<T>::backward_update(const ForwardCache<T>& cache, MatrixView<const T>
   if (db.size() < widest) db.resize(1, widest);
   Matrix<T>* dz_buf = &cache.scratch[0];
   Matrix<T>* da_buf = &cache.scratch[1];
-  MatrixView<const T> dz = d_out;
-  if (layer_activation(layers - 1) != Activation::Identity) {
-    ensure_shape(*dz_buf, batch, output_dim());
-    copy_rows(d_out, dz_buf->view());
-    multiply_rows(dz_buf->view(), cache.derivatives[layers - 1].cview());
-    dz = dz_buf->cview();
-  }
+  MatrixView<const T> dz = output_delta(d_out, layer_activation(layers - 1),
+                                        cache.derivatives[layers - 1].cview(), *dz_buf);
   if (config_.bias) column_sums(dz, db.data());
   double squared_norm = 0.0;
   for (std::size_t l = layers; l-- > 0;) {
