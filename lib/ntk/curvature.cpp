@@ -319,10 +319,10 @@ PreconditionedOperator::PreconditionedOperator(const LinearOperator& base,
                                   base.size()));
   for (std::size_t i = 0; i < preconditioner.size(); ++i) {
     const double p = preconditioner[i];
-    if (!(p > 0) || !std::isfinite(p))
+    if (!(p > 0))
       throw InvalidArgument(
           str_cat("PreconditionedOperator: preconditioner[", i, "] = ", p, " is not > 0"));
-    inv_sqrt_[i] = 1.0 / std::sqrt(p);
+    inv_sqrt_[i] = std::isinf(p) ? 0.0 : 1.0 / std::sqrt(p);  // +∞: the parameter is frozen
   }
 }
 
@@ -346,6 +346,39 @@ std::vector<double> adagrad_preconditioner(std::span<const T> accumulator, doubl
                                     "] = 0 with eps = ", eps, " gives a zero preconditioner"));
   }
   return p;
+}
+
+template <class T>
+FilledPreconditioner adagrad_filled_preconditioner(std::span<const T> accumulator,
+                                                   std::span<const T> gradient, double eps,
+                                                   double min_ratio) {
+  if (accumulator.size() != gradient.size())
+    throw InvalidArgument(str_cat("adagrad_filled_preconditioner: accumulator has ",
+                                  accumulator.size(), " entries, the gradient ", gradient.size()));
+  if (!(min_ratio >= 0) || !std::isfinite(min_ratio))
+    throw InvalidArgument(
+        str_cat("adagrad_filled_preconditioner: min_ratio = ", min_ratio, " is not >= 0"));
+  if (!(eps >= 0) || !std::isfinite(eps))
+    throw InvalidArgument(str_cat("adagrad_filled_preconditioner: eps = ", eps, " is not >= 0"));
+  FilledPreconditioner r;
+  r.preconditioner.assign(accumulator.size(), std::numeric_limits<double>::infinity());
+  for (std::size_t i = 0; i < accumulator.size(); ++i) {
+    const auto s = static_cast<double>(accumulator[i]);
+    const auto g = static_cast<double>(gradient[i]);
+    if (!(s >= 0) || !std::isfinite(s))
+      throw InvalidArgument(
+          str_cat("adagrad_filled_preconditioner: accumulator[", i, "] = ", s, " is not >= 0"));
+    if (!std::isfinite(g))
+      throw InvalidArgument(
+          str_cat("adagrad_filled_preconditioner: gradient[", i, "] = ", g, " is not finite"));
+    if (s == 0) continue;
+    ++r.active;
+    if (s >= min_ratio * g * g) {
+      ++r.filled;
+      r.preconditioner[i] = std::sqrt(s) + eps;
+    }
+  }
+  return r;
 }
 
 template <class T>
@@ -469,6 +502,12 @@ template class GaussNewtonOperator<float>;
 template class GaussNewtonOperator<double>;
 template std::vector<double> adagrad_preconditioner<float>(std::span<const float>, double);
 template std::vector<double> adagrad_preconditioner<double>(std::span<const double>, double);
+template FilledPreconditioner adagrad_filled_preconditioner<float>(std::span<const float>,
+                                                                   std::span<const float>, double,
+                                                                   double);
+template FilledPreconditioner adagrad_filled_preconditioner<double>(std::span<const double>,
+                                                                    std::span<const double>,
+                                                                    double, double);
 template std::vector<double> adam_preconditioner<float>(std::span<const float>, std::size_t, double,
                                                         double, double);
 template std::vector<double> adam_preconditioner<double>(std::span<const double>, std::size_t,

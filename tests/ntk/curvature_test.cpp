@@ -627,6 +627,72 @@ TEST(Curvature, PreconditionedSharpnessMatchesDenseAndAdaGradHelpers) {
   EXPECT_THROW(PreconditionedOperator(gn, std::vector<double>(3, 1.0)), InvalidArgument);
 }
 
+TEST(Curvature, FilledAdaGradPreconditionerFreezesTheParametersWhoseAccumulatorHasNotFilled) {
+  Mlp<double> model(kTanh);
+  Rng rng(21);
+  model.init(rng);
+  const Matrix<double> x = random_matrix(10, 3, 23);
+  const GaussNewtonOperator<double> gn(model, x.cview());
+  const Matrix<double> g = dense_from_operator(gn);
+  const std::size_t n = gn.size();
+  // Three kinds of parameter: empty accumulator (inactive), s < 4·g² (not filled), s >= 4·g².
+  std::vector<double> accum(n), grad(n);
+  for (std::size_t q = 0; q < n; ++q) {
+    grad[q] = 0.1 * static_cast<double>(q % 5) - 0.2;
+    accum[q] = q % 4 == 0 ? 0.0 : (q % 4 == 1 ? 3.0 * grad[q] * grad[q] : 0.3 + 0.1 * double(q % 3));
+  }
+  const FilledPreconditioner f = adagrad_filled_preconditioner<double>(accum, grad, 1e-10, 4.0);
+  std::vector<std::size_t> kept;
+  std::size_t active = 0;
+  for (std::size_t q = 0; q < n; ++q) {
+    active += accum[q] > 0 ? 1 : 0;
+    if (accum[q] > 0 && accum[q] >= 4.0 * grad[q] * grad[q]) kept.push_back(q);
+  }
+  EXPECT_EQ(f.active, active);
+  EXPECT_EQ(f.filled, kept.size());
+  ASSERT_GT(kept.size(), 2U);
+  ASSERT_LT(kept.size(), active);
+  for (std::size_t q = 0; q < n; ++q)
+    if (std::find(kept.begin(), kept.end(), q) == kept.end()) {
+      EXPECT_TRUE(std::isinf(f.preconditioner[q])) << q;
+    } else {
+      EXPECT_DOUBLE_EQ(f.preconditioner[q], std::sqrt(accum[q]) + 1e-10) << q;
+    }
+  // Reference: the dense D·G·D restricted to the filled parameters.
+  Matrix<double> sub(kept.size(), kept.size());
+  for (std::size_t i = 0; i < kept.size(); ++i)
+    for (std::size_t j = 0; j < kept.size(); ++j)
+      sub(i, j) = g(kept[i], kept[j]) / std::sqrt(f.preconditioner[kept[i]] *
+                                                  f.preconditioner[kept[j]]);
+  const double ref = dense_eigenvalues(sub.cview())[0];
+  const SharpnessResult s = sharpness(PreconditionedOperator(gn, f.preconditioner),
+                                      {.tolerance = 1e-10});
+  ASSERT_TRUE(s.ok());
+  EXPECT_NEAR(s.lambda_max, ref, 1e-9 * ref);
+  // Freezing every unfilled parameter lowers the sharpness that the same accumulator gives when
+  // the tiny entries are kept (here they are the largest scaled directions).
+  std::vector<double> all(n);
+  for (std::size_t q = 0; q < n; ++q) all[q] = std::sqrt(accum[q]) + 1e-3;
+  EXPECT_GT(sharpness(PreconditionedOperator(gn, all), {.tolerance = 1e-10}).lambda_max,
+            s.lambda_max);
+
+  // Ratio 0 keeps every active parameter; bad input is refused.
+  EXPECT_EQ(adagrad_filled_preconditioner<double>(accum, grad, 0.0, 0.0).filled, active);
+  EXPECT_THROW((void)adagrad_filled_preconditioner<double>(accum, {grad.data(), n - 1}, 0, 1),
+               InvalidArgument);
+  EXPECT_THROW((void)adagrad_filled_preconditioner<double>(accum, grad, 0, -1), InvalidArgument);
+  auto bad = accum;
+  bad[1] = -1;
+  EXPECT_THROW((void)adagrad_filled_preconditioner<double>(bad, grad, 0, 1), InvalidArgument);
+  auto nan_grad = grad;
+  nan_grad[2] = std::nan("");
+  EXPECT_THROW((void)adagrad_filled_preconditioner<double>(accum, nan_grad, 0, 1),
+               InvalidArgument);
+  std::vector<double> with_nan(n, 1.0);
+  with_nan[0] = std::nan("");
+  EXPECT_THROW(PreconditionedOperator(gn, with_nan), InvalidArgument);
+}
+
 // The named state buffer of an optimizer.
 const double* state_buffer(const optim::Optimizer<double>& opt, const std::string& name) {
   for (const auto& b : opt.state())

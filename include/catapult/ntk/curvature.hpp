@@ -109,8 +109,10 @@ class GaussNewtonOperator final : public LinearOperator {
 /// D·A·D with D = diag(p)^{-1/2}: the operator whose λmax is the sharpness seen by a method with
 /// the diagonal preconditioner p (its update θ ← θ − η·g/p is stable iff η < 2/λmax(D·H·D);
 /// with momentum the bound moves, see adam_sharpness_threshold). λmax(D·H·D) = λmax(P^{-1}·H).
-/// Holds a reference to `base`. Throws InvalidArgument if p has the wrong size or an entry that
-/// is not finite and > 0.
+/// An entry p_i = +∞ freezes parameter i (D_ii = 0): the operator is then the restriction of A to
+/// the other parameters (padded with zeros), e.g. AdaGrad's sharpness over the parameters whose
+/// accumulator has filled (adagrad_filled_preconditioner). Holds a reference to `base`. Throws
+/// InvalidArgument if p has the wrong size or an entry that is NaN or ≤ 0.
 class PreconditionedOperator final : public LinearOperator {
  public:
   PreconditionedOperator(const LinearOperator& base, std::span<const double> preconditioner);
@@ -129,6 +131,28 @@ class PreconditionedOperator final : public LinearOperator {
 template <class T>
 [[nodiscard]] std::vector<double> adagrad_preconditioner(std::span<const T> accumulator,
                                                          double eps);
+
+/// AdaGrad's preconditioner over the parameters whose accumulator has *filled*, the others frozen.
+/// The linear stability analysis behind 2/λmax(D·H·D) treats p as fixed during the steps that
+/// make a spike. That holds for parameter i only if one more step barely moves its accumulator:
+/// s_i ≥ min_ratio·g_i² with g the current gradient (e.g. on the samples the sharpness is measured
+/// on), i.e. s_i already holds min_ratio steps' worth of g_i². A parameter with s_i ≪ g_i² (one
+/// whose input was rarely non-zero so far, such as a first-layer weight of a rare pixel) takes the
+/// self-normalised step η·g_i/√(s_i + g_i²) ≈ η·sign(g_i), at most η whatever its curvature; with
+/// p fixed at √s_i + ε it would instead look like a direction of huge sharpness and set
+/// 2/λmax(D·H·D) orders of magnitude below any rate that makes AdaGrad spike.
+/// preconditioner: √s_i + ε where filled, +∞ (frozen, see PreconditionedOperator) elsewhere;
+/// active: s_i > 0; filled: active and s_i ≥ min_ratio·g_i². Throws InvalidArgument for sizes that
+/// differ, a negative or non-finite s_i or g_i, min_ratio < 0, or ε < 0.
+struct FilledPreconditioner {
+  std::vector<double> preconditioner;
+  std::size_t active = 0;
+  std::size_t filled = 0;
+};
+template <class T>
+[[nodiscard]] FilledPreconditioner adagrad_filled_preconditioner(std::span<const T> accumulator,
+                                                                 std::span<const T> gradient,
+                                                                 double eps, double min_ratio);
 
 /// Adam's preconditioner after t steps (torch.optim.Adam): p_i = (√v_i/√(1 − β2^t) + ε)·(1 − β1^t),
 /// from the second moment v ("exp_avg_sq", P entries); the (1 − β1^t) folds Adam's bias-corrected
