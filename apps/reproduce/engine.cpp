@@ -222,6 +222,33 @@ double preconditioned_critical_rate(const nn::Mlp<float>& model, MatrixView<cons
   return r.ok() && r.lambda_max > 0.0 ? r.eta_crit : std::nan("");
 }
 
+FilledCriticalRate filled_preconditioned_critical_rate(
+    const nn::Mlp<float>& model, MatrixView<const float> x, std::span<const std::uint8_t> labels,
+    const nn::LossConfig& loss, const optim::Optimizer<float>& adagrad, double min_ratio,
+    double tolerance, std::size_t max_restarts) {
+  const auto* a = dynamic_cast<const optim::AdaGrad<float>*>(&adagrad);
+  if (a == nullptr)
+    throw InvalidArgument("filled_preconditioned_critical_rate: not an AdaGrad optimizer");
+  if (labels.size() != x.rows())
+    throw InvalidArgument(str_cat("filled_preconditioned_critical_rate: ", x.rows(),
+                                  " samples but ", labels.size(), " labels"));
+  // The gradient of the run's loss on these samples (what one step on them would add to s).
+  nn::ForwardCache<float> cache;
+  Matrix<float> out(x.rows(), model.config().widths.back());
+  Matrix<float> d_out(out.rows(), out.cols());
+  model.forward(x, out.view(), &cache);
+  (void)nn::evaluate_loss<float>(loss, out.cview(), labels, d_out.view());
+  std::vector<float> g(model.num_params());
+  model.backward(cache, d_out.cview(), g.data());
+  const auto f = ntk::adagrad_filled_preconditioner<float>(adagrad_accumulator(adagrad), g,
+                                                           a->options().eps, min_ratio);
+  FilledCriticalRate r{std::nan(""), f.active, f.filled};
+  if (f.filled > 0)
+    r.eta_crit =
+        preconditioned_critical_rate(model, x, loss, f.preconditioner, tolerance, max_restarts);
+  return r;
+}
+
 nn::MlpConfig model_from_json(const nlohmann::json& j) {
   nn::MlpConfig c;
   c.widths = j.at("widths").get<std::vector<std::size_t>>();

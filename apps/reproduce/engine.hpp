@@ -159,6 +159,20 @@ double require_rate(double rate, const std::string& what);
                                                   double tolerance = 1e-4,
                                                   std::size_t max_restarts = 200);
 
+/// AdaGrad's critical rate where its linear analysis applies: 2/λmax(D·H_GN·D) over the parameters
+/// whose accumulator has filled (ntk::adagrad_filled_preconditioner: s_i ≥ min_ratio·g_i², g the
+/// gradient of the run's loss on the samples x with their labels), the others frozen. NaN rate
+/// when the solve does not converge, nothing is filled, or λmax ≤ 0.
+struct FilledCriticalRate {
+  double eta_crit = 0;
+  std::size_t active = 0;  ///< parameters with s_i > 0
+  std::size_t filled = 0;  ///< of those, the ones with s_i ≥ min_ratio·g_i²
+};
+[[nodiscard]] FilledCriticalRate filled_preconditioned_critical_rate(
+    const nn::Mlp<float>& model, MatrixView<const float> x, std::span<const std::uint8_t> labels,
+    const nn::LossConfig& loss, const optim::Optimizer<float>& adagrad, double min_ratio,
+    double tolerance = 1e-4, std::size_t max_restarts = 200);
+
 /// The model configuration named in a protocol's "model" object.
 nn::MlpConfig model_from_json(const nlohmann::json& j);
 /// The loss configuration named in a protocol's "loss" object.

@@ -47,6 +47,10 @@ struct ArmResult {
   double eta_crit_final = 0;  // NaN when not measured (constant arms) or not measurable
   double seconds = 0;
   bool diverged = false;
+  double last_catapult_step = 0;  // start of the last detected catapult; NaN when none
+  double run_steps = 0;
+  double filled_fraction = 0;  // AdaGrad baseline: filled / active parameters at the measurement
+  double early_per_cycle = 0;  // catapults per cycle over the run's first early_fraction
 
   nlohmann::json to_json() const {
     auto num = [](double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(); };
@@ -58,7 +62,11 @@ struct ArmResult {
             {"peak_lr", num(peak_lr)},
             {"eta_crit_final", num(eta_crit_final)},
             {"seconds", seconds},
-            {"diverged", diverged}};
+            {"diverged", diverged},
+            {"last_catapult_step", num(last_catapult_step)},
+            {"run_steps", run_steps},
+            {"filled_fraction", num(filled_fraction)},
+            {"early_per_cycle", early_per_cycle}};
   }
   static ArmResult from_json(const nlohmann::json& j) {
     auto num = [](const nlohmann::json& v) { return v.is_null() ? std::nan("") : v.get<double>(); };
@@ -72,6 +80,10 @@ struct ArmResult {
     r.eta_crit_final = num(j.at("eta_crit_final"));
     r.seconds = j.at("seconds").get<double>();
     r.diverged = j.at("diverged").get<bool>();
+    r.last_catapult_step = num(j.at("last_catapult_step"));
+    r.run_steps = j.at("run_steps").get<double>();
+    r.filled_fraction = num(j.at("filled_fraction"));
+    r.early_per_cycle = j.at("early_per_cycle").get<double>();
     return r;
   }
 };
@@ -182,6 +194,31 @@ void run_phase_map(const Context& ctx) {
   const std::size_t k = model.widths.back();
   const auto detector = detector_options(p);
   const double constant_loss = analysis::constant_predictor_mse(train_set.labels, k, loss);
+  // AdaGrad's map (optional): cyclic peaks as multiples of its base rate and of its critical rate
+  // over the filled parameters, measured on its baseline run.
+  const nlohmann::json ada_cfg = cfg.value("adagrad", nlohmann::json());
+  const bool with_adagrad = !ada_cfg.is_null();
+  std::vector<double> ada_multiples, ada_critical;
+  double ada_base = 0, ada_measure_at = 0, early_fraction = 1;
+  std::string ada_mode;
+  if (with_adagrad) {
+    ada_base = ada_cfg.at("base_lr").get<double>();
+    ada_multiples = ada_cfg.at("multiples_of_base").get<std::vector<double>>();
+    ada_critical = ada_cfg.at("multiples_of_critical").get<std::vector<double>>();
+    ada_measure_at = ada_cfg.at("measure_at").get<double>();
+    ada_mode = ada_cfg.at("mode").get<std::string>();
+    early_fraction = ada_cfg.at("rule_early_fraction").get<double>();
+    if (!(early_fraction > 0 && early_fraction <= 1))
+      throw InvalidArgument("phase_map.adagrad.rule_early_fraction must be in (0, 1]");
+    if (!(ada_base > 0) || !(ada_measure_at > 0 && ada_measure_at <= 1))
+      throw InvalidArgument("phase_map.adagrad: base_lr must be > 0 and measure_at in (0, 1]");
+    for (const auto* f : {&ada_multiples, &ada_critical})
+      for (std::size_t i = 0; i < f->size(); ++i)
+        if (!((*f)[i] > 0) || (i > 0 && !((*f)[i] > (*f)[i - 1])))
+          throw InvalidArgument("phase_map.adagrad: the multiples must be > 0 and increase");
+  }
+  const double filled_ratio = adagrad_filled_ratio(p);
+  const std::span<const std::uint8_t> crit_labels(train_set.labels.data(), crit_n);
 
   write_experiment(ctx, "phase-map", [&](const std::filesystem::path& dir, nlohmann::json& meta) {
     RunStore store(ctx);
@@ -193,9 +230,18 @@ void run_phase_map(const Context& ctx) {
 
     std::size_t done = 0, reused = 0;
     const std::size_t total =
-        batches.size() * seeds.size() * (1 + modes.size() * factors.size() * 3);
+        batches.size() * seeds.size() *
+        (1 + modes.size() * factors.size() * 3 +
+         (with_adagrad ? 1 + 2 * (ada_multiples.size() + ada_critical.size()) : 0));
+    auto run_steps = [&](std::size_t batch) {
+      const std::size_t per_epoch = train_set.size() / std::min(batch, train_set.size());
+      return (epochs * per_epoch / cycle) * cycle;
+    };
     auto run_arm = [&](const std::string& key, RunSpec spec, std::uint64_t seed,
-                       catapult::train::CriticalPeakController* controller) {
+                       catapult::train::CriticalPeakController* controller,
+                       optim::OptimizerKind optimizer = optim::OptimizerKind::Sgd,
+                       const StepHook& on_step = {},
+                       const std::function<void(ArmResult&)>& finish = {}) {
       ++done;
       if (const auto cached = store.find(key)) {
         ++reused;
@@ -203,10 +249,9 @@ void run_phase_map(const Context& ctx) {
       }
       spec.model = model;
       spec.loss = loss;
-      spec.optimizer.kind = optim::OptimizerKind::Sgd;
+      spec.optimizer.kind = optimizer;
       spec.epochs = epochs;
-      const std::size_t per_epoch = train_set.size() / std::min(spec.batch_size, train_set.size());
-      spec.max_steps = (epochs * per_epoch / cycle) * cycle;
+      spec.max_steps = run_steps(spec.batch_size);
       if (spec.max_steps == 0)
         throw InvalidArgument(str_cat("phase_map: ", epochs, " epoch(s) at batch ", spec.batch_size,
                                       " are fewer steps than one cycle (", cycle, ")"));
@@ -215,7 +260,7 @@ void run_phase_map(const Context& ctx) {
       spec.name = key;
       std::vector<catapult::train::Controller*> controllers;
       if (controller != nullptr) controllers.push_back(controller);
-      const auto result = train(spec, train_set, test_set, {}, {}, controllers);
+      const auto result = train(spec, train_set, test_set, {}, on_step, controllers);
       const auto detection = analysis::detect_catapults(result.loss, detector);
       const auto cls = analysis::classify_run(result.loss, detection, result.diverged,
                                               constant_loss, cycle, cls_opt);
@@ -232,6 +277,19 @@ void run_phase_map(const Context& ctx) {
         r.eta_crit_final = controller->measurements().back().eta_crit;
       r.seconds = result.seconds;
       r.diverged = result.diverged;
+      r.last_catapult_step =
+          detection.catapults.empty() ? std::nan("") : double(detection.catapults.back().start);
+      r.run_steps = double(result.loss.size());
+      r.filled_fraction = std::nan("");
+      {
+        // Catapults per cycle over the first early_fraction of the planned steps (AdaGrad's row
+        // rule: its catapults are expected to die out).
+        const double window = early_fraction * double(spec.max_steps);
+        std::size_t early = 0;
+        for (const auto& ph : detection.catapults) early += double(ph.start) < window ? 1 : 0;
+        r.early_per_cycle = window > 0 ? double(early) * double(cycle) / window : 0.0;
+      }
+      if (finish) finish(r);
       store.put(key, r);
       if (done % 10 == 0 || done == total)
         ctx.progress(format("phase-map: %zu/%zu runs (%zu reused)", done, total, reused));
@@ -427,7 +485,7 @@ void run_phase_map(const Context& ctx) {
         md << "\nBold: the peaks that satisfy the row rule. Differences are in accuracy points, "
               "means over the seeds where no arm diverged, with one-sided paired t-tests of the "
               "difference > 0.\n\n";
-        nlohmann::json choice = {{"mode", mode}, {"batch_size", batch}};
+        nlohmann::json choice = {{"optimizer", "sgd"}, {"mode", mode}, {"batch_size", batch}};
         if (!pick) {
           md << "**Row rule: no peak qualifies** — no c on this grid gives ≥ "
              << rule.min_catapults_per_cycle
@@ -467,6 +525,203 @@ void run_phase_map(const Context& ctx) {
         chosen.push_back(choice);
       }
     }
+
+    // AdaGrad: the same arms (catapult, constant at its mean, the baseline at the base rate) over
+    // peaks that are multiples of the base rate and of the critical rate over the filled
+    // parameters (FilledCriticalRate), measured on each seed's baseline run at measure_at of it.
+    CsvTable ada_points;
+    ada_points.columns = {"batch_size",
+                          "family",
+                          "multiple",
+                          "peak_over_base",
+                          "n_none",
+                          "n_catapult",
+                          "n_collapse",
+                          "n_divergence",
+                          "catapults_per_cycle",
+                          "early_catapults_per_cycle",
+                          "last_catapult_fraction",
+                          "acc_catapult",
+                          "acc_constant",
+                          "acc_baseline",
+                          "spikes_gain",
+                          "spikes_p",
+                          "rate_gain",
+                          "rate_p",
+                          "qualifies"};
+    for (std::size_t bi = 0; with_adagrad && bi < batches.size(); ++bi) {
+      const std::size_t batch = batches[bi];
+      const std::size_t steps = run_steps(batch);
+      const std::size_t measure_step = std::max<std::size_t>(
+          1, static_cast<std::size_t>(std::llround(ada_measure_at * double(steps))));
+      std::map<std::uint64_t, ArmResult> base_runs;
+      for (const auto seed : seeds) {
+        RunSpec spec;
+        spec.batch_size = batch;
+        spec.schedule = constant_schedule(ada_base);
+        FilledCriticalRate measured{std::nan(""), 0, 0};
+        const StepHook hook = [&](const StepInfo& info, TrainState& st) {
+          if (info.step + 1 == measure_step)
+            measured = filled_preconditioned_critical_rate(st.model, crit_x, crit_labels, loss,
+                                                           st.optimizer, filled_ratio, crit_tol,
+                                                           crit_iter);
+        };
+        base_runs[seed] =
+            run_arm(format("adagrad-b%zu-s%llu-baseline", batch, (unsigned long long)seed), spec,
+                    seed, nullptr, optim::OptimizerKind::AdaGrad, hook, [&](ArmResult& r) {
+                      r.eta_crit_final = measured.eta_crit;
+                      r.filled_fraction = measured.active > 0
+                                              ? double(measured.filled) / double(measured.active)
+                                              : std::nan("");
+                    });
+        const auto& b = base_runs[seed];
+        runs.add({-2, double(batch), 0, double(seed), double(kBaseline), double(b.run_class),
+                  b.catapults_per_cycle, b.mean_height, b.test_accuracy, b.mean_lr, b.peak_lr,
+                  b.eta_crit_final, b.seconds});
+      }
+      double eta_mean = 0, filled_mean = 0;
+      for (const auto seed : seeds) {
+        eta_mean += base_runs[seed].eta_crit_final / double(seeds.size());
+        filled_mean += base_runs[seed].filled_fraction / double(seeds.size());
+      }
+      md << format("### AdaGrad, %s, batch %zu\n\n", ada_mode.c_str(), batch);
+      md << format(
+          "AdaGrad (PyTorch's, ε = 1e-10) at the base rate %.3g; cyclic schedules from it to a "
+          "fixed peak (AdaGrad's own accumulator shrinks the effective rates as it grows). Its "
+          "critical rate over the filled parameters (those whose accumulator holds ≥ %g steps' "
+          "worth of their current squared gradient on the critical sample; the others, mostly "
+          "first-layer weights of rarely lit pixels, take self-normalised steps of at most η and "
+          "are frozen in the analysis), measured at step %zu of %zu of each seed's baseline run: "
+          "η_crit,P = %.4g on average (%.1f%% of the active parameters filled). Peaks are "
+          "multiples of the base rate and of that η_crit,P (the latter below 1 are sub-critical "
+          "controls).\n\n",
+          ada_base, filled_ratio, measure_step, steps, eta_mean, 100.0 * filled_mean);
+      md << format(
+          "| peak | peak / base | none / catapult / collapse / divergence | catapults per cycle "
+          "(whole run / first %.0f%%) | last catapult (fraction of the run) | test acc. catapult "
+          "(%%) | constant at its mean | baseline | spikes: catapult − constant | rate: constant "
+          "− baseline |\n|---|---|---|---|---|---|---|---|---|---|\n",
+          100.0 * early_fraction);
+      // The AdaGrad map's two readings of the row rule: catapults per cycle over the whole run
+      // and over its first early_fraction (the one the table uses).
+      std::vector<std::vector<analysis::MapRun>> base_family, base_family_early;
+      std::vector<double> base_family_c;
+      for (int family = 0; family < 2; ++family) {
+        const auto& multiples = family == 0 ? ada_multiples : ada_critical;
+        for (const double c : multiples) {
+          std::vector<double> acc[4];
+          std::vector<analysis::MapRun> seed_runs, seed_runs_early;
+          std::size_t counts[4] = {0, 0, 0, 0};
+          double per_cycle = 0, early_per_cycle = 0, last = 0, ratio = 0;
+          std::size_t with_last = 0, n_run = 0;
+          for (const auto seed : seeds) {
+            const double peak = family == 0 ? c * ada_base : c * base_runs[seed].eta_crit_final;
+            if (!(peak > ada_base)) continue;  // not a cycle (or η_crit,P not measured)
+            ++n_run;
+            const std::string key = format("adagrad-%s-b%zu-%s%g-s%llu", ada_mode.c_str(), batch,
+                                           family == 0 ? "m" : "k", c, (unsigned long long)seed);
+            RunSpec cat_spec;
+            cat_spec.batch_size = batch;
+            cat_spec.schedule = cyclic_schedule(ada_mode, ada_base, peak, step_size, gamma);
+            const ArmResult cat =
+                run_arm(key + "-catapult", cat_spec, seed, nullptr, optim::OptimizerKind::AdaGrad);
+            RunSpec const_spec;
+            const_spec.batch_size = batch;
+            const_spec.schedule =
+                constant_schedule(std::isfinite(cat.mean_lr) ? cat.mean_lr : ada_base);
+            const ArmResult cst = run_arm(key + "-constant", const_spec, seed, nullptr,
+                                          optim::OptimizerKind::AdaGrad);
+            const ArmResult* arms[] = {&cat, &cst, nullptr, &base_runs[seed]};
+            for (const int a : {0, 1})
+              runs.add({double(-3 - family), double(batch), c, double(seed), double(a),
+                        double(arms[a]->run_class), arms[a]->catapults_per_cycle,
+                        arms[a]->mean_height, arms[a]->test_accuracy, arms[a]->mean_lr,
+                        arms[a]->peak_lr, arms[a]->eta_crit_final, arms[a]->seconds});
+            for (const int a : {0, 1, 3})
+              acc[a].push_back(arms[a]->diverged ? std::nan("") : arms[a]->test_accuracy);
+            seed_runs.push_back(
+                {static_cast<analysis::RunClass>(cat.run_class), cat.catapults_per_cycle});
+            seed_runs_early.push_back(
+                {static_cast<analysis::RunClass>(cat.run_class), cat.early_per_cycle});
+            ++counts[cat.run_class];
+            per_cycle += cat.catapults_per_cycle;
+            early_per_cycle += cat.early_per_cycle;
+            ratio += peak / ada_base;
+            if (std::isfinite(cat.last_catapult_step) && cat.run_steps > 0) {
+              last += cat.last_catapult_step / cat.run_steps;
+              ++with_last;
+            }
+          }
+          if (n_run == 0) {
+            md << format(
+                "| %g·%s | – | not run (peak ≤ base rate or η_crit,P not measured) "
+                "| | | | | | | |\n",
+                c, family == 0 ? "base" : "η_crit,P");
+            continue;
+          }
+          const auto spikes = paired_finite(acc[kCatapult], acc[kConstant]);
+          const auto rate = paired_finite(acc[kConstant], acc[kBaseline]);
+          const bool qualifies = analysis::point_qualifies(seed_runs_early, rule);
+          if (family == 0 && n_run == seeds.size()) {
+            base_family.push_back(seed_runs);
+            base_family_early.push_back(seed_runs_early);
+            base_family_c.push_back(c);
+          }
+          const double last_fraction = with_last > 0 ? last / double(with_last) : std::nan("");
+          ada_points.add(
+              {double(batch), double(family), c, ratio / double(n_run), double(counts[0]),
+               double(counts[1]), double(counts[2]), double(counts[3]), per_cycle / double(n_run),
+               early_per_cycle / double(n_run), last_fraction, mean_of(finite(acc[kCatapult])),
+               mean_of(finite(acc[kConstant])), mean_of(finite(acc[kBaseline])),
+               spikes.mean_difference, two_sided(spikes), rate.mean_difference, two_sided(rate),
+               qualifies ? 1.0 : 0.0});
+          md << format(
+              "| %s%g·%s%s | %.3g | %zu / %zu / %zu / %zu | %.2f / %.2f | %s | %.2f | "
+              "%.2f | %.2f | %s | %s |\n",
+              qualifies ? "**" : "", c, family == 0 ? "base" : "η_crit,P", qualifies ? "**" : "",
+              ratio / double(n_run), counts[0], counts[1], counts[2], counts[3],
+              per_cycle / double(n_run), early_per_cycle / double(n_run),
+              std::isfinite(last_fraction) ? format("%.2f", last_fraction).c_str() : "–",
+              mean_of(finite(acc[kCatapult])), mean_of(finite(acc[kConstant])),
+              mean_of(finite(acc[kBaseline])), fmt_p(spikes).c_str(), fmt_p(rate).c_str());
+        }
+      }
+      md << format(
+          "\nBold: the peaks that satisfy AdaGrad's row rule. *Last catapult*: the start of the "
+          "last detected catapult as a fraction of the run's steps, averaged over the seeds that "
+          "had one (the poster: AdaGrad's catapults die out as its accumulator grows). *Constant "
+          "at its mean* is a weaker control for AdaGrad than for SGD: AdaGrad's first steps are "
+          "≈ η·sign(g) for every parameter (its accumulator is empty), so a large constant rate "
+          "differs from the cycle, which starts at the base rate, in its first steps as well as "
+          "in its spikes; the cycles with peaks below η_crit,P (which do not catapult) are the "
+          "spike-free control of the same shape.\n\n");
+      // AdaGrad's row rule, a variant of SGD's written after the whole-run rule chose nothing on
+      // the first quick map (docs/reproduction.md): the same thresholds on the catapults per
+      // cycle over the run's first early_fraction, since the claim under test is that AdaGrad's
+      // catapults stop.
+      const auto pick_whole = analysis::select_row(base_family, rule);
+      const auto pick = analysis::select_row(base_family_early, rule);
+      nlohmann::json choice = {{"optimizer", "adagrad"}, {"mode", ada_mode}, {"batch_size", batch}};
+      md << format(
+          "*AdaGrad's row rule*: the smallest multiple of the base rate at which at least %.0f%% "
+          "of the seeds run without divergence or collapse with ≥ %.3g detected catapults per "
+          "cycle over the first %.0f%% of the run. (Over the whole run, as for SGD: %s.)\n\n",
+          100.0 * rule.min_seed_fraction, rule.min_catapults_per_cycle, 100.0 * early_fraction,
+          pick_whole ? format("%g × base", base_family_c[*pick_whole]).c_str()
+                     : "no multiple qualifies");
+      if (!pick) {
+        md << "**Row rule: no multiple qualifies**, so no \"AdaGrad + catapult\" row can be "
+              "chosen from this map.\n\n";
+        choice["peak_factor"] = nullptr;
+      } else {
+        choice["peak_factor"] = base_family_c[*pick];
+        md << format("**Row rule: peak = %g × base.**\n\n", base_family_c[*pick]);
+      }
+      choice["peak_factor_whole_run"] =
+          pick_whole ? nlohmann::json(base_family_c[*pick_whole]) : nlohmann::json();
+      chosen.push_back(choice);
+    }
+    if (with_adagrad) ada_points.write(dir / "adagrad_points.csv");
     runs.write(dir / "runs.csv");
     points.write(dir / "points.csv");
     if (ctx.figures) {
@@ -498,13 +753,40 @@ void run_phase_map(const Context& ctx) {
           render_figure(f, dir, name);
           md << "![" << name << "](phase-map/" << name << ".png)\n";
         }
+      for (std::size_t bi = 0; with_adagrad && bi < batches.size(); ++bi) {
+        const std::string name = format("phase_map_adagrad_b%zu", batches[bi]);
+        CsvTable sub;
+        sub.columns = ada_points.columns;
+        for (const auto& row : ada_points.rows)
+          if (row[0] == double(batches[bi])) sub.rows.push_back(row);
+        sub.write(dir / (name + ".csv"));
+        Figure f;
+        f.title = format("Phase map, AdaGrad, %s, batch %zu", ada_mode.c_str(), batches[bi]);
+        f.subtitle = ctx.label();
+        f.x_label = "peak / base rate";
+        f.y_label = "test accuracy (%)";
+        f.y2_label = "detected catapults per cycle";
+        f.log_x = true;
+        f.series.push_back({name + ".csv", "peak_over_base", "acc_catapult", "catapult schedule",
+                            false, "points", "#d62728", 2.0});
+        f.series.push_back({name + ".csv", "peak_over_base", "acc_constant",
+                            "constant at its mean rate", false, "points", "#1f77b4", 1.5});
+        f.series.push_back({name + ".csv", "peak_over_base", "acc_baseline", "baseline (base rate)",
+                            false, "lines", "#7f7f7f", 1.0});
+        f.series.push_back({name + ".csv", "peak_over_base", "catapults_per_cycle",
+                            "catapults per cycle", true, "points", "#ff7f0e", 1.5});
+        render_figure(f, dir, name);
+        md << "![" << name << "](phase-map/" << name << ".png)\n";
+      }
       md << "\n";
     }
     md << format(
         "Runs: %zu (%zu reused from an interrupted run's records). Per-run numbers: "
-        "`phase-map/runs.csv` (arm 0 catapult, 1 constant, 2 sub-critical, 3 baseline; "
-        "class 0 none, 1 catapult, 2 collapse, 3 divergence); per point: "
-        "`phase-map/points.csv`.\n\n",
+        "`phase-map/runs.csv` (mode −1: SGD's baseline; −2: AdaGrad's baseline, its eta_crit_final "
+        "the η_crit,P it measured; −3/−4: AdaGrad's peaks as multiples of the base rate / of "
+        "η_crit,P; arm 0 catapult, 1 constant, 2 sub-critical, 3 baseline; class 0 none, "
+        "1 catapult, 2 collapse, 3 divergence); per point: `phase-map/points.csv` and "
+        "`phase-map/adagrad_points.csv`.\n\n",
         done, reused);
     meta["eta_crit_init"] = eta0;
     meta["chosen"] = chosen;

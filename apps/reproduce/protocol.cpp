@@ -167,6 +167,38 @@ CriticalSample critical_sample(const nlohmann::json& protocol, const data::Datas
   return c;
 }
 
+std::pair<double, std::string> chosen_peak(const Context& ctx, const std::string& optimizer,
+                                           const std::string& mode, std::size_t batch,
+                                           double fallback) {
+  std::ifstream in(ctx.out / "phase-map" / "meta.json");
+  if (!in) return {fallback, "the protocol (no phase map in this results directory)"};
+  nlohmann::json meta;
+  try {
+    meta = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception&) {
+    return {fallback, "the protocol (the phase map's meta.json is unreadable)"};
+  }
+  if (meta.value("protocol_config", nlohmann::json()) != ctx.protocol)
+    return {fallback, "the protocol (the phase map in this directory ran another protocol)"};
+  for (const auto& c : meta.value("chosen", nlohmann::json::array()))
+    if (c.value("optimizer", std::string("sgd")) == optimizer && c.at("mode") == mode &&
+        c.at("batch_size").get<std::size_t>() == batch) {
+      if (c.at("peak_factor").is_null())
+        return {fallback, "the protocol (the phase map's row rule chose no peak)"};
+      return {c.at("peak_factor").get<double>(),
+              "the phase map's row rule (section 6, the smallest peak with >= 1 detected catapult "
+              "per cycle in most seeds)"};
+    }
+  return {fallback, "the protocol (the phase map has no point at this mode and batch size)"};
+}
+
+double adagrad_filled_ratio(const nlohmann::json& protocol) {
+  const double r = protocol.at("critical").at("adagrad_filled_ratio").get<double>();
+  if (!(r > 0) || !std::isfinite(r))
+    throw InvalidArgument(str_cat("critical.adagrad_filled_ratio = ", r, " must be > 0"));
+  return r;
+}
+
 data::Dataset random_subset(const data::Dataset& d, std::size_t n, std::uint64_t seed) {
   std::vector<std::size_t> idx(d.size());
   std::iota(idx.begin(), idx.end(), std::size_t{0});

@@ -85,6 +85,20 @@ struct CriticalSample {
 [[nodiscard]] CriticalSample critical_sample(const nlohmann::json& protocol,
                                              const data::Dataset& train_set);
 
+/// The "+ catapult" peak factor for `optimizer` ("sgd": a multiple of η_crit; "adagrad": a
+/// multiple of the base rate) at this schedule mode and batch size: the phase map's choice by its
+/// row rule, when the phase map of this protocol ran in ctx.out and chose one there; `fallback`
+/// (the protocol's own value) otherwise. Returns the factor and, in words, where it came from.
+[[nodiscard]] std::pair<double, std::string> chosen_peak(const Context& ctx,
+                                                         const std::string& optimizer,
+                                                         const std::string& mode, std::size_t batch,
+                                                         double fallback);
+
+/// The protocol's critical.adagrad_filled_ratio: AdaGrad's critical rate is measured over the
+/// parameters whose accumulator holds at least this many steps' worth of their current squared
+/// gradient (ntk::adagrad_filled_preconditioner). Throws InvalidArgument unless it is > 0.
+[[nodiscard]] double adagrad_filled_ratio(const nlohmann::json& protocol);
+
 /// The detector options of the protocol's "detector" object.
 [[nodiscard]] analysis::CatapultDetectorOptions detector_options(const nlohmann::json& protocol);
 

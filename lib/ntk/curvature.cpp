@@ -506,8 +506,8 @@ template FilledPreconditioner adagrad_filled_preconditioner<float>(std::span<con
                                                                    std::span<const float>, double,
                                                                    double);
 template FilledPreconditioner adagrad_filled_preconditioner<double>(std::span<const double>,
-                                                                    std::span<const double>,
-                                                                    double, double);
+                                                                    std::span<const double>, double,
+                                                                    double);
 template std::vector<double> adam_preconditioner<float>(std::span<const float>, std::size_t, double,
                                                         double, double);
 template std::vector<double> adam_preconditioner<double>(std::span<const double>, std::size_t,

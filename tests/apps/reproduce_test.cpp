@@ -12,6 +12,7 @@
 #include <numbers>
 #include <optional>
 #include <string>
+#include <tuple>
 
 #include "catapult/analysis/catapult_detector.hpp"
 #include "catapult/core/error.hpp"
@@ -19,6 +20,8 @@
 #include "catapult/data/dataset.hpp"
 #include "catapult/ntk/ntk.hpp"
 #include "catapult/ntk/spectrum.hpp"
+#include "catapult/optim/adagrad.hpp"
+#include "catapult/optim/sgd.hpp"
 #include "engine.hpp"
 #include "experiments.hpp"
 #include "nn/naive_mlp.hpp"
@@ -162,6 +165,46 @@ TEST(ReproduceEngine, PreconditionedRateMatchesDenseReference) {
   EXPECT_NEAR(rate, 2.0 / (2.0 * c * lambda), 1e-4 * rate);
 }
 
+// AdaGrad's critical rate over the filled parameters: with ratio 0 every active parameter is
+// filled and the rate is the one over the plain preconditioner (all parameters active here); with
+// an accumulator of one step of the samples' own gradient, ratio 0.99 fills exactly the active
+// parameters (s_i = g_i² up to float rounding) and ratio 2 none.
+TEST(ReproduceEngine, FilledAdaGradRateFreezesByTheSamplesGradient) {
+  const auto ds = synthetic(10, 6, 3, 4);
+  nn::Mlp<float> model({{6, 8, 3}, nn::Activation::Tanh});
+  Rng rng(8);
+  model.init(rng);
+  const std::size_t n = model.num_params();
+  // The gradient of the mean MSE on the samples, as the function computes it.
+  nn::ForwardCache<float> cache;
+  Matrix<float> out(10, 3), d_out(10, 3);
+  model.forward(ds.images.cview(), out.view(), &cache);
+  (void)nn::evaluate_loss<float>(nn::LossConfig{}, out.cview(), ds.labels, d_out.view());
+  std::vector<float> g(n);
+  model.backward(cache, d_out.cview(), g.data());
+
+  optim::AdaGrad<float> ada;
+  std::vector<float> scratch(n, 0.0F);
+  ada.step(scratch.data(), g.data(), n, 0.01);  // s = g² (s_0 = 0)
+  std::size_t nonzero = 0;
+  for (const float v : g) nonzero += v != 0.0F ? 1 : 0;
+  const auto one = filled_preconditioned_critical_rate(model, ds.images.cview(), ds.labels,
+                                                       nn::LossConfig{}, ada, 0.99, 1e-10, 1000);
+  EXPECT_EQ(one.active, nonzero);
+  EXPECT_EQ(one.filled, nonzero);
+  const auto all = preconditioned_critical_rate(model, ds.images.cview(), nn::LossConfig{},
+                                                adagrad_preconditioner(ada), 1e-10, 1000);
+  EXPECT_NEAR(one.eta_crit, all, 1e-6 * all);
+  const auto two = filled_preconditioned_critical_rate(model, ds.images.cview(), ds.labels,
+                                                       nn::LossConfig{}, ada, 2.0, 1e-10, 1000);
+  EXPECT_EQ(two.filled, 0U);
+  EXPECT_TRUE(std::isnan(two.eta_crit));
+  optim::Sgd<float> sgd;
+  EXPECT_THROW((void)filled_preconditioned_critical_rate(model, ds.images.cview(), ds.labels,
+                                                         nn::LossConfig{}, sgd, 1.0),
+               InvalidArgument);
+}
+
 // Full-batch GD at a multiple of the critical rate measured at initialisation.
 RunResult gd_at(double multiple, const data::Dataset& ds, double* eta_crit) {
   RunSpec spec;
@@ -252,12 +295,13 @@ TEST_F(ReproduceEndToEnd, Table) {
   expect_finite_csv(dir_ / "table" / "runs.csv",
                     {"row", "seed", "test_accuracy", "catapults", "diverged", "peak_lr"}, true);
   const auto runs = read_csv(dir_ / "table" / "runs.csv");
-  EXPECT_EQ(runs.rows.size(), 12U);  // 6 rows × 2 seeds
-  // Row 5, the matched-rate control, runs at the constant rate SGD + catapult (row 1) averaged.
+  EXPECT_EQ(runs.rows.size(), 14U);  // 7 rows × 2 seeds
+  // Rows 5 and 6, the matched-rate controls, run at the constant rate SGD + catapult (row 1) and
+  // AdaGrad + catapult (row 3) averaged.
   for (const auto& r : runs.rows)
-    if (r[0] == 5.0)
+    if (r[0] == 5.0 || r[0] == 6.0)
       for (const auto& c : runs.rows)
-        if (c[0] == 1.0 && c[1] == r[1]) {
+        if (c[0] == (r[0] == 5.0 ? 1.0 : 3.0) && c[1] == r[1]) {
           EXPECT_NEAR(r[runs.column("peak_lr")], c[runs.column("mean_lr")],
                       1e-9 * c[runs.column("mean_lr")]);
           EXPECT_NEAR(r[runs.column("mean_lr")], c[runs.column("mean_lr")],
@@ -279,7 +323,8 @@ TEST_F(ReproduceEndToEnd, Table) {
   ss << md.rdbuf();
   for (const char* row :
        {"| SGD |", "| SGD + catapult |", "| AdaGrad |", "| AdaGrad + catapult |", "| Adam |",
-        "| SGD at the same mean rate (control) |", "95.38", "tiny test protocol", "Spikes or rate?",
+        "| SGD at the same mean rate (control) |", "| AdaGrad at the same mean rate (control) |",
+        "95.38", "tiny test protocol", "Spikes or rate, SGD?", "Spikes or rate, AdaGrad?",
         "the protocol (no phase map in this results directory)"})
     EXPECT_NE(ss.str().find(row), std::string::npos) << row;
 }
@@ -315,8 +360,19 @@ TEST_F(ReproduceEndToEnd, Adagrad) {
   expect_common("adagrad", {"adagrad_st", "adagrad_rates", "adagrad_training"});
   expect_finite_csv(dir_ / "adagrad" / "accumulator.csv",
                     {"step", "s_t", "s_t_active", "inactive", "q01", "median", "q99"});
-  expect_finite_csv(dir_ / "adagrad" / "rates.csv",
-                    {"step", "lr", "eta_crit_sgd", "bound_active", "eta_crit_preconditioned"});
+  expect_finite_csv(dir_ / "adagrad" / "rates.csv", {"step", "lr", "eta_crit_sgd", "bound_active",
+                                                     "eta_crit_preconditioned", "filled_fraction"});
+  // The critical rate over the filled parameters freezes some: it is never below the one over
+  // all parameters (a restriction of the same operator), and the filled fraction is in [0, 1].
+  const auto rates = read_csv(dir_ / "adagrad" / "rates.csv");
+  for (const auto& r : rates.rows) {
+    EXPECT_GE(r[rates.column("filled_fraction")], 0.0);
+    EXPECT_LE(r[rates.column("filled_fraction")], 1.0);
+    const double filled = r[rates.column("eta_crit_filled")];
+    if (std::isfinite(filled)) {
+      EXPECT_GE(filled, r[rates.column("eta_crit_preconditioned")] * (1 - 1e-3));
+    }
+  }
   // The cyclic schedule reaches its peak (8 × the base rate 0.01).
   const auto trace = read_csv(dir_ / "adagrad" / "loss.csv");
   double max_lr = 0.0;
@@ -340,18 +396,22 @@ TEST_F(ReproduceEndToEnd, PhaseMap) {
   const auto runs = read_csv(d / "runs.csv");
   const auto& cfg = ctx_.protocol.at("phase_map");
   const std::size_t seeds = cfg.at("seeds").size(), factors = cfg.at("peak_factors").size();
-  ASSERT_EQ(runs.rows.size(), seeds * (1 + 3 * factors));
+  const auto col = [&](const char* c) { return runs.column(c); };
+  std::size_t sgd_rows = 0;
+  for (const auto& r : runs.rows) sgd_rows += r[col("mode")] >= -1 ? 1 : 0;
+  ASSERT_EQ(sgd_rows, seeds * (1 + 3 * factors));
   std::ifstream meta_in(d / "meta.json");
   const auto meta = nlohmann::json::parse(meta_in);
   std::map<double, double> eta0;
   for (const auto& e : meta.at("eta_crit_init")) eta0[e[0].get<double>()] = e[1].get<double>();
   ASSERT_EQ(eta0.size(), seeds);
-  const auto col = [&](const char* c) { return runs.column(c); };
   std::map<std::pair<double, double>, const std::vector<double>*> catapult_arm;  // (c, seed)
   for (const auto& r : runs.rows)
-    if (r[col("arm")] == 0) catapult_arm[{r[col("peak_factor")], r[col("seed")]}] = &r;
+    if (r[col("arm")] == 0 && r[col("mode")] >= -1)
+      catapult_arm[{r[col("peak_factor")], r[col("seed")]}] = &r;
   ASSERT_EQ(catapult_arm.size(), seeds * factors);
   for (const auto& r : runs.rows) {
+    if (r[col("mode")] < -1) continue;  // AdaGrad's map, checked below
     const double seed = r[col("seed")], c = r[col("peak_factor")], arm = r[col("arm")];
     EXPECT_GE(r[col("class")], 0.0);
     EXPECT_LE(r[col("class")], 3.0);
@@ -372,6 +432,46 @@ TEST_F(ReproduceEndToEnd, PhaseMap) {
       EXPECT_TRUE(std::isfinite(r[col("eta_crit_final")]));
     }
   }
+  // AdaGrad's map: a baseline per seed at the base rate, which measured η_crit,P; the peaks as
+  // multiples of the base rate (mode −3) or of that η_crit,P (mode −4); the constant arm at its
+  // catapult run's mean rate.
+  const auto& ada = cfg.at("adagrad");
+  const double ada_base = ada.at("base_lr").get<double>();
+  std::map<double, double> eta_p;  // seed → η_crit,P of its baseline
+  std::map<std::tuple<double, double, double>, const std::vector<double>*> ada_cat;
+  for (const auto& r : runs.rows) {
+    if (r[col("mode")] == -2) {
+      EXPECT_NEAR(r[col("mean_lr")], ada_base, 1e-12);
+      eta_p[r[col("seed")]] = r[col("eta_crit_final")];
+    } else if (r[col("mode")] < -2 && r[col("arm")] == 0) {
+      ada_cat[{r[col("mode")], r[col("peak_factor")], r[col("seed")]}] = &r;
+    }
+  }
+  ASSERT_EQ(eta_p.size(), seeds);
+  std::size_t base_family_runs = 0;
+  for (const auto& r : runs.rows) {
+    const double mode = r[col("mode")], c = r[col("peak_factor")], seed = r[col("seed")];
+    if (mode >= -2) continue;
+    const auto& cat = *ada_cat.at({mode, c, seed});
+    if (r[col("arm")] == 1) {
+      EXPECT_NEAR(r[col("mean_lr")], cat[col("mean_lr")], 1e-9 * cat[col("mean_lr")]);
+    } else {
+      ASSERT_EQ(r[col("arm")], 0.0);
+      const double peak = mode == -3 ? c * ada_base : c * eta_p[seed];
+      if (r[col("class")] != 3.0) {
+        EXPECT_NEAR(r[col("peak_lr")], peak, 1e-6 * peak);
+      }
+      base_family_runs += mode == -3 ? 1 : 0;
+    }
+  }
+  EXPECT_EQ(base_family_runs, seeds * ada.at("multiples_of_base").size());
+  const auto ada_points = read_csv(d / "adagrad_points.csv");
+  std::optional<double> ada_first;
+  for (const auto& r : ada_points.rows)
+    if (r[ada_points.column("family")] == 0 && r[ada_points.column("qualifies")] == 1.0 &&
+        !ada_first)
+      ada_first = r[ada_points.column("multiple")];
+
   const auto points = read_csv(d / "points.csv");
   ASSERT_EQ(points.rows.size(), factors);
   std::ifstream md_in(d / "section.md");
@@ -417,6 +517,16 @@ TEST_F(ReproduceEndToEnd, PhaseMap) {
     EXPECT_NE(factor.at("source").get<std::string>().find("row rule"), std::string::npos);
   } else {
     EXPECT_NE(factor.at("source").get<std::string>().find("chose no peak"), std::string::npos);
+  }
+  // And AdaGrad + catapult its multiple of the base rate.
+  const auto& multiple = table_meta.at("adagrad_peak_multiple");
+  ASSERT_EQ(meta.at("chosen").size(), 2U);
+  EXPECT_EQ(meta.at("chosen").at(1).at("optimizer"), "adagrad");
+  if (ada_first) {
+    EXPECT_EQ(multiple.at("value").get<double>(), *ada_first);
+  } else {
+    EXPECT_TRUE(meta.at("chosen").at(1).at("peak_factor").is_null());
+    EXPECT_NE(multiple.at("source").get<std::string>().find("chose no peak"), std::string::npos);
   }
 }
 

@@ -639,7 +639,8 @@ TEST(Curvature, FilledAdaGradPreconditionerFreezesTheParametersWhoseAccumulatorH
   std::vector<double> accum(n), grad(n);
   for (std::size_t q = 0; q < n; ++q) {
     grad[q] = 0.1 * static_cast<double>(q % 5) - 0.2;
-    accum[q] = q % 4 == 0 ? 0.0 : (q % 4 == 1 ? 3.0 * grad[q] * grad[q] : 0.3 + 0.1 * double(q % 3));
+    accum[q] =
+        q % 4 == 0 ? 0.0 : (q % 4 == 1 ? 3.0 * grad[q] * grad[q] : 0.3 + 0.1 * double(q % 3));
   }
   const FilledPreconditioner f = adagrad_filled_preconditioner<double>(accum, grad, 1e-10, 4.0);
   std::vector<std::size_t> kept;
@@ -662,11 +663,11 @@ TEST(Curvature, FilledAdaGradPreconditionerFreezesTheParametersWhoseAccumulatorH
   Matrix<double> sub(kept.size(), kept.size());
   for (std::size_t i = 0; i < kept.size(); ++i)
     for (std::size_t j = 0; j < kept.size(); ++j)
-      sub(i, j) = g(kept[i], kept[j]) / std::sqrt(f.preconditioner[kept[i]] *
-                                                  f.preconditioner[kept[j]]);
+      sub(i, j) =
+          g(kept[i], kept[j]) / std::sqrt(f.preconditioner[kept[i]] * f.preconditioner[kept[j]]);
   const double ref = dense_eigenvalues(sub.cview())[0];
-  const SharpnessResult s = sharpness(PreconditionedOperator(gn, f.preconditioner),
-                                      {.tolerance = 1e-10});
+  const SharpnessResult s =
+      sharpness(PreconditionedOperator(gn, f.preconditioner), {.tolerance = 1e-10});
   ASSERT_TRUE(s.ok());
   EXPECT_NEAR(s.lambda_max, ref, 1e-9 * ref);
   // Freezing every unfilled parameter lowers the sharpness that the same accumulator gives when
@@ -686,8 +687,7 @@ TEST(Curvature, FilledAdaGradPreconditionerFreezesTheParametersWhoseAccumulatorH
   EXPECT_THROW((void)adagrad_filled_preconditioner<double>(bad, grad, 0, 1), InvalidArgument);
   auto nan_grad = grad;
   nan_grad[2] = std::nan("");
-  EXPECT_THROW((void)adagrad_filled_preconditioner<double>(accum, nan_grad, 0, 1),
-               InvalidArgument);
+  EXPECT_THROW((void)adagrad_filled_preconditioner<double>(accum, nan_grad, 0, 1), InvalidArgument);
   std::vector<double> with_nan(n, 1.0);
   with_nan[0] = std::nan("");
   EXPECT_THROW(PreconditionedOperator(gn, with_nan), InvalidArgument);
