@@ -36,6 +36,8 @@ void run_calibrate(const Context& ctx) {
     for (const double m : margins) counts.columns.push_back(format("margin_%g", m));
     std::vector<std::vector<double>> totals(batches.size(),
                                             std::vector<double>(margins.size() + 1, 0.0));
+    // At the protocol's own margin: detections and steps per batch size.
+    std::vector<double> at_protocol(batches.size(), 0.0), steps(batches.size(), 0.0);
     std::vector<double> eta_crit;  // per seed, at its initialisation
     for (const auto seed : seeds)
       eta_crit.push_back(
@@ -70,6 +72,9 @@ void run_calibrate(const Context& ctx) {
           row.push_back(double(analysis::detect_catapults(result.loss, o).catapults.size()));
         }
         for (std::size_t j = 0; j + 3 < row.size(); ++j) totals[bi][j] += row[j + 3];
+        at_protocol[bi] +=
+            double(analysis::detect_catapults(result.loss, detector).catapults.size());
+        steps[bi] += double(result.loss.size());
         counts.add(row);
       }
     counts.write(dir / "calibration.csv");
@@ -112,6 +117,25 @@ void run_calibrate(const Context& ctx) {
         "\nThe smallest margin in this list with no detection at any batch size: %s. The "
         "protocol uses margin %g.\n\n",
         smallest.c_str(), detector.noise_margin);
+    // What the protocol's margin costs the phase map: false detections per cycle of its schedules
+    // at the worst batch size, beside the row rule's threshold.
+    if (p.contains("phase_map")) {
+      const auto& pm = p.at("phase_map");
+      const double cycle = 2.0 * pm.at("step_size").get<double>();
+      const double threshold = pm.at("rule").at("min_catapults_per_cycle").get<double>();
+      std::size_t worst = 0;
+      for (std::size_t bi = 0; bi < batches.size(); ++bi)
+        if (at_protocol[bi] / steps[bi] > at_protocol[worst] / steps[worst]) worst = bi;
+      const double per_cycle = at_protocol[worst] * cycle / steps[worst];
+      md << format(
+          "At the protocol's margin %g: %.0f false detection(s) in %.0f steps at batch %zu, the "
+          "worst batch size, i.e. %.3g per phase-map cycle (%.0f steps), against the row rule's "
+          "threshold of %.3g detected catapults per cycle.\n\n",
+          detector.noise_margin, at_protocol[worst], steps[worst], batches[worst], per_cycle, cycle,
+          threshold);
+      meta["false_per_cycle_at_protocol_margin"] = per_cycle;
+    }
+    meta["at_protocol_margin"] = at_protocol;
     meta["totals"] = totals;
     meta["margins"] = margins;
     meta["batch_sizes"] = batches;
