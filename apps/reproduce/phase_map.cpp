@@ -755,11 +755,15 @@ void run_phase_map(const Context& ctx) {
         }
       for (std::size_t bi = 0; with_adagrad && bi < batches.size(); ++bi) {
         const std::string name = format("phase_map_adagrad_b%zu", batches[bi]);
-        CsvTable sub;
-        sub.columns = ada_points.columns;
-        for (const auto& row : ada_points.rows)
-          if (row[0] == double(batches[bi])) sub.rows.push_back(row);
-        sub.write(dir / (name + ".csv"));
+        // One CSV per peak family (multiples of the base rate; of η_crit,P), so each draws a line.
+        const std::string family_csv[2] = {name + "_base.csv", name + "_critical.csv"};
+        for (int family = 0; family < 2; ++family) {
+          CsvTable sub;
+          sub.columns = ada_points.columns;
+          for (const auto& row : ada_points.rows)
+            if (row[0] == double(batches[bi]) && row[1] == double(family)) sub.rows.push_back(row);
+          sub.write(dir / family_csv[family]);
+        }
         Figure f;
         f.title = format("Phase map, AdaGrad, %s, batch %zu", ada_mode.c_str(), batches[bi]);
         f.subtitle = ctx.label();
@@ -767,14 +771,22 @@ void run_phase_map(const Context& ctx) {
         f.y_label = "test accuracy (%)";
         f.y2_label = "detected catapults per cycle";
         f.log_x = true;
-        f.series.push_back({name + ".csv", "peak_over_base", "acc_catapult", "catapult schedule",
-                            false, "points", "#d62728", 2.0});
-        f.series.push_back({name + ".csv", "peak_over_base", "acc_constant",
-                            "constant at its mean rate", false, "points", "#1f77b4", 1.5});
-        f.series.push_back({name + ".csv", "peak_over_base", "acc_baseline", "baseline (base rate)",
+        f.series.push_back({family_csv[0], "peak_over_base", "acc_catapult",
+                            "catapult schedule (peak = multiple of the base rate)", false,
+                            "linespoints", "#d62728", 2.0});
+        f.series.push_back({family_csv[0], "peak_over_base", "acc_constant",
+                            "constant at its mean rate", false, "linespoints", "#1f77b4", 1.5});
+        f.series.push_back({family_csv[1], "peak_over_base", "acc_catapult",
+                            "cycle with peak = multiple of η_{crit,P}", false, "linespoints",
+                            "#2ca02c", 1.5});
+        f.series.push_back({family_csv[0], "peak_over_base", "acc_baseline", "baseline (base rate)",
                             false, "lines", "#7f7f7f", 1.0});
-        f.series.push_back({name + ".csv", "peak_over_base", "catapults_per_cycle",
-                            "catapults per cycle", true, "points", "#ff7f0e", 1.5});
+        f.series.push_back(
+            {family_csv[0], "peak_over_base", "early_catapults_per_cycle",
+             format("catapults per cycle, first %.0f%% of the run", 100.0 * early_fraction), true,
+             "linespoints", "#ff7f0e", 1.0});
+        f.series.push_back({family_csv[0], "peak_over_base", "catapults_per_cycle",
+                            "catapults per cycle, whole run", true, "points", "#ff7f0e", 1.5});
         render_figure(f, dir, name);
         md << "![" << name << "](phase-map/" << name << ".png)\n";
       }
