@@ -378,6 +378,14 @@ TEST_F(ReproduceEndToEnd, Adagrad) {
   double max_lr = 0.0;
   for (const auto& r : trace.rows) max_lr = std::max(max_lr, r[trace.column("lr")]);
   EXPECT_NEAR(max_lr, 0.08, 1e-9);
+  // One row per seed in seeds.csv; the second seed's traces under their own names.
+  const auto seeds = read_csv(dir_ / "adagrad" / "seeds.csv");
+  ASSERT_EQ(seeds.rows.size(), 2U);
+  EXPECT_EQ(seeds.rows[1][0], 1.0);
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "adagrad" / "rates_s1.csv"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "adagrad" / "loss_s1.csv"));
+  EXPECT_NE(read_csv(dir_ / "adagrad" / "loss_s1.csv").rows.at(5)[1],
+            trace.rows.at(5)[trace.column("loss")]);  // another initialisation
   const auto acc = read_csv(dir_ / "adagrad" / "accumulator.csv");
   // The accumulator only grows, so s_t over active parameters never decreases... unless a new
   // parameter becomes active; the median does not decrease.
