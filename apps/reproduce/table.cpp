@@ -240,7 +240,9 @@ void run_table(const Context& ctx) {
        << "). η_crit = 1/(c·λmax(K)) on a sample of " << crit_n
        << " training images. The last two rows are the matched-rate controls of the catapult "
           "rows: a constant rate equal to that run's realised mean rate (same seed, "
-          "initialisation and data order), so the spikes and the rate are separated.\n\n";
+          "initialisation and data order), so the spikes and the rate are separated. Catapults "
+          "per cycle are over the whole run; AdaGrad's row rule counts them over the first part "
+          "of the run only (section 6), since they are expected to die out.\n\n";
     md << "| Optimizer | Ours: test accuracy (%), mean ± std over " << seed_list.size()
        << " seeds | Poster (%) | Ours − poster | Catapults detected (mean per run) | Catapults per "
           "cycle | Mean rate |\n";
