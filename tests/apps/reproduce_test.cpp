@@ -353,6 +353,15 @@ TEST_F(ReproduceEndToEnd, Ntk) {
     EXPECT_GE(r[1], r[2]);                       // λmax ≥ λmin
     EXPECT_LE(r[5], r[4] * (1 + 1e-9) + 1e-12);  // top part ≤ total
   }
+  // The second seed: its own track (another initialisation), and the per-catapult table of
+  // every seed holds each seed's catapults.
+  const auto t1 = read_csv(dir_ / "ntk" / "ntk_track_s1.csv");
+  ASSERT_EQ(t1.rows.size(), 5U);
+  EXPECT_NE(t1.rows[0][1], t.rows[0][1]);
+  const auto all = read_csv(dir_ / "ntk" / "catapults_all_seeds.csv");
+  std::size_t first = 0;
+  for (const auto& r : all.rows) first += r[0] == 0.0 ? 1 : 0;
+  EXPECT_EQ(first, read_csv(dir_ / "ntk" / "catapults.csv").rows.size());
 }
 
 TEST_F(ReproduceEndToEnd, Adagrad) {

@@ -26,7 +26,7 @@ inline nlohmann::json tiny_protocol(std::size_t dim, std::size_t classes) {
                                 "peak_factor": 3.0, "step_size": 5},
                                {"name": "cyclic_exp", "mode": "exp_range", "base_fraction": 0.5,
                                 "peak_factor": 3.0, "step_size": 5, "gamma": 0.99}]},
-    "ntk": {"seed": 0, "train_size": 24, "widths": [16, 8, 3], "steps": 20, "track_every": 5, "top_k": 4,
+    "ntk": {"seeds": [0, 1], "train_size": 24, "widths": [16, 8, 3], "steps": 20, "track_every": 5, "top_k": 4,
             "schedule": {"mode": "triangular", "base_fraction": 0.5, "peak_factor": 1.5, "step_size": 5}},
     "adagrad": {"seeds": [0, 1], "train_size": 64, "batch_size": 16, "epochs": 2, "base_lr": 0.01,
                 "peak_multiple_of_base": 8.0, "measure_step": 2, "step_size": 3, "stats_every": 1,
