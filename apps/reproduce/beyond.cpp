@@ -507,6 +507,7 @@ void run_beyond(const Context& ctx) {
         panel.y_label = "mini-batch loss";
         panel.y2_label = "learning rate";
         panel.log_y = true;
+        panel.y2_from_zero = true;
         panel.shaded = phase_intervals(rs.front().detection);
         const std::string file = str_cat("loss_b", b, ".csv");
         Series raw{file, "step", "loss", "per step", false, "lines", "#1f77b4", 1.0};

@@ -151,9 +151,10 @@ void run_dynamics(const Context& ctx) {
     md << format(
         "; the schedules' rates are multiples of η_crit measured at initialisation of each seed. "
         "λmax of the NTK re-measured every %zu steps on %zu images. Each figure: the training "
-        "loss of every seed (shaded: the catapults detected in seed %llu's), and below it the "
-        "sharpness λmax(H_GN) = 2/η_crit(t) = 2c·λmax(K) (this project's MSE, c = 1/(n·k): "
-        "η_crit = 1/(c·λmax(K)) = 2/λmax(H_GN)) against the stability threshold 2/η(t), drawn at "
+        "loss of every seed (shaded: the catapults detected in seed %llu's loss), and below it "
+        "the sharpness λmax(H_GN) = 2/η_crit(t) = 2·c_L·λmax(K) (c_L = 1/(n·k), the scale of "
+        "this project's mean MSE: η_crit = 1/(c_L·λmax(K)) = 2/λmax(H_GN)) against the stability "
+        "threshold 2/η(t), drawn at "
         "every step: GD is unstable along the top eigendirection while the sharpness is above "
         "2/η(t). Mean ± std over the seeds.\n\n",
         every, crit_n, static_cast<unsigned long long>(seeds.front()));
@@ -252,7 +253,7 @@ void run_dynamics(const Context& ctx) {
         Series two_over_lr{sc.name + ".csv",
                            "step",
                            str_cat("two_over_lr_s", rs[i].seed),
-                           i == 0 ? "2/η(t) at every step (one line per seed)" : "",
+                           i == 0 ? "2/η(t), each seed" : "",
                            false,
                            "lines",
                            color,
@@ -261,7 +262,7 @@ void run_dynamics(const Context& ctx) {
         Series sharp{sc.name + ".csv",
                      "step",
                      str_cat("sharpness_s", rs[i].seed),
-                     str_cat("λ_{max}(H_{GN}), seed ", rs[i].seed),
+                     str_cat("λ_{max}(H_{GN}) seed ", rs[i].seed),
                      false,
                      "linespoints",
                      color,

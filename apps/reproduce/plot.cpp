@@ -65,6 +65,7 @@ void write_panel(std::ostringstream& gp, const Panel& panel, const std::filesyst
     gp << "set y2label " << quote(panel.y2_label) << "\n";
     gp << "set y2tics\nset ytics nomirror\n";
     if (panel.log_y2) gp << "set logscale y2\n";
+    if (panel.y2_from_zero && !panel.log_y2) gp << "set y2range [0:*]\n";
   }
   int object = 1;
   for (const auto& [x0, x1] : panel.shaded)
@@ -106,7 +107,7 @@ void write_panel(std::ostringstream& gp, const Panel& panel, const std::filesyst
 // Back to the shared settings before the next panel.
 void reset_panel(std::ostringstream& gp) {
   gp << "unset object\nunset arrow\nunset logscale y\nunset logscale y2\nunset y2tics\n"
-        "unset y2label\nset ytics mirror\n";
+        "unset y2label\nset y2range [*:*]\nset ytics mirror\n";
 }
 
 }  // namespace
@@ -172,15 +173,19 @@ std::string gnuplot_script(const Figure& figure, const std::filesystem::path& di
     write_panel(gp, single, dir);
     return gp.str();
   }
-  // Stacked panels with fixed side margins, so that their x axes line up; each panel's key in a
-  // row above it (inside, it would hide curves).
-  gp << "set key outside top center horizontal font ',9' samplen 2 spacing 0.9\n";
-  gp << "set lmargin 11\nset rmargin 11\n";
-  gp << "set multiplot layout " << figure.panels.size() << ",1 title " << title << "\n";
+  // Stacked panels with fixed margins (in pixels, as screen fractions), so that their x axes line
+  // up and the figure's two-line title, each panel's title and its key (rows just above the
+  // panel, the title lifted over them; inside, the key would hide curves) have room.
+  const double w = figure.width, h = figure.height;
+  gp << "set key horizontal center bottom at graph 0.5, graph 1.01 font ',9' samplen 2 "
+        "spacing 0.9\n";
+  gp << "set multiplot layout " << figure.panels.size() << ",1 title " << title
+     << format(" margins %.4f, %.4f, %.4f, %.4f spacing 0, %.4f\n", 90.0 / w, 1.0 - 95.0 / w,
+               55.0 / h, 1.0 - 120.0 / h, 95.0 / h);
   for (std::size_t i = 0; i < figure.panels.size(); ++i) {
     const auto& panel = figure.panels[i];
     gp << "# panel " << i + 1 << "\n";
-    gp << "set title " << quote(panel.title) << " font ',10'\n";
+    gp << "set title " << quote(panel.title) << " font ',10' offset 0,1.1\n";
     gp << "set xlabel " << quote(i + 1 == figure.panels.size() ? figure.x_label : "") << "\n";
     write_panel(gp, panel, dir);
     reset_panel(gp);

@@ -53,6 +53,9 @@ struct Panel {
   std::string y2_label;  ///< non-empty enables the second axis
   bool log_y = false;
   bool log_y2 = false;
+  /// The linear y2 axis starts at 0 (e.g. a rate that may be constant, which gnuplot would
+  /// otherwise zoom into).
+  bool y2_from_zero = false;
   std::vector<Series> series;
   std::vector<std::pair<double, double>> shaded;  ///< x intervals shaded in light red
   std::vector<double> vertical_lines;             ///< x positions of red vertical lines
