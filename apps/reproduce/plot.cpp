@@ -65,7 +65,18 @@ void write_panel(std::ostringstream& gp, const Panel& panel, const std::filesyst
     gp << "set y2label " << quote(panel.y2_label) << "\n";
     gp << "set y2tics\nset ytics nomirror\n";
     if (panel.log_y2) gp << "set logscale y2\n";
-    if (panel.y2_from_zero && !panel.log_y2) gp << "set y2range [0:*]\n";
+    if (panel.y2_from_zero && !panel.log_y2) {
+      // From 0 to 1.1 × the largest value of the y2 series (gnuplot's autoscale would put a
+      // constant rate on the top border).
+      gp << "y2max = 0\n";
+      for (const auto& s : panel.series) {
+        if (!s.second_axis) continue;
+        const auto csv_path = s.csv.is_absolute() ? s.csv : dir / s.csv;
+        gp << "stats " << quote(s.csv.string()) << " using " << column_index(csv_path, s.y_column)
+           << " nooutput name 'Y2S'\ny2max = Y2S_max > y2max ? Y2S_max : y2max\n";
+      }
+      gp << "set y2range [0:(y2max > 0 ? 1.1 * y2max : 1)]\n";
+    }
   }
   int object = 1;
   for (const auto& [x0, x1] : panel.shaded)
