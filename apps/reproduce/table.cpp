@@ -72,13 +72,8 @@ void run_table(const Context& ctx) {
                     "seconds",
                     "mean_lr",
                     "catapults_per_cycle"};
-    CsvTable traces;
-    traces.columns = {"step"};
-    for (const auto& r : kRows) {
-      traces.columns.push_back(std::string("loss_") + r.key);
-      traces.columns.push_back(std::string("lr_") + r.key);
-    }
     std::vector<std::vector<double>> first_seed_loss(kNumRows), first_seed_lr(kNumRows);
+    std::vector<std::vector<std::pair<double, double>>> first_seed_phases(kNumRows);
     std::map<std::uint64_t, double> eta_crit_at_init;
     std::vector<std::vector<double>> accuracy(kNumRows);
     nlohmann::json remeasured = nlohmann::json::array();
@@ -200,6 +195,7 @@ void run_table(const Context& ctx) {
         if (si == 0) {
           first_seed_loss[ri] = result.loss;
           first_seed_lr[ri] = result.lr;
+          first_seed_phases[ri] = phase_intervals(detection);
         }
         ++done;
         ctx.progress(format(
@@ -208,14 +204,30 @@ void run_table(const Context& ctx) {
             result.diverged ? ", DIVERGED" : "", result.seconds));
       }
     }
+    // Per step of the first seed, each row's mini-batch loss, rate and smoothed loss (the
+    // figure's trace over the faint raw one).
+    CsvTable traces;
+    traces.columns = {"step"};
+    for (const auto& r : kRows) {
+      traces.columns.push_back(std::string("loss_") + r.key);
+      traces.columns.push_back(std::string("lr_") + r.key);
+    }
+    for (const auto& r : kRows) traces.columns.push_back(std::string("loss_smoothed_") + r.key);
+    std::vector<std::vector<double>> first_seed_smoothed(kNumRows);
+    for (std::size_t ri = 0; ri < kNumRows; ++ri)
+      first_seed_smoothed[ri] = smoothed_trace(first_seed_loss[ri], kFigureLossSmoothing);
     std::size_t steps = 0;
     for (const auto& l : first_seed_loss) steps = std::max(steps, l.size());
+    auto at = [](const std::vector<double>& v, std::size_t t) {
+      return t < v.size() ? v[t] : std::nan("");
+    };
     for (std::size_t t = 0; t < steps; ++t) {
       std::vector<double> row = {double(t)};
       for (std::size_t ri = 0; ri < kNumRows; ++ri) {
-        row.push_back(t < first_seed_loss[ri].size() ? first_seed_loss[ri][t] : std::nan(""));
-        row.push_back(t < first_seed_lr[ri].size() ? first_seed_lr[ri][t] : std::nan(""));
+        row.push_back(at(first_seed_loss[ri], t));
+        row.push_back(at(first_seed_lr[ri], t));
       }
+      for (std::size_t ri = 0; ri < kNumRows; ++ri) row.push_back(at(first_seed_smoothed[ri], t));
       traces.add(std::move(row));
     }
     runs.write(dir / "runs.csv");
@@ -377,20 +389,46 @@ void run_table(const Context& ctx) {
     write_file_atomic(dir / "section.md", md.str());
 
     if (ctx.figures) {
+      // One panel per row: the faint per-step loss of the first seed, its smoothed trace, the
+      // catapults detected in it (shaded) and the rate of every step on the right axis.
       Figure f;
-      f.title = "Training loss per step, first seed";
-      f.subtitle = ctx.label();
+      f.title = format("Training loss per step, seed %llu, one panel per row",
+                       static_cast<unsigned long long>(seed_list.front()));
+      f.subtitle = format(
+          "%s; faint: mini-batch loss; dark: geometric EMA (smoothing %g); "
+          "shaded: detected catapults; grey: learning rate (right axis)",
+          ctx.label().c_str(), kFigureLossSmoothing);
       f.x_label = "step";
-      f.y_label = "mini-batch loss (MSE)";
-      f.y2_label = "learning rate (SGD + catapult)";
-      f.log_y = true;
+      f.width = 1100;
+      f.height = 230 * static_cast<int>(kNumRows) + 80;
       const char* colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
                               "#9467bd", "#8c564b", "#e377c2"};
-      for (std::size_t ri = 0; ri < kNumRows; ++ri)
-        f.series.push_back({"traces_first_seed.csv", "step", std::string("loss_") + kRows[ri].key,
-                            kRows[ri].name, false, "lines", colors[ri], 1.0});
-      f.series.push_back({"traces_first_seed.csv", "step", "lr_sgd_catapult", "lr (SGD + catapult)",
-                          true, "lines", "#000000", 1.0});
+      for (std::size_t ri = 0; ri < kNumRows; ++ri) {
+        const std::string key = kRows[ri].key;
+        Panel panel;
+        panel.title =
+            format("%s: %zu catapult(s) detected", kRows[ri].name, first_seed_phases[ri].size());
+        panel.y_label = "loss (MSE)";
+        panel.y2_label = "learning rate";
+        panel.log_y = true;
+        panel.y2_from_zero = true;
+        panel.shaded = first_seed_phases[ri];
+        Series raw{"traces_first_seed.csv",
+                   "step",
+                   "loss_" + key,
+                   "mini-batch loss",
+                   false,
+                   "lines",
+                   colors[ri],
+                   1.0};
+        raw.opacity = 0.25;
+        panel.series.push_back(raw);
+        panel.series.push_back({"traces_first_seed.csv", "step", "loss_smoothed_" + key, "smoothed",
+                                false, "lines", colors[ri], 2.0});
+        panel.series.push_back({"traces_first_seed.csv", "step", "lr_" + key, "learning rate", true,
+                                "lines", "#555555", 1.0});
+        f.panels.push_back(panel);
+      }
       render_figure(f, dir, "table_loss");
     }
   });

@@ -111,6 +111,74 @@ TEST(ReproduceOutput, CsvRoundTripAndAtomicWrite) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(ReproducePlot, StackedPanelsBandsFaintLinesAndSmoothing) {
+  const auto dir = std::filesystem::temp_directory_path() / "catapult_reproduce_plot";
+  std::filesystem::remove_all(dir);
+  CsvTable t;
+  t.columns = {"step", "loss", "lo", "hi", "lr"};
+  for (int i = 0; i < 20; ++i) t.add({double(i), 1.0 / (1 + i), 0.5 / (1 + i), 2.0 / (1 + i), 0.1});
+  t.write(dir / "p.csv");
+  Figure f;
+  f.title = "stacked";
+  f.subtitle = "test";
+  f.x_label = "step";
+  for (int k = 0; k < 3; ++k) {
+    Panel panel;
+    panel.title = literal_text(str_cat("panel_", k));
+    panel.y_label = "loss";
+    panel.log_y = true;
+    Series raw{"p.csv", "step", "loss", "raw", false, "lines", "#1f77b4", 1.0};
+    raw.opacity = 0.25;
+    panel.series.push_back(raw);
+    if (k == 1) {
+      Series band{"p.csv", "step", "lo", "", false, "band", "#d62728"};
+      band.y_high_column = "hi";
+      band.opacity = 0.2;
+      panel.series.push_back(band);
+      panel.y2_label = "rate";
+      panel.series.push_back({"p.csv", "step", "lr", "rate", true});
+    }
+    if (k == 2) panel.shaded = {{2.0, 5.0}, {9.0, 12.0}};
+    f.panels.push_back(panel);
+  }
+  const auto gp = gnuplot_script(f, dir, "p.png");
+  EXPECT_NE(gp.find("set multiplot layout 3,1"), std::string::npos) << gp;
+  EXPECT_NE(gp.find("unset multiplot"), std::string::npos) << gp;
+  std::size_t plots = 0;
+  for (auto at = gp.find("\nplot "); at != std::string::npos; at = gp.find("\nplot ", at + 1))
+    ++plots;
+  EXPECT_EQ(plots, 3U) << gp;
+  EXPECT_NE(gp.find("panel\\\\_1"), std::string::npos) << gp;  // a literal underscore
+  EXPECT_NE(gp.find("using 1:3:4 with filledcurves"), std::string::npos) << gp;
+  EXPECT_NE(gp.find("notitle"), std::string::npos) << gp;
+  EXPECT_NE(gp.find("#BF1f77b4"), std::string::npos) << gp;  // opacity 0.25: alpha 0xBF
+  EXPECT_NE(gp.find("axes x1y2"), std::string::npos) << gp;
+  // Two shaded intervals, in the third panel only, and cleared after each panel.
+  EXPECT_EQ(gp.find("set object 1 rect"), gp.rfind("set object 1 rect")) << gp;
+  EXPECT_NE(gp.find("set object 2 rect from 9"), std::string::npos) << gp;
+  EXPECT_GT(gp.find("set object 1 rect"), gp.find("# panel 3")) << gp;
+  if (gnuplot_available()) {
+    render_figure(f, dir, "p");
+    EXPECT_TRUE(std::filesystem::exists(dir / "p.png"));
+    EXPECT_TRUE(std::filesystem::exists(dir / "p.gp"));
+  }
+  f.panels[1].series[1].y_high_column.clear();
+  EXPECT_THROW((void)gnuplot_script(f, dir, "p.png"), InvalidArgument);
+  std::filesystem::remove_all(dir);
+
+  // The geometric EMA: log s_t = a·log s_{t−1} + (1 − a)·log v_t; invalid entries skipped.
+  const double e = std::exp(1.0);
+  const auto s = smoothed_trace(std::vector<double>{1.0, e * e, std::nan(""), -1.0, e * e}, 0.5);
+  ASSERT_EQ(s.size(), 5U);
+  EXPECT_DOUBLE_EQ(s[0], 1.0);
+  EXPECT_NEAR(s[1], e, 1e-12);
+  EXPECT_TRUE(std::isnan(s[2]));
+  EXPECT_TRUE(std::isnan(s[3]));
+  EXPECT_NEAR(s[4], std::exp(1.5), 1e-12);
+  EXPECT_THROW((void)smoothed_trace(std::vector<double>{1.0}, 1.0), InvalidArgument);
+  EXPECT_EQ(literal_text("a_b^c{d}"), "a\\_b\\^c\\{d\\}");
+}
+
 TEST(ReproduceEngine, LambdaMaxMatchesDenseFullNtk) {
   const auto ds = synthetic(40, 12, 3, 1);
   nn::Mlp<float> model({{12, 32, 3}, nn::Activation::Tanh});
@@ -330,15 +398,52 @@ TEST_F(ReproduceEndToEnd, Table) {
 }
 
 TEST_F(ReproduceEndToEnd, Dynamics) {
-  run_experiment("dynamics", ctx_);
-  expect_common("dynamics", {"dynamics_cyclic", "dynamics_cyclic_exp"});
+  run_experiment("dynamics", ctx_);  // the tiny protocol's single "seed"
+  expect_common("dynamics", {"dynamics_cyclic", "dynamics_cyclic_exp", "dynamics_sharpness"});
   expect_finite_csv(dir_ / "dynamics" / "cyclic.csv",
-                    {"step", "loss", "lr", "eta_crit", "in_catapult"}, true);
+                    {"step", "loss", "lr", "eta_crit", "in_catapult", "sharpness", "two_over_lr",
+                     "loss_s0", "sharpness_s0", "two_over_lr_s0"},
+                    true);
   const auto t = read_csv(dir_ / "dynamics" / "cyclic.csv");
   EXPECT_EQ(t.rows.size(), 20U);
   EXPECT_TRUE(std::isfinite(t.rows[0][t.column("eta_crit")]));
   EXPECT_TRUE(std::isfinite(t.rows[5][t.column("eta_crit")]));  // measured after 5 steps
   EXPECT_TRUE(std::isnan(t.rows[3][t.column("eta_crit")]));
+  // The sharpness is 2/η_crit (λmax(H_GN) by the library's convention) and the threshold 2/η is
+  // drawn from every step.
+  for (const auto& r : t.rows) {
+    EXPECT_NEAR(r[t.column("two_over_lr")], 2.0 / r[t.column("lr")],
+                1e-9 * r[t.column("two_over_lr")]);
+    if (std::isfinite(r[t.column("eta_crit")])) {
+      EXPECT_NEAR(r[t.column("sharpness")] * r[t.column("eta_crit")], 2.0, 1e-9);
+    }
+  }
+  // Several seeds and the sharpness runs at extra peak factors.
+  ctx_.protocol["dynamics"].erase("seed");
+  ctx_.protocol["dynamics"]["seeds"] = {3, 4, 5};
+  ctx_.protocol["dynamics"]["sharpness"] = {{"peak_factors", {1.5}}, {"steps", 10}};
+  run_experiment("dynamics", ctx_);
+  expect_common("dynamics", {"dynamics_cyclic", "dynamics_cyclic_exp", "dynamics_sharpness"});
+  const auto m = read_csv(dir_ / "dynamics" / "cyclic.csv");
+  for (const char* c : {"loss_s3", "loss_s4", "loss_s5", "sharpness_s5", "two_over_lr_s4"})
+    EXPECT_NO_THROW((void)m.column(c)) << c;
+  EXPECT_EQ(m.rows.size(), 20U);
+  EXPECT_EQ(m.rows[0][m.column("loss")], m.rows[0][m.column("loss_s3")]);  // the first seed's
+  EXPECT_EQ(read_csv(dir_ / "dynamics" / "cyclic_c1.5.csv").rows.size(), 10U);
+  std::ifstream in(dir_ / "dynamics" / "meta.json");
+  EXPECT_EQ(nlohmann::json::parse(in).at("runs").size(), 9U);  // 3 schedules × 3 seeds
+  std::ifstream md(dir_ / "dynamics" / "section.md");
+  std::stringstream ss;
+  ss << md.rdbuf();
+  EXPECT_NE(ss.str().find("| cyclic_c1.5 (triangular, 10 steps) | 1.5 |"), std::string::npos)
+      << ss.str();
+  EXPECT_NE(ss.str().find(" ± "), std::string::npos);
+  if (ctx_.figures) {
+    std::ifstream gp(dir_ / "dynamics" / "dynamics_sharpness.gp");
+    std::stringstream g;
+    g << gp.rdbuf();
+    EXPECT_NE(g.str().find("set multiplot layout 3,1"), std::string::npos);
+  }
 }
 
 TEST_F(ReproduceEndToEnd, Ntk) {
@@ -666,10 +771,24 @@ TEST_F(ReproduceEndToEnd, BeyondAndAllRegenerateTheReport) {
   for (const char* text :
        {"AGOP alignment over training", "| SGD, constant rate | 16 |", "| SGD + catapult | 16 |"})
     EXPECT_NE(ss.str().find(text), std::string::npos) << text;
-  // With the AGOP batch size in the sweep, its cyclic run is reused (no extra run).
+  EXPECT_EQ(read_csv(dir_ / "beyond" / "batch_size_runs.csv").rows.size(), 2U);
+  if (ctx_.figures) expect_common("beyond", {"beyond_loss"});
+  // With the AGOP batch size in the sweep, its cyclic run is reused (no extra run); two seeds.
   ctx_.protocol["beyond"]["agop"]["batch_size"] = 8;
+  ctx_.protocol["beyond"].erase("seed");
+  ctx_.protocol["beyond"]["seeds"] = {0, 1};
   run_experiment("beyond", ctx_);
   EXPECT_FALSE(std::filesystem::exists(dir_ / "beyond" / "agop_cyclic_b16.csv"));
+  EXPECT_EQ(read_csv(dir_ / "beyond" / "batch_size_runs.csv").rows.size(), 4U);
+  {
+    const auto a = read_csv(dir_ / "beyond" / "agop_constant.csv");
+    for (const auto& r : a.rows)
+      EXPECT_NEAR(r[a.column("agop_alignment")],
+                  0.5 * (r[a.column("agop_alignment_s0")] + r[a.column("agop_alignment_s1")]),
+                  1e-9);
+    const auto b = read_csv(dir_ / "beyond" / "batch_size.csv");
+    EXPECT_NO_THROW((void)b.column("test_accuracy_std"));
+  }
   std::ifstream md8(dir_ / "beyond" / "section.md");
   std::stringstream ss8;
   ss8 << md8.rdbuf();
