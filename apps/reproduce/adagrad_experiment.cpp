@@ -27,9 +27,7 @@ void run_adagrad(const Context& ctx) {
   const std::size_t measure_step = cfg.at("measure_step").get<std::size_t>();
   const double base = cfg.at("base_lr").get<double>();
   const auto detector = detector_options(p);
-  const auto seeds = cfg.contains("seeds") ? cfg.at("seeds").get<std::vector<std::uint64_t>>()
-                                           : std::vector<std::uint64_t>{cfg.value("seed", 0ULL)};
-  if (seeds.empty()) throw InvalidArgument("adagrad: seeds must be non-empty");
+  const auto seeds = section_seeds(cfg);
   // The peak: the multiple of the base rate that the phase map's AdaGrad row rule chose (as for
   // the table's AdaGrad + catapult row), the protocol's own otherwise.
   const auto [multiple, multiple_source] =
@@ -270,9 +268,9 @@ void run_adagrad(const Context& ctx) {
       if (std::isfinite(r[4])) last_fraction.push_back(r[4] / r[5]);
       filled_end.push_back(r[9]);
     }
-    const auto ms_acc = mean_std(acc);
-    const auto ms_filled = mean_std(filled_end);
-    const auto ms_last = mean_std(last_fraction);
+    const auto ms_acc = finite_mean_std(acc);
+    const auto ms_filled = finite_mean_std(filled_end);
+    const auto ms_last = finite_mean_std(last_fraction);
     md << format(
         "\nOver the %zu seeds: test accuracy %.2f ± %.2f %%; the critical rate over the filled "
         "parameters at the last measurement %.3g ± %.2g against the peak %.3g; the last detected "

@@ -53,32 +53,6 @@ struct AlignmentTrace {
   std::vector<double> alignment;
 };
 
-// The seeds of an experiment section: "seeds" (a list) or the older single "seed" (default 0).
-std::vector<std::uint64_t> section_seeds(const nlohmann::json& cfg) {
-  if (cfg.contains("seeds")) {
-    auto seeds = cfg.at("seeds").get<std::vector<std::uint64_t>>();
-    if (seeds.empty()) throw InvalidArgument("reproduce: an experiment's \"seeds\" list is empty");
-    return seeds;
-  }
-  return {cfg.value("seed", std::uint64_t{0})};
-}
-
-// Mean and std of the finite values (NaN, 0 when there are none).
-MeanStd finite_mean_std(const std::vector<double>& v) {
-  std::vector<double> finite;
-  for (const double x : v)
-    if (std::isfinite(x)) finite.push_back(x);
-  if (finite.empty()) return {std::nan(""), 0.0};
-  return mean_std(finite);
-}
-
-// "mean ± std" of the finite values (— when there are none).
-std::string mean_pm_std(const std::vector<double>& v, const char* fmt) {
-  const auto ms = finite_mean_std(v);
-  if (std::isnan(ms.mean)) return "—";
-  return format(fmt, ms.mean) + " ± " + format(fmt, ms.std);
-}
-
 }  // namespace
 
 void run_beyond(const Context& ctx) {

@@ -21,26 +21,6 @@ std::vector<std::pair<double, double>> phase_intervals(const analysis::CatapultD
 
 namespace {
 
-// The seeds of an experiment section: "seeds" (a list) or the older single "seed" (default 0).
-std::vector<std::uint64_t> section_seeds(const nlohmann::json& cfg) {
-  if (cfg.contains("seeds")) {
-    auto seeds = cfg.at("seeds").get<std::vector<std::uint64_t>>();
-    if (seeds.empty()) throw InvalidArgument("reproduce: an experiment's \"seeds\" list is empty");
-    return seeds;
-  }
-  return {cfg.value("seed", std::uint64_t{0})};
-}
-
-// "mean ± std" of the finite values (— when there are none).
-std::string mean_pm_std(const std::vector<double>& v, const char* fmt) {
-  std::vector<double> finite;
-  for (const double x : v)
-    if (std::isfinite(x)) finite.push_back(x);
-  if (finite.empty()) return "—";
-  const auto ms = mean_std(finite);
-  return format(fmt, ms.mean) + " ± " + format(fmt, ms.std);
-}
-
 // One GD run of the dynamics experiment.
 struct DynamicsRun {
   std::uint64_t seed = 0;

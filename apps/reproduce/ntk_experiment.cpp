@@ -32,9 +32,7 @@ void run_ntk(const Context& ctx) {
   detector.smoothing = 0.0;  // full-batch GD: raw trace, no noise condition
   detector.noise_window = 0;
   const double c = nn::mse_scale(loss.reduction, n, k);
-  const auto seeds = cfg.contains("seeds") ? cfg.at("seeds").get<std::vector<std::uint64_t>>()
-                                           : std::vector<std::uint64_t>{cfg.value("seed", 0ULL)};
-  if (seeds.empty()) throw InvalidArgument("ntk: seeds must be non-empty");
+  const auto seeds = section_seeds(cfg);
 
   write_experiment(ctx, "ntk", [&](const std::filesystem::path& dir, nlohmann::json& meta) {
     std::ostringstream md;

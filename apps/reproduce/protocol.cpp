@@ -192,6 +192,29 @@ std::pair<double, std::string> chosen_peak(const Context& ctx, const std::string
   return {fallback, "the protocol (the phase map has no point at this mode and batch size)"};
 }
 
+MeanStd finite_mean_std(const std::vector<double>& v) {
+  std::vector<double> finite;
+  for (const double x : v)
+    if (std::isfinite(x)) finite.push_back(x);
+  if (finite.empty()) return {std::nan(""), 0.0};
+  return mean_std(finite);
+}
+
+std::string mean_pm_std(const std::vector<double>& v, const char* fmt) {
+  const auto ms = finite_mean_std(v);
+  if (std::isnan(ms.mean)) return "—";
+  return format(fmt, ms.mean) + " ± " + format(fmt, ms.std);
+}
+
+std::vector<std::uint64_t> section_seeds(const nlohmann::json& section) {
+  if (section.contains("seeds")) {
+    auto seeds = section.at("seeds").get<std::vector<std::uint64_t>>();
+    if (seeds.empty()) throw InvalidArgument("reproduce: an experiment's \"seeds\" list is empty");
+    return seeds;
+  }
+  return {section.value("seed", std::uint64_t{0})};
+}
+
 double adagrad_filled_ratio(const nlohmann::json& protocol) {
   const double r = protocol.at("critical").at("adagrad_filled_ratio").get<double>();
   if (!(r > 0) || !std::isfinite(r))

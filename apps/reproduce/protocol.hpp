@@ -108,6 +108,14 @@ struct MeanStd {
   double std = 0.0;
 };
 [[nodiscard]] MeanStd mean_std(const std::vector<double>& v);
+/// mean_std of the finite values of v (NaN, 0 when there are none).
+[[nodiscard]] MeanStd finite_mean_std(const std::vector<double>& v);
+/// "mean ± std" of the finite values of v, each printed with the printf format fmt ("—" when
+/// there are none).
+[[nodiscard]] std::string mean_pm_std(const std::vector<double>& v, const char* fmt);
+/// The seeds of an experiment's section: its "seeds" list, or the older single "seed" (default
+/// 0). Throws InvalidArgument for an empty list.
+[[nodiscard]] std::vector<std::uint64_t> section_seeds(const nlohmann::json& section);
 
 /// One-sided paired tests of mean(a − b) > 0 over seeds.
 struct PairedTest {
