@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <numeric>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -27,6 +28,10 @@
 #include "catapult/core/error.hpp"
 #include "catapult/core/threading.hpp"
 #include "catapult/train/controllers.hpp"
+#ifdef CATAPULT_HAVE_MPI
+#include "catapult/dist/mpi.hpp"
+#include "catapult/dist/task_pool.hpp"
+#endif
 #include "engine.hpp"
 #include "experiments.hpp"
 #include "output.hpp"
@@ -222,7 +227,7 @@ void run_phase_map(const Context& ctx) {
   const double filled_ratio = adagrad_filled_ratio(p);
   const std::span<const std::uint8_t> crit_labels(train_set.labels.data(), crit_n);
 
-  const int rank = 0, nranks = 1;  // one process
+  const int rank = process_rank(), nranks = process_count();
   // The run records live with rank 0 (the only process that reads or writes files here).
   std::optional<RunStore> store;
   if (rank == 0) store.emplace(ctx);
@@ -233,6 +238,14 @@ void run_phase_map(const Context& ctx) {
     for (const auto seed : seeds)
       eta0[seed] = initial_critical_rate(model, seed, crit_x, loss, crit_tol, crit_iter,
                                          str_cat("phase_map, seed ", seed, ", initialisation"));
+#ifdef CATAPULT_HAVE_MPI
+  if (nranks > 1) {
+    nlohmann::json shared = nlohmann::json::array();
+    for (const auto& [seed, eta] : eta0) shared.push_back({seed, eta});
+    for (const auto& pair : nlohmann::json::parse(dist::broadcast(shared.dump())))
+      eta0[pair[0].get<std::uint64_t>()] = pair[1].get<double>();
+  }
+#endif
 
   const std::size_t total =
       batches.size() * seeds.size() *
@@ -404,6 +417,154 @@ void run_phase_map(const Context& ctx) {
     return std::array<ArmResult, 2>{cat, cst};
   };
 
+#ifdef CATAPULT_HAVE_MPI
+  if (nranks > 1) {
+    // Under mpirun: every run of the map in task pools over the ranks (dynamic scheduling: a rank
+    // that finishes a unit takes the next), rank 0 storing each record as it arrives, so that its
+    // report below finds them all and writes exactly what one process writes. Pool 1: AdaGrad's
+    // baselines (their η_crit,P sets the peaks of its second family), SGD's points and SGD's
+    // baselines; pool 2: AdaGrad's points. A unit's arms run in order on one rank.
+    struct Unit {
+      int kind = 0;  // 0 SGD baseline, 1 SGD point, 2 AdaGrad baseline, 3 AdaGrad point
+      std::size_t batch = 0;
+      std::uint64_t seed = 0;
+      std::string mode;  // SGD point
+      double c = 0;      // peak factor (SGD) or multiple (AdaGrad)
+      int family = 0;    // AdaGrad point: 0 multiples of the base rate, 1 of η_crit,P
+      double peak = 0;   // AdaGrad point
+    };
+    auto run_unit = [&](auto&& arm, const Unit& u) {
+      if (u.kind == 0)
+        (void)sgd_baseline(arm, u.batch, u.seed);
+      else if (u.kind == 1)
+        (void)sgd_point(arm, u.mode, u.batch, u.c, u.seed);
+      else if (u.kind == 2)
+        (void)ada_baseline(arm, u.batch, u.seed);
+      else
+        (void)ada_point(arm, u.family, u.c, u.batch, u.seed, u.peak);
+    };
+    auto unit_name = [&](const Unit& u) {
+      const auto seed = (unsigned long long)u.seed;
+      if (u.kind == 0) return format("SGD baseline, batch %zu, seed %llu", u.batch, seed);
+      if (u.kind == 1)
+        return format("SGD %s c=%g, batch %zu, seed %llu (3 runs)", u.mode.c_str(), u.c, u.batch,
+                      seed);
+      if (u.kind == 2) return format("AdaGrad baseline, batch %zu, seed %llu", u.batch, seed);
+      return format("AdaGrad peak %g·%s, batch %zu, seed %llu (2 runs)", u.c,
+                    u.family == 0 ? "base" : "η_crit,P", u.batch, seed);
+    };
+    std::size_t pooled = 0;  // runs finished by the ranks (rank 0's count)
+    // Collective; `units` is read on rank 0 only.
+    auto run_pool = [&](const std::vector<Unit>& units) {
+      // Rank 0 hands out the units that lack a record (all of them unless --resume), with the
+      // records they have (a unit interrupted part-way keeps its finished arms).
+      nlohmann::json plan = {{"units", nlohmann::json::array()},
+                             {"known", nlohmann::json::object()}};
+      if (rank == 0)
+        for (const auto& u : units) {
+          bool missing = false;
+          nlohmann::json known = nlohmann::json::object();
+          auto probe = [&](const std::string& key, const RunSpec&, std::uint64_t,
+                           catapult::train::CriticalPeakController*,
+                           optim::OptimizerKind = optim::OptimizerKind::Sgd, const StepHook& = {},
+                           const std::function<void(ArmResult&)>& = {}) {
+            if (const auto r = store->find(key)) {
+              known[key] = r->to_json();
+              return *r;
+            }
+            missing = true;
+            ArmResult none;
+            none.mean_lr = std::nan("");
+            return none;
+          };
+          run_unit(probe, u);
+          if (!missing) continue;
+          plan["units"].push_back({u.kind, u.batch, u.seed, u.mode, u.c, u.family, u.peak});
+          plan["known"].update(known);
+        }
+      plan = nlohmann::json::parse(dist::broadcast(plan.dump()));
+      std::vector<Unit> todo;
+      for (const auto& j : plan.at("units"))
+        todo.push_back({j[0].get<int>(), j[1].get<std::size_t>(), j[2].get<std::uint64_t>(),
+                        j[3].get<std::string>(), j[4].get<double>(), j[5].get<int>(),
+                        j[6].get<double>()});
+      const nlohmann::json& known = plan.at("known");
+      std::vector<std::size_t> tasks(todo.size());
+      std::iota(tasks.begin(), tasks.end(), std::size_t{0});
+      // On whichever rank takes unit i: its arms, those without a record trained here; returns
+      // the new records.
+      auto work = [&](std::size_t i) -> std::string {
+        ctx.progress(format("phase-map: %s [rank %d]", unit_name(todo[i]).c_str(), rank));
+        nlohmann::json made = nlohmann::json::object();
+        auto arm = [&](const std::string& key, RunSpec spec, std::uint64_t seed,
+                       catapult::train::CriticalPeakController* controller,
+                       optim::OptimizerKind optimizer = optim::OptimizerKind::Sgd,
+                       const StepHook& on_step = {},
+                       const std::function<void(ArmResult&)>& finish = {}) {
+          if (known.contains(key)) return ArmResult::from_json(known.at(key));
+          const ArmResult r =
+              train_arm(key, std::move(spec), seed, controller, optimizer, on_step, finish);
+          made[key] = r.to_json();
+          return r;
+        };
+        run_unit(arm, todo[i]);
+        return made.dump();
+      };
+      // Rank 0, one call at a time: the records join the store.
+      auto on_result = [&](std::size_t, const std::string& text) {
+        const auto records = nlohmann::json::parse(text);
+        for (const auto& [key, record] : records.items()) {
+          store->put(key, ArmResult::from_json(record));
+          fresh.insert(key);
+          if (++pooled % 10 == 0)
+            ctx.progress(format("phase-map: %zu runs finished on %d ranks", pooled, nranks));
+        }
+      };
+      (void)dist::run_task_pool(tasks, work, on_result);
+    };
+
+    std::vector<Unit> units;
+    if (rank == 0) {
+      for (const auto batch : batches)
+        for (const auto seed : seeds)
+          if (with_adagrad) units.push_back({2, batch, seed, "", 0, 0, 0});
+      for (const auto batch : batches)
+        for (const auto& mode : modes)
+          for (const double c : factors)
+            for (const auto seed : seeds) units.push_back({1, batch, seed, mode, c, 0, 0});
+      for (const auto batch : batches)
+        for (const auto seed : seeds) units.push_back({0, batch, seed, "", 0, 0, 0});
+    }
+    run_pool(units);
+    if (with_adagrad) {
+      // AdaGrad's points, their peaks from the stored baselines' η_crit,P (as the report reads
+      // them).
+      units.clear();
+      auto stored = [&](const std::string& key, const RunSpec&, std::uint64_t,
+                        catapult::train::CriticalPeakController*,
+                        optim::OptimizerKind = optim::OptimizerKind::Sgd, const StepHook& = {},
+                        const std::function<void(ArmResult&)>& = {}) {
+        const auto r = store->find(key);
+        if (!r) throw RuntimeError(str_cat("phase_map: no record of run ", key));
+        return *r;
+      };
+      if (rank == 0)
+        for (const auto batch : batches) {
+          std::map<std::uint64_t, double> eta_p;
+          for (const auto seed : seeds)
+            eta_p[seed] = ada_baseline(stored, batch, seed).eta_crit_final;
+          for (int family = 0; family < 2; ++family)
+            for (const double c : family == 0 ? ada_multiples : ada_critical)
+              for (const auto seed : seeds) {
+                const double peak = ada_peak(family, c, eta_p[seed]);
+                if (peak > ada_base) units.push_back({3, batch, seed, "", c, family, peak});
+              }
+        }
+      run_pool(units);
+    }
+    if (rank != 0) return;  // rank 0 writes every output
+  }
+#endif
 
   write_experiment(ctx, "phase-map", [&](const std::filesystem::path& dir, nlohmann::json& meta) {
     CsvTable runs;
@@ -852,6 +1013,7 @@ void run_phase_map(const Context& ctx) {
     meta["chosen"] = chosen;
     meta["constant_predictor_loss"] = constant_loss;
     meta["runs"] = done;
+    if (nranks > 1) meta["ranks"] = nranks;  // the runs were spread over them
     write_file_atomic(dir / "section.md", md.str());
   });
 }
