@@ -626,5 +626,18 @@ TEST_F(MpiCli, RealMnistLambdaMaxOnTwoRanksEqualsOneProcess) {
   EXPECT_LE(std::abs(a - b), 1e-5 * a) << a << " vs " << b;
 }
 
+TEST_F(MpiPhaseMap, ABadProtocolEndsTheJobWithItsErrorAndWritesNothing) {
+  auto p = app::reproduce::tiny_protocol(64, 10);
+  p["phase_map"].erase("rule");
+  write("tiny.json", p.dump(2));
+  const RunResult r = on_ranks(2, path("bad"), "bad");
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("reproduce phase-map: bad protocol:"));
+  EXPECT_THAT(r.err, HasSubstr("'rule' not found"));
+  EXPECT_TRUE(fs::is_empty(path("bad") / "rank0"));
+  EXPECT_TRUE(fs::is_empty(path("bad") / "others"));
+}
+
 }  // namespace
 }  // namespace catapult::test
