@@ -1,4 +1,7 @@
 // `catapult reproduce`: the poster's MNIST experiments, their figures and results/REPORT.md.
+// Under mpirun (more than one rank) only `reproduce phase-map` runs: its runs are spread over the
+// ranks, every rank loads the data, and rank 0 alone writes the outputs (the same files as one
+// process writes).
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -14,6 +17,9 @@
 #include "command.hpp"
 #include "plot.hpp"
 #include "protocol.hpp"
+#ifdef CATAPULT_HAVE_MPI
+#include "catapult/dist/mpi.hpp"
+#endif
 
 namespace catapult::app {
 namespace {
@@ -32,32 +38,72 @@ struct ReproduceArgs {
   std::string command_line;
 };
 
+// Runs f on every rank; under MPI an error on any rank becomes the same error on every rank
+// (reported once by rank 0).
+template <class F>
+void on_every_rank(F&& f) {
+#ifdef CATAPULT_HAVE_MPI
+  dist::collectively("", std::forward<F>(f));
+#else
+  f();
+#endif
+}
+
 void run_reproduce(const ReproduceArgs& args) {
-  if (args.full && args.quick)
-    throw InvalidArgument("reproduce: --quick and --full exclude each other");
+  const int rank = reproduce::process_rank(), nranks = reproduce::process_count();
+#ifdef CATAPULT_HAVE_MPI
+  if (nranks > 1 && args.experiment != "phase-map")
+    throw dist::CollectiveError(
+        str_cat("reproduce: '", args.experiment,
+                "' does not run under MPI with more than one rank (distributed: reproduce "
+                "phase-map, sweep, train, ntk); run it without mpirun"),
+        true);
+#endif
   reproduce::Context ctx;
-  if (!args.config.empty()) {
-    std::ifstream in(args.config);
-    if (!in) throw InvalidArgument(str_cat("reproduce: cannot open config ", args.config));
-    try {
-      ctx.protocol = nlohmann::json::parse(in);
-    } catch (const nlohmann::json::exception& e) {
-      throw InvalidArgument(str_cat("reproduce: ", args.config, ": ", e.what()));
+  on_every_rank([&] {
+    if (args.full && args.quick)
+      throw InvalidArgument("reproduce: --quick and --full exclude each other");
+    if (!args.config.empty()) {
+      std::ifstream in(args.config);
+      if (!in) throw InvalidArgument(str_cat("reproduce: cannot open config ", args.config));
+      try {
+        ctx.protocol = nlohmann::json::parse(in);
+      } catch (const nlohmann::json::exception& e) {
+        throw InvalidArgument(str_cat("reproduce: ", args.config, ": ", e.what()));
+      }
+    } else {
+      ctx.protocol = nlohmann::json::parse(reproduce::builtin_protocol_json(args.full));
     }
-  } else {
-    ctx.protocol = nlohmann::json::parse(reproduce::builtin_protocol_json(args.full));
-  }
+    // Only rank 0 draws figures.
+    if (!args.no_figures && rank == 0) reproduce::require_gnuplot();
+  });
+#ifdef CATAPULT_HAVE_MPI
+  if (nranks > 1)
+    dist::require_same("reproduce: the protocol and the command line",
+                       str_cat(ctx.protocol.dump(), '\n', args.command_line, '\n', args.resume));
+#endif
   ctx.figures = !args.no_figures;
   ctx.resume = args.resume;
-  if (ctx.figures) reproduce::require_gnuplot();
   ctx.out = args.out;
   ctx.command = args.command_line;
   ctx.log = [](const std::string& line) {
     std::printf("reproduce: %s\n", line.c_str());
     std::fflush(stdout);
   };
+  // The lines of the whole reproduction come from rank 0; the other ranks print only the lines
+  // of the runs they train (naming their rank).
+  auto say = [&](const std::string& line) {
+    if (rank == 0) ctx.progress(line);
+  };
   std::unique_ptr<ThreadLimit> limit;
-  if (args.threads > 0) limit = std::make_unique<ThreadLimit>(args.threads);
+  if (args.threads > 0) {
+    limit = std::make_unique<ThreadLimit>(args.threads);
+  } else if (nranks > 1) {
+#ifdef CATAPULT_HAVE_MPI
+    // The node's cores shared out between its ranks (catapult/dist/mpi.hpp).
+    limit = std::make_unique<ThreadLimit>(dist::layout().threads);
+#endif
+  }
 
   if (args.experiment == "report") {
     reproduce::write_report(ctx);
@@ -68,11 +114,14 @@ void run_reproduce(const ReproduceArgs& args) {
   const auto data_dir = !args.data_dir.empty() ? std::filesystem::path(args.data_dir)
                         : fashion              ? std::filesystem::path(data::kFashionMnistDir)
                                                : data::default_mnist_dir();
-  ctx.progress(str_cat("loading ", args.dataset, " from ", data_dir.string()));
-  const auto splits = fashion ? data::load_fashion_mnist(data_dir) : data::load_mnist(data_dir);
+  say(str_cat("loading ", args.dataset, " from ", data_dir.string()));
+  data::Splits splits;
+  on_every_rank(
+      [&] { splits = fashion ? data::load_fashion_mnist(data_dir) : data::load_mnist(data_dir); });
   ctx.data = &splits;
-  ctx.progress(
-      str_cat(ctx.label(), ", ", max_threads(), " thread(s), results in ", ctx.out.string()));
+  say(str_cat(ctx.label(), ", ", max_threads(), " thread(s)",
+              nranks > 1 ? str_cat(" per rank on ", nranks, " ranks") : std::string(),
+              ", results in ", ctx.out.string()));
 
   std::vector<std::string> names;
   if (args.experiment == "all") {
@@ -83,15 +132,20 @@ void run_reproduce(const ReproduceArgs& args) {
   const auto t0 = std::chrono::steady_clock::now();
   bool kept = false;
   for (const auto& name : names) {
-    if (args.resume && reproduce::experiment_complete(ctx, name)) {
+    // Rank 0 decides (only it reads the results).
+    bool complete = args.resume && rank == 0 && reproduce::experiment_complete(ctx, name);
+#ifdef CATAPULT_HAVE_MPI
+    if (nranks > 1) complete = dist::broadcast(complete ? "1" : "0") == "1";
+#endif
+    if (complete) {
       // Finished by an earlier (interrupted) run of the same protocol, build and thread count.
-      ctx.progress(str_cat("== ", name, ": already complete in ", (ctx.out / name).string(),
-                           " (same protocol, build and threads), kept"));
+      say(str_cat("== ", name, ": already complete in ", (ctx.out / name).string(),
+                  " (same protocol, build and threads), kept"));
       kept = true;
       continue;
     }
     const auto t1 = std::chrono::steady_clock::now();
-    ctx.progress(str_cat("== ", name));
+    say(str_cat("== ", name));
     try {
       reproduce::run_experiment(name, ctx);
     } catch (const nlohmann::json::exception& e) {
@@ -99,13 +153,13 @@ void run_reproduce(const ReproduceArgs& args) {
       throw InvalidArgument(str_cat("reproduce ", name, ": bad protocol: ", e.what()));
     }
     const auto dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
-    ctx.progress(str_cat("== ", name, " done in ", static_cast<int>(dt), " s -> ",
-                         (ctx.out / name).string()));
+    say(str_cat("== ", name, " done in ", static_cast<int>(dt), " s -> ",
+                (ctx.out / name).string()));
   }
-  if (kept) reproduce::write_report(ctx);
+  if (kept && rank == 0) reproduce::write_report(ctx);
   const auto dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  ctx.progress(str_cat("finished in ", static_cast<int>(dt),
-                       " s; report: ", (ctx.out / "REPORT.md").string()));
+  say(str_cat("finished in ", static_cast<int>(dt),
+              " s; report: ", (ctx.out / "REPORT.md").string()));
 }
 
 const CommandRegistrar kReproduce{

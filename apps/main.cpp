@@ -25,8 +25,10 @@ namespace {
 
 // Under mpirun, the commands that know how to share their work between the ranks; the others
 // would run N times over the same files, so they are refused with more than one rank.
+// `reproduce` checks its experiment itself: only the phase map runs under MPI.
 bool runs_under_mpi(const std::string& command) {
-  return command == "sweep" || command == "train" || command == "ntk" || command == "info";
+  return command == "sweep" || command == "train" || command == "ntk" || command == "info" ||
+         command == "reproduce";
 }
 
 }  // namespace
@@ -100,7 +102,8 @@ int main(int argc, char** argv) {
       if (rank == 0)
         std::fprintf(stderr,
                      "catapult: error: '%s' does not run under MPI with more than one rank "
-                     "(distributed: sweep, train, ntk); run it without mpirun\n",
+                     "(distributed: sweep, train, ntk, reproduce phase-map); run it without "
+                     "mpirun\n",
                      word.c_str());
       return kExitUsage;
     }

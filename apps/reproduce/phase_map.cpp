@@ -14,17 +14,24 @@
 #include "catapult/analysis/phase_map.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <numeric>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include "catapult/analysis/catapult_detector.hpp"
 #include "catapult/core/error.hpp"
 #include "catapult/core/threading.hpp"
 #include "catapult/train/controllers.hpp"
+#ifdef CATAPULT_HAVE_MPI
+#include "catapult/dist/mpi.hpp"
+#include "catapult/dist/task_pool.hpp"
+#endif
 #include "engine.hpp"
 #include "experiments.hpp"
 #include "output.hpp"
@@ -72,8 +79,8 @@ struct ArmResult {
     auto num = [](const nlohmann::json& v) { return v.is_null() ? std::nan("") : v.get<double>(); };
     ArmResult r;
     r.run_class = j.at("class").get<int>();
-    r.catapults_per_cycle = j.at("catapults_per_cycle").get<double>();
-    r.mean_height = j.at("mean_height").get<double>();
+    r.catapults_per_cycle = num(j.at("catapults_per_cycle"));
+    r.mean_height = num(j.at("mean_height"));
     r.test_accuracy = num(j.at("test_accuracy"));
     r.mean_lr = num(j.at("mean_lr"));
     r.peak_lr = num(j.at("peak_lr"));
@@ -220,82 +227,346 @@ void run_phase_map(const Context& ctx) {
   const double filled_ratio = adagrad_filled_ratio(p);
   const std::span<const std::uint8_t> crit_labels(train_set.labels.data(), crit_n);
 
-  write_experiment(ctx, "phase-map", [&](const std::filesystem::path& dir, nlohmann::json& meta) {
-    RunStore store(ctx);
-    // η_crit(0) of each seed's initialisation (the controllers start from it).
-    std::map<std::uint64_t, double> eta0;
+  const int rank = process_rank(), nranks = process_count();
+  // The run records live with rank 0 (the only process that reads or writes files here).
+  std::optional<RunStore> store;
+  if (rank == 0) store.emplace(ctx);
+  // η_crit(0) of each seed's initialisation (the controllers start from it), measured by rank 0
+  // and shared, so every rank starts its runs from the same numbers.
+  std::map<std::uint64_t, double> eta0;
+  if (rank == 0)
     for (const auto seed : seeds)
       eta0[seed] = initial_critical_rate(model, seed, crit_x, loss, crit_tol, crit_iter,
                                          str_cat("phase_map, seed ", seed, ", initialisation"));
+#ifdef CATAPULT_HAVE_MPI
+  if (nranks > 1) {
+    nlohmann::json shared = nlohmann::json::array();
+    for (const auto& [seed, eta] : eta0) shared.push_back({seed, eta});
+    for (const auto& pair : nlohmann::json::parse(dist::broadcast(shared.dump())))
+      eta0[pair[0].get<std::uint64_t>()] = pair[1].get<double>();
+  }
+#endif
 
-    std::size_t done = 0, reused = 0;
-    const std::size_t total =
-        batches.size() * seeds.size() *
-        (1 + modes.size() * factors.size() * 3 +
-         (with_adagrad ? 1 + 2 * (ada_multiples.size() + ada_critical.size()) : 0));
-    auto run_steps = [&](std::size_t batch) {
-      const std::size_t per_epoch = train_set.size() / std::min(batch, train_set.size());
-      return (epochs * per_epoch / cycle) * cycle;
+  const std::size_t total =
+      batches.size() * seeds.size() *
+      (1 + modes.size() * factors.size() * 3 +
+       (with_adagrad ? 1 + 2 * (ada_multiples.size() + ada_critical.size()) : 0));
+  auto run_steps = [&](std::size_t batch) {
+    const std::size_t per_epoch = train_set.size() / std::min(batch, train_set.size());
+    return (epochs * per_epoch / cycle) * cycle;
+  };
+  // One training run and what the map keeps of it.
+  auto train_arm = [&](const std::string& key, RunSpec spec, std::uint64_t seed,
+                       catapult::train::CriticalPeakController* controller,
+                       optim::OptimizerKind optimizer, const StepHook& on_step,
+                       const std::function<void(ArmResult&)>& finish) {
+    spec.model = model;
+    spec.loss = loss;
+    spec.optimizer.kind = optimizer;
+    spec.epochs = epochs;
+    spec.max_steps = run_steps(spec.batch_size);
+    if (spec.max_steps == 0)
+      throw InvalidArgument(str_cat("phase_map: ", epochs, " epoch(s) at batch ", spec.batch_size,
+                                    " are fewer steps than one cycle (", cycle, ")"));
+    spec.seed = seed;
+    spec.log = ctx.log;
+    spec.name = nranks > 1 ? format("%s [rank %d]", key.c_str(), rank) : key;
+    std::vector<catapult::train::Controller*> controllers;
+    if (controller != nullptr) controllers.push_back(controller);
+    const auto result = train(spec, train_set, test_set, {}, on_step, controllers);
+    const auto detection = analysis::detect_catapults(result.loss, detector);
+    const auto cls = analysis::classify_run(result.loss, detection, result.diverged, constant_loss,
+                                            cycle, cls_opt);
+    ArmResult r;
+    r.run_class = static_cast<int>(cls.run_class);
+    r.catapults_per_cycle = cls.catapults_per_cycle;
+    r.mean_height = cls.mean_height;
+    r.test_accuracy = 100.0 * result.test_accuracy;
+    r.mean_lr = mean_of(result.lr);
+    r.peak_lr =
+        result.lr.empty() ? std::nan("") : *std::max_element(result.lr.begin(), result.lr.end());
+    r.eta_crit_final = std::nan("");
+    if (controller != nullptr && !controller->measurements().empty())
+      r.eta_crit_final = controller->measurements().back().eta_crit;
+    r.seconds = result.seconds;
+    r.diverged = result.diverged;
+    r.last_catapult_step =
+        detection.catapults.empty() ? std::nan("") : double(detection.catapults.back().start);
+    r.run_steps = double(result.loss.size());
+    r.filled_fraction = std::nan("");
+    {
+      // Catapults per cycle over the first early_fraction of the planned steps (AdaGrad's row
+      // rule: its catapults are expected to die out).
+      const double window = early_fraction * double(spec.max_steps);
+      std::size_t early = 0;
+      for (const auto& ph : detection.catapults) early += double(ph.start) < window ? 1 : 0;
+      r.early_per_cycle = window > 0 ? double(early) * double(cycle) / window : 0.0;
+    }
+    if (finish) finish(r);
+    return r;
+  };
+  // Rank 0's runs for the report: the stored record when there is one (--resume, or made by the
+  // ranks below), else trained here and stored.
+  std::size_t done = 0, reused = 0;
+  std::set<std::string> fresh;  // records the ranks made in this call (not reused)
+  auto run_arm = [&](const std::string& key, RunSpec spec, std::uint64_t seed,
+                     catapult::train::CriticalPeakController* controller,
+                     optim::OptimizerKind optimizer = optim::OptimizerKind::Sgd,
+                     const StepHook& on_step = {},
+                     const std::function<void(ArmResult&)>& finish = {}) {
+    ++done;
+    if (const auto cached = store->find(key)) {
+      if (fresh.count(key) == 0) ++reused;
+      return *cached;
+    }
+    const ArmResult r =
+        train_arm(key, std::move(spec), seed, controller, optimizer, on_step, finish);
+    store->put(key, r);
+    if (done % 10 == 0 || done == total)
+      ctx.progress(format("phase-map: %zu/%zu runs (%zu reused)", done, total, reused));
+    return r;
+  };
+
+  // The map's runs, each defined once here: a unit takes an arm runner (run_arm above, or a
+  // rank's runner in the task pools below) and returns its arms' results. Within a unit an arm
+  // may need an earlier one (the constant arm runs at the catapult arm's mean rate).
+  auto sgd_baseline = [&](auto&& arm, std::size_t batch, std::uint64_t seed) {
+    // Constant at the base rate (mode and peak independent).
+    RunSpec spec;
+    spec.batch_size = batch;
+    spec.schedule = constant_schedule(base_fraction * eta0.at(seed));
+    return arm(format("b%zu-s%llu-baseline", batch, (unsigned long long)seed), spec, seed, nullptr);
+  };
+  auto sgd_point = [&](auto&& arm, const std::string& mode, std::size_t batch, double c,
+                       std::uint64_t seed) {
+    const double e0 = eta0.at(seed);
+    const std::string key =
+        format("%s-b%zu-c%g-s%llu", mode.c_str(), batch, c, (unsigned long long)seed);
+    // The catapult schedule: peak c·η_crit(t), re-measured every cycle.
+    RunSpec cat_spec;
+    cat_spec.batch_size = batch;
+    cat_spec.schedule = cyclic_schedule(mode, base_fraction * e0, c * e0, step_size, gamma);
+    catapult::train::CriticalPeakOptions co;
+    co.peak_factor = c;
+    co.every = cycle;
+    co.samples = crit_n;
+    co.tolerance = crit_tol;
+    co.max_restarts = crit_iter;
+    co.only_lower = only_lower;
+    catapult::train::CriticalPeakController cat_ctl(co, e0);
+    const ArmResult cat = arm(key + "-catapult", cat_spec, seed, &cat_ctl);
+    // Constant at its realised mean rate.
+    RunSpec const_spec;
+    const_spec.batch_size = batch;
+    const_spec.schedule =
+        constant_schedule(std::isfinite(cat.mean_lr) ? cat.mean_lr : base_fraction * e0);
+    const ArmResult cst = arm(key + "-constant", const_spec, seed, nullptr);
+    // The same cycle held below the tracked critical rate.
+    catapult::train::CriticalPeakOptions so = co;
+    so.peak_factor = sub_factor;
+    so.every = sub_every;
+    so.only_lower = false;
+    so.max_peak = c * e0;
+    catapult::train::CriticalPeakController sub_ctl(so, e0);
+    const ArmResult sub = arm(key + "-subcritical", cat_spec, seed, &sub_ctl);
+    return std::array<ArmResult, 3>{cat, cst, sub};
+  };
+  auto ada_measure_step = [&](std::size_t batch) {
+    return std::max<std::size_t>(
+        1, static_cast<std::size_t>(std::llround(ada_measure_at * double(run_steps(batch)))));
+  };
+  auto ada_baseline = [&](auto&& arm, std::size_t batch, std::uint64_t seed) {
+    // Constant at the base rate; η_crit,P measured at measure_at of the run.
+    const std::size_t measure_step = ada_measure_step(batch);
+    RunSpec spec;
+    spec.batch_size = batch;
+    spec.schedule = constant_schedule(ada_base);
+    FilledCriticalRate measured{std::nan(""), 0, 0};
+    const StepHook hook = [&](const StepInfo& info, TrainState& st) {
+      if (info.step + 1 == measure_step)
+        measured = filled_preconditioned_critical_rate(
+            st.model, crit_x, crit_labels, loss, st.optimizer, filled_ratio, crit_tol, crit_iter);
     };
-    auto run_arm = [&](const std::string& key, RunSpec spec, std::uint64_t seed,
+    return arm(format("adagrad-b%zu-s%llu-baseline", batch, (unsigned long long)seed), spec, seed,
+               nullptr, optim::OptimizerKind::AdaGrad, hook, [&](ArmResult& r) {
+                 r.eta_crit_final = measured.eta_crit;
+                 r.filled_fraction = measured.active > 0
+                                         ? double(measured.filled) / double(measured.active)
+                                         : std::nan("");
+               });
+  };
+  // AdaGrad's peak in family 0 (multiples of the base rate) or 1 (of the seed's η_crit,P): a
+  // cycle only when it is above the base rate.
+  auto ada_peak = [&](int family, double c, double eta_crit_p) {
+    return family == 0 ? c * ada_base : c * eta_crit_p;
+  };
+  auto ada_point = [&](auto&& arm, int family, double c, std::size_t batch, std::uint64_t seed,
+                       double peak) {
+    const std::string key = format("adagrad-%s-b%zu-%s%g-s%llu", ada_mode.c_str(), batch,
+                                   family == 0 ? "m" : "k", c, (unsigned long long)seed);
+    RunSpec cat_spec;
+    cat_spec.batch_size = batch;
+    cat_spec.schedule = cyclic_schedule(ada_mode, ada_base, peak, step_size, gamma);
+    const ArmResult cat =
+        arm(key + "-catapult", cat_spec, seed, nullptr, optim::OptimizerKind::AdaGrad);
+    RunSpec const_spec;
+    const_spec.batch_size = batch;
+    const_spec.schedule = constant_schedule(std::isfinite(cat.mean_lr) ? cat.mean_lr : ada_base);
+    const ArmResult cst =
+        arm(key + "-constant", const_spec, seed, nullptr, optim::OptimizerKind::AdaGrad);
+    return std::array<ArmResult, 2>{cat, cst};
+  };
+
+#ifdef CATAPULT_HAVE_MPI
+  if (nranks > 1) {
+    // Under mpirun: every run of the map in task pools over the ranks (dynamic scheduling: a rank
+    // that finishes a unit takes the next), rank 0 storing each record as it arrives, so that its
+    // report below finds them all and writes exactly what one process writes. Pool 1: AdaGrad's
+    // baselines (their η_crit,P sets the peaks of its second family), SGD's points and SGD's
+    // baselines; pool 2: AdaGrad's points. A unit's arms run in order on one rank.
+    struct Unit {
+      int kind = 0;  // 0 SGD baseline, 1 SGD point, 2 AdaGrad baseline, 3 AdaGrad point
+      std::size_t batch = 0;
+      std::uint64_t seed = 0;
+      std::string mode;  // SGD point
+      double c = 0;      // peak factor (SGD) or multiple (AdaGrad)
+      int family = 0;    // AdaGrad point: 0 multiples of the base rate, 1 of η_crit,P
+      double peak = 0;   // AdaGrad point
+    };
+    auto run_unit = [&](auto&& arm, const Unit& u) {
+      if (u.kind == 0)
+        (void)sgd_baseline(arm, u.batch, u.seed);
+      else if (u.kind == 1)
+        (void)sgd_point(arm, u.mode, u.batch, u.c, u.seed);
+      else if (u.kind == 2)
+        (void)ada_baseline(arm, u.batch, u.seed);
+      else
+        (void)ada_point(arm, u.family, u.c, u.batch, u.seed, u.peak);
+    };
+    auto unit_name = [&](const Unit& u) {
+      const auto seed = (unsigned long long)u.seed;
+      if (u.kind == 0) return format("SGD baseline, batch %zu, seed %llu", u.batch, seed);
+      if (u.kind == 1)
+        return format("SGD %s c=%g, batch %zu, seed %llu (3 runs)", u.mode.c_str(), u.c, u.batch,
+                      seed);
+      if (u.kind == 2) return format("AdaGrad baseline, batch %zu, seed %llu", u.batch, seed);
+      return format("AdaGrad peak %g·%s, batch %zu, seed %llu (2 runs)", u.c,
+                    u.family == 0 ? "base" : "η_crit,P", u.batch, seed);
+    };
+    std::size_t pooled = 0;  // runs finished by the ranks (rank 0's count)
+    // Collective; `units` is read on rank 0 only.
+    auto run_pool = [&](const std::vector<Unit>& units) {
+      // Rank 0 hands out the units that lack a record (all of them unless --resume), with the
+      // records they have (a unit interrupted part-way keeps its finished arms).
+      nlohmann::json plan = {{"units", nlohmann::json::array()},
+                             {"known", nlohmann::json::object()}};
+      if (rank == 0)
+        for (const auto& u : units) {
+          bool missing = false;
+          nlohmann::json known = nlohmann::json::object();
+          auto probe = [&](const std::string& key, const RunSpec&, std::uint64_t,
+                           catapult::train::CriticalPeakController*,
+                           optim::OptimizerKind = optim::OptimizerKind::Sgd, const StepHook& = {},
+                           const std::function<void(ArmResult&)>& = {}) {
+            if (const auto r = store->find(key)) {
+              known[key] = r->to_json();
+              return *r;
+            }
+            missing = true;
+            ArmResult none;
+            none.mean_lr = std::nan("");
+            return none;
+          };
+          run_unit(probe, u);
+          if (!missing) continue;
+          plan["units"].push_back({u.kind, u.batch, u.seed, u.mode, u.c, u.family, u.peak});
+          plan["known"].update(known);
+        }
+      plan = nlohmann::json::parse(dist::broadcast(plan.dump()));
+      std::vector<Unit> todo;
+      for (const auto& j : plan.at("units"))
+        todo.push_back({j[0].get<int>(), j[1].get<std::size_t>(), j[2].get<std::uint64_t>(),
+                        j[3].get<std::string>(), j[4].get<double>(), j[5].get<int>(),
+                        j[6].get<double>()});
+      const nlohmann::json& known = plan.at("known");
+      std::vector<std::size_t> tasks(todo.size());
+      std::iota(tasks.begin(), tasks.end(), std::size_t{0});
+      // On whichever rank takes unit i: its arms, those without a record trained here; returns
+      // the new records.
+      auto work = [&](std::size_t i) -> std::string {
+        ctx.progress(format("phase-map: %s [rank %d]", unit_name(todo[i]).c_str(), rank));
+        nlohmann::json made = nlohmann::json::object();
+        auto arm = [&](const std::string& key, RunSpec spec, std::uint64_t seed,
                        catapult::train::CriticalPeakController* controller,
                        optim::OptimizerKind optimizer = optim::OptimizerKind::Sgd,
                        const StepHook& on_step = {},
                        const std::function<void(ArmResult&)>& finish = {}) {
-      ++done;
-      if (const auto cached = store.find(key)) {
-        ++reused;
-        return *cached;
-      }
-      spec.model = model;
-      spec.loss = loss;
-      spec.optimizer.kind = optimizer;
-      spec.epochs = epochs;
-      spec.max_steps = run_steps(spec.batch_size);
-      if (spec.max_steps == 0)
-        throw InvalidArgument(str_cat("phase_map: ", epochs, " epoch(s) at batch ", spec.batch_size,
-                                      " are fewer steps than one cycle (", cycle, ")"));
-      spec.seed = seed;
-      spec.log = ctx.log;
-      spec.name = key;
-      std::vector<catapult::train::Controller*> controllers;
-      if (controller != nullptr) controllers.push_back(controller);
-      const auto result = train(spec, train_set, test_set, {}, on_step, controllers);
-      const auto detection = analysis::detect_catapults(result.loss, detector);
-      const auto cls = analysis::classify_run(result.loss, detection, result.diverged,
-                                              constant_loss, cycle, cls_opt);
-      ArmResult r;
-      r.run_class = static_cast<int>(cls.run_class);
-      r.catapults_per_cycle = cls.catapults_per_cycle;
-      r.mean_height = cls.mean_height;
-      r.test_accuracy = 100.0 * result.test_accuracy;
-      r.mean_lr = mean_of(result.lr);
-      r.peak_lr =
-          result.lr.empty() ? std::nan("") : *std::max_element(result.lr.begin(), result.lr.end());
-      r.eta_crit_final = std::nan("");
-      if (controller != nullptr && !controller->measurements().empty())
-        r.eta_crit_final = controller->measurements().back().eta_crit;
-      r.seconds = result.seconds;
-      r.diverged = result.diverged;
-      r.last_catapult_step =
-          detection.catapults.empty() ? std::nan("") : double(detection.catapults.back().start);
-      r.run_steps = double(result.loss.size());
-      r.filled_fraction = std::nan("");
-      {
-        // Catapults per cycle over the first early_fraction of the planned steps (AdaGrad's row
-        // rule: its catapults are expected to die out).
-        const double window = early_fraction * double(spec.max_steps);
-        std::size_t early = 0;
-        for (const auto& ph : detection.catapults) early += double(ph.start) < window ? 1 : 0;
-        r.early_per_cycle = window > 0 ? double(early) * double(cycle) / window : 0.0;
-      }
-      if (finish) finish(r);
-      store.put(key, r);
-      if (done % 10 == 0 || done == total)
-        ctx.progress(format("phase-map: %zu/%zu runs (%zu reused)", done, total, reused));
-      return r;
+          if (known.contains(key)) return ArmResult::from_json(known.at(key));
+          const ArmResult r =
+              train_arm(key, std::move(spec), seed, controller, optimizer, on_step, finish);
+          made[key] = r.to_json();
+          return r;
+        };
+        run_unit(arm, todo[i]);
+        return made.dump();
+      };
+      // Rank 0, one call at a time: the records join the store.
+      auto on_result = [&](std::size_t, const std::string& text) {
+        const auto records = nlohmann::json::parse(text);
+        for (const auto& [key, record] : records.items()) {
+          store->put(key, ArmResult::from_json(record));
+          fresh.insert(key);
+          if (++pooled % 10 == 0)
+            ctx.progress(format("phase-map: %zu runs finished on %d ranks", pooled, nranks));
+        }
+      };
+      (void)dist::run_task_pool(tasks, work, on_result);
     };
 
+    std::vector<Unit> units;
+    if (rank == 0) {
+      for (const auto batch : batches)
+        for (const auto seed : seeds)
+          if (with_adagrad) units.push_back({2, batch, seed, "", 0, 0, 0});
+      for (const auto batch : batches)
+        for (const auto& mode : modes)
+          for (const double c : factors)
+            for (const auto seed : seeds) units.push_back({1, batch, seed, mode, c, 0, 0});
+      for (const auto batch : batches)
+        for (const auto seed : seeds) units.push_back({0, batch, seed, "", 0, 0, 0});
+    }
+    run_pool(units);
+    if (with_adagrad) {
+      // AdaGrad's points, their peaks from the stored baselines' η_crit,P (as the report reads
+      // them).
+      units.clear();
+      auto stored = [&](const std::string& key, const RunSpec&, std::uint64_t,
+                        catapult::train::CriticalPeakController*,
+                        optim::OptimizerKind = optim::OptimizerKind::Sgd, const StepHook& = {},
+                        const std::function<void(ArmResult&)>& = {}) {
+        const auto r = store->find(key);
+        if (!r) throw RuntimeError(str_cat("phase_map: no record of run ", key));
+        return *r;
+      };
+      if (rank == 0)
+        for (const auto batch : batches) {
+          std::map<std::uint64_t, double> eta_p;
+          for (const auto seed : seeds)
+            eta_p[seed] = ada_baseline(stored, batch, seed).eta_crit_final;
+          for (int family = 0; family < 2; ++family)
+            for (const double c : family == 0 ? ada_multiples : ada_critical)
+              for (const auto seed : seeds) {
+                const double peak = ada_peak(family, c, eta_p[seed]);
+                if (peak > ada_base) units.push_back({3, batch, seed, "", c, family, peak});
+              }
+        }
+      run_pool(units);
+    }
+    if (rank != 0) return;  // rank 0 writes every output
+  }
+#endif
+
+  write_experiment(ctx, "phase-map", [&](const std::filesystem::path& dir, nlohmann::json& meta) {
     CsvTable runs;
     runs.columns = {"mode",    "batch_size",          "peak_factor", "seed",          "arm",
                     "class",   "catapults_per_cycle", "mean_height", "test_accuracy", "mean_lr",
@@ -358,11 +629,7 @@ void run_phase_map(const Context& ctx) {
       // The baseline: constant at the base rate (mode and peak independent).
       std::map<std::uint64_t, ArmResult> baseline;
       for (const auto seed : seeds) {
-        RunSpec spec;
-        spec.batch_size = batch;
-        spec.schedule = constant_schedule(base_fraction * eta0[seed]);
-        baseline[seed] = run_arm(format("b%zu-s%llu-baseline", batch, (unsigned long long)seed),
-                                 spec, seed, nullptr);
+        baseline[seed] = sgd_baseline(run_arm, batch, seed);
         runs.add({-1, double(batch), 0, double(seed), double(kBaseline),
                   double(baseline[seed].run_class), baseline[seed].catapults_per_cycle,
                   baseline[seed].mean_height, baseline[seed].test_accuracy, baseline[seed].mean_lr,
@@ -386,36 +653,8 @@ void run_phase_map(const Context& ctx) {
           s.c = c;
           double per_cycle = 0, height = 0, rate_ratio = 0;
           for (const auto seed : seeds) {
-            const double e0 = eta0[seed];
-            const std::string key =
-                format("%s-b%zu-c%g-s%llu", mode.c_str(), batch, c, (unsigned long long)seed);
-            // The catapult schedule: peak c·η_crit(t), re-measured every cycle.
-            RunSpec cat_spec;
-            cat_spec.batch_size = batch;
-            cat_spec.schedule = cyclic_schedule(mode, base_fraction * e0, c * e0, step_size, gamma);
-            catapult::train::CriticalPeakOptions co;
-            co.peak_factor = c;
-            co.every = cycle;
-            co.samples = crit_n;
-            co.tolerance = crit_tol;
-            co.max_restarts = crit_iter;
-            co.only_lower = only_lower;
-            catapult::train::CriticalPeakController cat_ctl(co, e0);
-            const ArmResult cat = run_arm(key + "-catapult", cat_spec, seed, &cat_ctl);
-            // Constant at its realised mean rate.
-            RunSpec const_spec;
-            const_spec.batch_size = batch;
-            const_spec.schedule =
-                constant_schedule(std::isfinite(cat.mean_lr) ? cat.mean_lr : base_fraction * e0);
-            const ArmResult cst = run_arm(key + "-constant", const_spec, seed, nullptr);
-            // The same cycle held below the tracked critical rate.
-            catapult::train::CriticalPeakOptions so = co;
-            so.peak_factor = sub_factor;
-            so.every = sub_every;
-            so.only_lower = false;
-            so.max_peak = c * e0;
-            catapult::train::CriticalPeakController sub_ctl(so, e0);
-            const ArmResult sub = run_arm(key + "-subcritical", cat_spec, seed, &sub_ctl);
+            const double e0 = eta0.at(seed);
+            const auto [cat, cst, sub] = sgd_point(run_arm, mode, batch, c, seed);
             const ArmResult* arms[] = {&cat, &cst, &sub, &baseline[seed]};
             for (int a = 0; a < 3; ++a)
               runs.add({double(mi), double(batch), c, double(seed), double(a),
@@ -552,28 +791,10 @@ void run_phase_map(const Context& ctx) {
     for (std::size_t bi = 0; with_adagrad && bi < batches.size(); ++bi) {
       const std::size_t batch = batches[bi];
       const std::size_t steps = run_steps(batch);
-      const std::size_t measure_step = std::max<std::size_t>(
-          1, static_cast<std::size_t>(std::llround(ada_measure_at * double(steps))));
+      const std::size_t measure_step = ada_measure_step(batch);
       std::map<std::uint64_t, ArmResult> base_runs;
       for (const auto seed : seeds) {
-        RunSpec spec;
-        spec.batch_size = batch;
-        spec.schedule = constant_schedule(ada_base);
-        FilledCriticalRate measured{std::nan(""), 0, 0};
-        const StepHook hook = [&](const StepInfo& info, TrainState& st) {
-          if (info.step + 1 == measure_step)
-            measured = filled_preconditioned_critical_rate(st.model, crit_x, crit_labels, loss,
-                                                           st.optimizer, filled_ratio, crit_tol,
-                                                           crit_iter);
-        };
-        base_runs[seed] =
-            run_arm(format("adagrad-b%zu-s%llu-baseline", batch, (unsigned long long)seed), spec,
-                    seed, nullptr, optim::OptimizerKind::AdaGrad, hook, [&](ArmResult& r) {
-                      r.eta_crit_final = measured.eta_crit;
-                      r.filled_fraction = measured.active > 0
-                                              ? double(measured.filled) / double(measured.active)
-                                              : std::nan("");
-                    });
+        base_runs[seed] = ada_baseline(run_arm, batch, seed);
         const auto& b = base_runs[seed];
         runs.add({-2, double(batch), 0, double(seed), double(kBaseline), double(b.run_class),
                   b.catapults_per_cycle, b.mean_height, b.test_accuracy, b.mean_lr, b.peak_lr,
@@ -615,22 +836,10 @@ void run_phase_map(const Context& ctx) {
           double per_cycle = 0, early_per_cycle = 0, last = 0, ratio = 0;
           std::size_t with_last = 0, n_run = 0;
           for (const auto seed : seeds) {
-            const double peak = family == 0 ? c * ada_base : c * base_runs[seed].eta_crit_final;
+            const double peak = ada_peak(family, c, base_runs[seed].eta_crit_final);
             if (!(peak > ada_base)) continue;  // not a cycle (or η_crit,P not measured)
             ++n_run;
-            const std::string key = format("adagrad-%s-b%zu-%s%g-s%llu", ada_mode.c_str(), batch,
-                                           family == 0 ? "m" : "k", c, (unsigned long long)seed);
-            RunSpec cat_spec;
-            cat_spec.batch_size = batch;
-            cat_spec.schedule = cyclic_schedule(ada_mode, ada_base, peak, step_size, gamma);
-            const ArmResult cat =
-                run_arm(key + "-catapult", cat_spec, seed, nullptr, optim::OptimizerKind::AdaGrad);
-            RunSpec const_spec;
-            const_spec.batch_size = batch;
-            const_spec.schedule =
-                constant_schedule(std::isfinite(cat.mean_lr) ? cat.mean_lr : ada_base);
-            const ArmResult cst = run_arm(key + "-constant", const_spec, seed, nullptr,
-                                          optim::OptimizerKind::AdaGrad);
+            const auto [cat, cst] = ada_point(run_arm, family, c, batch, seed, peak);
             const ArmResult* arms[] = {&cat, &cst, nullptr, &base_runs[seed]};
             for (const int a : {0, 1})
               runs.add({double(-3 - family), double(batch), c, double(seed), double(a),
@@ -804,6 +1013,7 @@ void run_phase_map(const Context& ctx) {
     meta["chosen"] = chosen;
     meta["constant_predictor_loss"] = constant_loss;
     meta["runs"] = done;
+    if (nranks > 1) meta["ranks"] = nranks;  // the runs were spread over them
     write_file_atomic(dir / "section.md", md.str());
   });
 }

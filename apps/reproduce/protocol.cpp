@@ -11,6 +11,9 @@
 
 #include "catapult/core/error.hpp"
 #include "catapult/core/rng.hpp"
+#ifdef CATAPULT_HAVE_MPI
+#include "catapult/dist/mpi.hpp"
+#endif
 #include "engine.hpp"
 #include "experiments.hpp"
 #include "output.hpp"
@@ -43,6 +46,22 @@ std::vector<std::string> experiment_run_order() {
   return order;
 }
 
+int process_rank() {
+#ifdef CATAPULT_HAVE_MPI
+  return dist::rank();
+#else
+  return 0;
+#endif
+}
+
+int process_count() {
+#ifdef CATAPULT_HAVE_MPI
+  return dist::size();
+#else
+  return 1;
+#endif
+}
+
 void run_experiment(const std::string& name, const Context& ctx) {
   if (name == "table") {
     run_table(ctx);
@@ -61,7 +80,7 @@ void run_experiment(const std::string& name, const Context& ctx) {
   } else {
     throw InvalidArgument(str_cat("reproduce: unknown experiment '", name, "'"));
   }
-  write_report(ctx);
+  if (process_rank() == 0) write_report(ctx);
 }
 
 bool experiment_complete(const Context& ctx, const std::string& name) {

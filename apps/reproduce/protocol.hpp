@@ -37,6 +37,12 @@ struct Context {
   }
 };
 
+/// This process's MPI rank and the number of ranks: catapult/dist under mpirun when the build found
+/// MPI, rank 0 of 1 otherwise. Under mpirun only the phase map runs (its runs spread over the
+/// ranks); rank 0 writes every output and the other ranks write nothing.
+[[nodiscard]] int process_rank();
+[[nodiscard]] int process_count();
+
 /// The experiments, in the order of the report.
 [[nodiscard]] const std::vector<std::string>& experiment_names();
 /// The order `all` runs them: the phase map first, since the table's "+ catapult" peak is the

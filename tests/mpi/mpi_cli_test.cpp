@@ -26,6 +26,7 @@
 #include "support/mnist.hpp"
 #include "synthetic_data.hpp"
 #include "temp_dir.hpp"
+#include "tiny_protocol.hpp"
 
 namespace catapult::test {
 namespace {
@@ -467,11 +468,145 @@ TEST_F(MpiCli, ShardedNtkWithFewerSamplesThanRanksIsRefused) {
   EXPECT_THAT(r.err, HasSubstr("3 samples over 4 ranks"));
 }
 
+std::size_t count_of(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
 TEST_F(MpiCli, CommandsThatDoNotShareWorkAreRefusedOnSeveralRanks) {
-  const RunResult r = run(cat(mpirun(2), cli({"reproduce", "--help"})), dir_.path(), "repro");
+  const RunResult r = run(cat(mpirun(2), cli({"fetch-data", "--help"})), dir_.path(), "fetch");
   EXPECT_FALSE(r.timed_out);
   EXPECT_EQ(r.exit_code, 2) << r.err;
-  EXPECT_THAT(r.err, HasSubstr("'reproduce' does not run under MPI"));
+  EXPECT_THAT(r.err, HasSubstr("'fetch-data' does not run under MPI with more than one rank "
+                               "(distributed: sweep, train, ntk, reproduce phase-map)"));
+  // Of the reproduction only the phase map shares its runs: every other experiment, `all` and
+  // `report` are refused once (by rank 0) before anything is read or written.
+  for (const std::string experiment : {"table", "calibrate", "all", "report"}) {
+    const RunResult e =
+        run(cat(mpirun(2), cli({"reproduce", experiment, "--out", path("out").string()})),
+            dir_.path(), "repro");
+    EXPECT_FALSE(e.timed_out);
+    EXPECT_EQ(e.exit_code, 2) << e.err;
+    EXPECT_THAT(e.err, HasSubstr("catapult: error: reproduce: '" + experiment +
+                                 "' does not run under MPI with more than one rank (distributed: "
+                                 "reproduce phase-map, sweep, train, ntk); run it without mpirun"));
+    EXPECT_EQ(count_of(e.err, "catapult: error"), 1U) << e.err;
+    EXPECT_FALSE(fs::exists(path("out")));
+  }
+}
+
+// The lines of a text file without those that start with `skip` (empty: none skipped).
+std::vector<std::string> lines_without(const fs::path& file, const std::string& skip) {
+  std::vector<std::string> kept;
+  for (auto& line : lines_of(slurp(file)))
+    if (skip.empty() || line.rfind(skip, 0) != 0) kept.push_back(line);
+  return kept;
+}
+
+// Every run record of a phase map (<out>/.phase-map.runs/<key>.json) less its wall time.
+std::map<std::string, json> phase_map_records(const fs::path& results) {
+  std::map<std::string, json> records;
+  for (const auto& e : fs::directory_iterator(results / ".phase-map.runs")) {
+    json j = json::parse(slurp(e.path()));
+    j.at("result").erase("seconds");
+    records[e.path().filename().string()] = j;
+  }
+  return records;
+}
+
+// `catapult reproduce phase-map` under mpirun (2 and 3 ranks, every rank but 0 in a work
+// directory of its own) against one process on the tiny protocol of the reproduce tests: the
+// same tables, section and run records (less the wall times), runs spread over the ranks, and
+// nothing written by the ranks other than 0. Then a map whose records were partly lost (a
+// whole unit, and one arm of a unit whose first arm survived) resumes on 3 ranks to the same
+// map, training only what is missing.
+class MpiPhaseMap : public MpiCli {
+ protected:
+  void SetUp() override {
+    fs::create_directories(data());
+    write_synthetic_dataset(data(), 300, 100);  // 8×8 images, 10 classes
+    write("tiny.json", app::reproduce::tiny_protocol(64, 10).dump(2));
+  }
+  std::vector<std::string> args(bool resume = false) const {
+    std::vector<std::string> a = {
+        "reproduce", "phase-map",     "--config",     path("tiny.json").string(),
+        "--dataset", "fashion-mnist", "--data-dir",   data().string(),
+        "--out",     "results",       "--no-figures", "--threads",
+        "1"};
+    if (resume) a.emplace_back("--resume");
+    return a;
+  }
+  // mpirun: rank 0 in work/rank0, the other np − 1 ranks in work/others.
+  RunResult on_ranks(int np, const fs::path& work, const std::string& tag,
+                     bool resume = false) const {
+    fs::create_directories(work / "rank0");
+    fs::create_directories(work / "others");
+    const auto command = cli(args(resume));
+    const auto argv =
+        cat(cat(cat(cat(mpirun(1), {"-wdir", (work / "rank0").string()}), command),
+                {":", "-n", std::to_string(np - 1), "-wdir", (work / "others").string()}),
+            command);
+    return run(argv, dir_.path(), tag);
+  }
+  void expect_same_map(const fs::path& results, const fs::path& reference) const {
+    const fs::path map = results / "phase-map", ref = reference / "phase-map";
+    EXPECT_EQ(slurp(map / "points.csv"), slurp(ref / "points.csv"));
+    EXPECT_EQ(slurp(map / "adagrad_points.csv"), slurp(ref / "adagrad_points.csv"));
+    EXPECT_EQ(table_without_seconds(map / "runs.csv"), table_without_seconds(ref / "runs.csv"));
+    EXPECT_EQ(lines_without(map / "section.md", "Runs: "),
+              lines_without(ref / "section.md", "Runs: "));
+    EXPECT_EQ(phase_map_records(results), phase_map_records(reference));
+  }
+};
+
+TEST_F(MpiPhaseMap, RunsOnSeveralRanksToTheOneProcessMap) {
+  fs::create_directories(path("one"));
+  const RunResult one = run_cli(args(), path("one"), "one");
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  const fs::path reference = path("one") / "results";
+  ASSERT_TRUE(fs::exists(reference / "phase-map" / "adagrad_points.csv"));
+  const std::size_t runs =
+      json::parse(slurp(reference / "phase-map" / "meta.json")).at("runs").get<std::size_t>();
+  ASSERT_GT(runs, 30U);
+  for (int np : {2, 3}) {
+    SCOPED_TRACE(np);
+    const fs::path work = path("np" + std::to_string(np));
+    const RunResult r = on_ranks(np, work, "np" + std::to_string(np));
+    ASSERT_FALSE(r.timed_out);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const fs::path results = work / "rank0" / "results";
+    expect_same_map(results, reference);
+    // The whole section, its run count included: every run made now, none reused.
+    EXPECT_EQ(slurp(results / "phase-map" / "section.md"),
+              slurp(reference / "phase-map" / "section.md"));
+    EXPECT_THAT(r.out, HasSubstr(" thread(s) per rank on " + std::to_string(np) + " ranks"));
+    EXPECT_THAT(r.out, HasSubstr("[rank 1]"));  // runs were spread
+    EXPECT_THAT(r.out, HasSubstr("[rank 0]"));
+    EXPECT_TRUE(fs::exists(results / "REPORT.md"));
+    EXPECT_TRUE(fs::is_empty(work / "others")) << "a rank other than 0 wrote a file";
+  }
+
+  // Lose records of the 3-rank map: a whole SGD baseline, and the constant and sub-critical
+  // arms of one SGD point (its catapult arm stays), and the outputs; resume on 3 ranks.
+  const fs::path results = path("np3") / "rank0" / "results";
+  const fs::path records = results / ".phase-map.runs";
+  fs::remove_all(results / "phase-map");
+  ASSERT_TRUE(fs::remove(records / "b16-s1-baseline.json"));
+  ASSERT_TRUE(fs::remove(records / "triangular-b16-c4-s2-constant.json"));
+  ASSERT_TRUE(fs::remove(records / "triangular-b16-c4-s2-subcritical.json"));
+  const std::string kept = slurp(records / "triangular-b16-c4-s2-catapult.json");
+  const RunResult resumed = on_ranks(3, path("np3"), "resumed", true);
+  ASSERT_FALSE(resumed.timed_out);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  expect_same_map(results, reference);
+  EXPECT_THAT(
+      slurp(results / "phase-map" / "section.md"),
+      HasSubstr("Runs: " + std::to_string(runs) + " (" + std::to_string(runs - 3) + " reused"));
+  // The surviving arm was not run again (its record is untouched, wall time included).
+  EXPECT_EQ(slurp(records / "triangular-b16-c4-s2-catapult.json"), kept);
+  EXPECT_EQ(count_of(resumed.out, "(3 runs)"), 1U) << resumed.out;  // the one SGD point
+  EXPECT_TRUE(fs::is_empty(path("np3") / "others"));
 }
 
 TEST_F(MpiCli, RealMnistLambdaMaxOnTwoRanksEqualsOneProcess) {
@@ -489,6 +624,19 @@ TEST_F(MpiCli, RealMnistLambdaMaxOnTwoRanksEqualsOneProcess) {
   // Float operators (the library's fused one, the sharded one) with a solver tolerance of 1e-8:
   // agreement to float accuracy of the products.
   EXPECT_LE(std::abs(a - b), 1e-5 * a) << a << " vs " << b;
+}
+
+TEST_F(MpiPhaseMap, ABadProtocolEndsTheJobWithItsErrorAndWritesNothing) {
+  auto p = app::reproduce::tiny_protocol(64, 10);
+  p["phase_map"].erase("rule");
+  write("tiny.json", p.dump(2));
+  const RunResult r = on_ranks(2, path("bad"), "bad");
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("reproduce phase-map: bad protocol:"));
+  EXPECT_THAT(r.err, HasSubstr("'rule' not found"));
+  EXPECT_TRUE(fs::is_empty(path("bad") / "rank0"));
+  EXPECT_TRUE(fs::is_empty(path("bad") / "others"));
 }
 
 }  // namespace
