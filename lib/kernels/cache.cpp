@@ -192,7 +192,8 @@ GemmBlocking derive_gemm_blocking(const CacheSizes& c, const GemmKernelShape& k)
   const std::size_t l1d = c.l1d != 0 ? c.l1d : kFallbackL1d;
   const std::size_t l2 = c.l2 != 0 ? c.l2 : kFallbackL2;
   b.a_panel_fits_l1 = mr * row <= l1d;
-  b.nc = std::max(nr, l2 / 2 / row / nr * nr);
+  const std::size_t b_block = k.small_m ? (l2 > 2 * mr * row ? l2 - 2 * mr * row : l2 / 2) : l2 / 2;
+  b.nc = std::max(nr, b_block / row / nr * nr);
   const std::size_t a_block = std::min(std::max(c.l3_share() / 2, l2), 4 * kMiB);
   b.mc = std::max(mr, a_block / row / mr * mr);
   return b;

@@ -163,7 +163,7 @@ struct ScalarKernel {
 // Assumes: packed panels as above, bp 64-byte aligned; C, bias, d unaligned with any ld.
 
 template <class T, std::size_t MR_ = (sizeof(Batch<T>) >= 64 ? 14 : 6), std::size_t NV_ = 2,
-          std::size_t KC_ = 2048 / sizeof(T)>
+          std::size_t KC_ = 2048 / sizeof(T), bool SmallM_ = false>
 struct SimdKernel {
   using B = Batch<T>;
   static constexpr std::size_t W = B::size;
@@ -196,7 +196,7 @@ struct SimdKernel {
   // -> 0.92-0.94, 2048³ 0.87-0.91 -> 0.93-0.97; sgemm X[1024,784]·W1[4096,784]ᵀ 0.87-0.93 ->
   // 0.97-0.99, the other MLP shapes within noise.
   static constexpr std::size_t KC = KC_;
-  static constexpr GemmKernelShape shape() noexcept { return {MR, NR, KC, sizeof(T)}; }
+  static constexpr GemmKernelShape shape() noexcept { return {MR, NR, KC, sizeof(T), SmallM_}; }
   // Derived at the first call, from cache_sizes(), which kernels::gemm has read (and checked)
   // before any driver runs, so this never throws.
   static const GemmBlocking& blocking() noexcept {
@@ -321,8 +321,9 @@ struct SimdKernel {
 /// OpenBLAS, while the forward pass at batch 128 gained less (0.97-0.99 -> 1.01-1.03; 1 thread,
 /// 11-15 interleaved repetitions); the same trade-off held after the loops were reordered
 /// (A micro-panel in L1, see SimdKernel): 1.07-1.12 -> 0.97-1.05 and 0.94-0.96 -> 1.00-1.03.
+/// Its block of op(B) takes all of L2 but two A micro-panels (GemmKernelShape::small_m).
 template <class T>
-using SmallMKernel = SimdKernel<T, (sizeof(Batch<T>) >= 64 ? 8 : 4), 3, 1024 / sizeof(T)>;
+using SmallMKernel = SimdKernel<T, (sizeof(Batch<T>) >= 64 ? 8 : 4), 3, 1024 / sizeof(T), true>;
 
 // ---------------------------------------------------------------------------------------------
 // Packing. op(A)(i, p) is a(i, p) for N and a(p, i) for T; likewise for B.

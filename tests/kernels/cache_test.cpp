@@ -40,7 +40,7 @@ constexpr GemmKernelShape kAvx512F32{14, 32, 512, 4};
 constexpr GemmKernelShape kAvx512F64{14, 16, 256, 8};
 constexpr GemmKernelShape kAvx2F32{6, 16, 512, 4};
 constexpr GemmKernelShape kAvx2F64{6, 8, 256, 8};
-constexpr GemmKernelShape kAvx512SmallMF32{8, 48, 256, 4};  // KC 1 KiB of a row
+constexpr GemmKernelShape kAvx512SmallMF32{8, 48, 256, 4, true};  // KC 1 KiB of a row
 
 TEST(GemmBlocking, Zen3) {
   // NC: half of 512 KiB in rows of 2 KiB = 128 columns. MC: half of the 4 MiB L3 share, 2 MiB,
@@ -61,8 +61,8 @@ TEST(GemmBlocking, Zen3) {
 }
 
 TEST(GemmBlocking, XeonKeepsTheBlocksItWasTunedWith) {
-  // The compile-time blocks before cache detection: NC = 1 MiB / (KC · sizeof(T)) and
-  // MC = 2 MiB / (KC · sizeof(T)), rounded down to NR and MR. The L3 share (1.5 MiB) is below
+  // The main kernel's compile-time blocks before cache detection: NC = 1 MiB / (KC · sizeof(T))
+  // and MC = 2 MiB / (KC · sizeof(T)), rounded down to NR and MR. The L3 share (1.5 MiB) is below
   // L2, so the A block takes L2's size.
   const GemmBlocking f32 = derive_gemm_blocking(xeon(), kAvx512F32);
   EXPECT_EQ(f32.nc, 512U);
@@ -71,10 +71,20 @@ TEST(GemmBlocking, XeonKeepsTheBlocksItWasTunedWith) {
   const GemmBlocking f64 = derive_gemm_blocking(xeon(), kAvx512F64);
   EXPECT_EQ(f64.nc, 512U);
   EXPECT_EQ(f64.mc, 1022U);
+  // The small-M kernel's block of op(B) takes L2 but two A micro-panels (2 MiB − 16 KiB).
   const GemmBlocking small = derive_gemm_blocking(xeon(), kAvx512SmallMF32);
   EXPECT_EQ(small.kc, 256U);
-  EXPECT_EQ(small.nc, 1008U);
+  EXPECT_EQ(small.nc, 2016U);
   EXPECT_EQ(small.mc, 2048U);
+}
+
+TEST(GemmBlocking, Zen4SmallM) {
+  // 1 MiB L2: 1008 columns of 1 KiB for the small-M kernel (measured against 480, see cache.hpp),
+  // 256 of 2 KiB for the main one.
+  CacheSizes c = zen3();
+  c.l2 = 1 * kMiB;
+  EXPECT_EQ(derive_gemm_blocking(c, kAvx512SmallMF32).nc, 1008U);
+  EXPECT_EQ(derive_gemm_blocking(c, kAvx512F32).nc, 256U);
 }
 
 TEST(GemmBlocking, LargeL3ShareIsCappedAndTinyCachesGiveOneTilePerBlock) {

@@ -51,6 +51,9 @@ struct GemmKernelShape {
   std::size_t nr = 0;
   std::size_t kc = 0;
   std::size_t element_size = 0;
+  /// A kernel for products of few rows (M up to a few hundred: the MLP's batches), whose whole
+  /// A block is small: its block of op(B) may take all of L2 but two A micro-panels.
+  bool small_m = false;
 };
 
 /// The cache blocking of a packed GEMM (the BLIS loops, in catapult's order: MC rows of op(A),
@@ -68,6 +71,10 @@ struct GemmBlocking {
 ///    to stay in L1 while the B micro-panels stream past it (a_panel_fits_l1 says if it does).
 ///  - NC: the KC × NC block of op(B) fills half of L2, leaving room for the A micro-panels
 ///    coming in and for C: NC = ⌊(L2 / 2) / (KC · element_size)⌋ rounded down to NR, at least NR.
+///    A small_m kernel's block of op(B) fills L2 but two MR × KC micro-panels of op(A): on a Zen 4
+///    (1 MiB L2, AVX-512 8 × 48 floats, KC 256) NC 1008 against 480 took dX = dH·W1 at batch 32
+///    and 128 (H = 4096) from 0.92-1.01 and 0.96-0.97 of OpenBLAS to 1.05-1.11 and 0.99-1.02
+///    (1 thread, 3 alternating runs of 3 repetitions each, a loaded machine).
 ///  - MC: the MC × KC block of op(A) is read from L3 once per NC block and B is packed once per
 ///    MC block, so MC is large: MC · KC · element_size ≈ half this core's share of L3, at least
 ///    all of L2 and at most 4 MiB, rounded down to MR, at least MR. (On a Xeon with a 2 MiB L2,
@@ -75,7 +82,7 @@ struct GemmBlocking {
 /// Unknown (0) sizes are treated as 32 KiB L1d, 1 MiB L2 and no L3.
 /// E.g. float, KC = 512 (2 KiB of a row): Zen 3 (32 KiB, 512 KiB, 32 MiB shared by 8) gives
 /// NC = 128, MC = 1024 rows before rounding; a Xeon with 48 KiB, 2 MiB and 1.5 MiB of L3 per core
-/// NC = 512, MC = 1024 rows before rounding.
+/// NC = 512, MC = 1024 rows before rounding (the compile-time blocks it was tuned with).
 [[nodiscard]] GemmBlocking derive_gemm_blocking(const CacheSizes& c,
                                                 const GemmKernelShape& kernel) noexcept;
 
