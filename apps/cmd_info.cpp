@@ -1,9 +1,11 @@
-// `catapult info`: version, threads and the kernels' instruction set.
+// `catapult info`: version, threads, the kernels' instruction set, the caches and the GEMM
+// blocking derived from them.
 #include <cstdio>
 #include <string>
 
 #include "catapult/core/threading.hpp"
 #include "catapult/core/version.hpp"
+#include "catapult/kernels/cache.hpp"
 #include "catapult/kernels/isa.hpp"
 #include "command.hpp"
 
@@ -13,7 +15,7 @@ namespace {
 const CommandRegistrar kInfo{
     90, [](CLI::App& program) {
       auto* cmd = program.add_subcommand(
-          "info", "Print the version, the threads available and the kernels' ISA");
+          "info", "Print the version, the threads available, the kernels' ISA and cache blocking");
       cmd->callback([] {
         std::string supported;
         for (const kernels::Isa isa : kernels::supported_isas())
@@ -25,6 +27,10 @@ const CommandRegistrar kInfo{
             "one with CATAPULT_ISA)\n",
             CATAPULT_VERSION_STRING, max_threads(), kernels::to_string(active),
             kernels::to_string(kernels::detected_isa()), supported.c_str());
+        // cache_sizes() throws if a CATAPULT_CACHE_* variable is bad, like CATAPULT_ISA above.
+        std::printf("caches: %s (override with CATAPULT_CACHE_L1D, _L2, _L3)\ngemm blocking: %s\n",
+                    kernels::describe(kernels::cache_sizes()).c_str(),
+                    kernels::describe_gemm_blocking().c_str());
       });
     }};
 

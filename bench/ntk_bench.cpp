@@ -28,6 +28,7 @@
 #include "catapult/nn/mlp.hpp"
 #include "catapult/ntk/ntk.hpp"
 #include "catapult/ntk/spectrum.hpp"
+#include "peer_environment.hpp"
 
 namespace {
 
@@ -172,6 +173,7 @@ void register_all() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  catapult::bench::add_catapult_context();
   benchmark::Initialize(&argc, argv);
   register_all();
   benchmark::RunSpecifiedBenchmarks();

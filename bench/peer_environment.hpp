@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "catapult/kernels/cache.hpp"
 #include "catapult/kernels/isa.hpp"
 
 #ifdef CATAPULT_HAVE_OPENBLAS
@@ -27,7 +28,9 @@ namespace catapult::bench {
 /// Sets what the caller left unset, then re-executes the binary once (CATAPULT_BENCH_RESTARTED
 /// marks the restart):
 ///  - OPENBLAS_CORETYPE (when OpenBLAS is linked): Debian's OpenBLAS 0.3.21 does not recognise
-///    these CPUs and would run its generic kernel; SkylakeX with AVX-512, Haswell with AVX2.
+///    these CPUs and would run its generic kernel. The core matches the ISA catapult's kernels run
+///    on (active_isa(), so CATAPULT_ISA=avx2 on an AVX-512 CPU is compared with OpenBLAS's AVX2
+///    kernels): SkylakeX for AVX-512, Haswell for AVX2; for SSE, the CPU's best of the two.
 ///  - OMP_WAIT_POLICY=passive when omp_passive: Eigen's OpenMP threads otherwise spin at every
 ///    barrier, which on a shared, oversubscribed machine slows Eigen down by orders of magnitude.
 /// Returns when nothing needed setting, after a restart, or if execv failed (the run then goes on
@@ -38,9 +41,12 @@ inline void restart_with_peer_environment(char** argv, bool omp_passive) {
 #ifdef CATAPULT_HAVE_OPENBLAS
   if (std::getenv("OPENBLAS_CORETYPE") == nullptr) {
     __builtin_cpu_init();
-    const char* core = __builtin_cpu_supports("avx512f") ? "SkylakeX"
-                       : __builtin_cpu_supports("avx2")  ? "Haswell"
-                                                         : nullptr;
+    const kernels::Isa isa = kernels::active_isa();  // throws on a bad CATAPULT_ISA
+    const char* core = isa == kernels::Isa::Avx512         ? "SkylakeX"
+                       : isa == kernels::Isa::Avx2         ? "Haswell"
+                       : __builtin_cpu_supports("avx512f") ? "SkylakeX"
+                       : __builtin_cpu_supports("avx2")    ? "Haswell"
+                                                           : nullptr;
     if (core != nullptr) {
       setenv("OPENBLAS_CORETYPE", core, 1);
       restart = true;
@@ -124,17 +130,25 @@ inline double median(std::vector<double>& v) {
   return *mid;
 }
 
-/// The rest of a benchmark main, after restart_with_peer_environment and any context of its own:
-/// records the OpenBLAS core in use, the "all threads" count and catapult's kernel ISA (detected
-/// and active: CATAPULT_ISA may force a lower one) in the run context, then runs Google Benchmark
-/// with the command line. Returns main's exit status.
-inline int run_benchmarks(int argc, char** argv) {
+/// What every benchmark main records in its run context (also those without peers): catapult's
+/// kernel ISA (detected and active: CATAPULT_ISA may force a lower one), the "all threads" count,
+/// the cache sizes (cache.hpp) and the GEMM blocking derived from them.
+inline void add_catapult_context() {
   benchmark::AddCustomContext("catapult_isa_detected", kernels::to_string(kernels::detected_isa()));
   benchmark::AddCustomContext("catapult_isa", kernels::to_string(kernels::active_isa()));
+  benchmark::AddCustomContext("threads_all", std::to_string(all_threads()));
+  benchmark::AddCustomContext("catapult_caches", kernels::describe(kernels::cache_sizes()));
+  benchmark::AddCustomContext("catapult_gemm_blocking", kernels::describe_gemm_blocking());
+}
+
+/// The rest of a benchmark main, after restart_with_peer_environment and any context of its own:
+/// records add_catapult_context() and the OpenBLAS core in use in the run context, then runs Google
+/// Benchmark with the command line. Returns main's exit status.
+inline int run_benchmarks(int argc, char** argv) {
+  add_catapult_context();
 #ifdef CATAPULT_HAVE_OPENBLAS
   benchmark::AddCustomContext("openblas_corename", openblas_get_corename());
 #endif
-  benchmark::AddCustomContext("threads_all", std::to_string(all_threads()));
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

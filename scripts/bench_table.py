@@ -151,6 +151,9 @@ def main():
     ap.add_argument("json")
     ap.add_argument("--lscpu", help="saved `lscpu` output (default: run lscpu now)")
     ap.add_argument("--update", help="markdown file whose generated section is replaced")
+    ap.add_argument("--section", default="",
+                    help="name of the generated section (markers 'kernels_bench <name> tables'; "
+                         "default: the unnamed one), e.g. avx2 for a run with CATAPULT_ISA=avx2")
     ap.add_argument("--peak-margin", type=float, default=0.1,
                     help="noise margin of the peak check (default 0.1: a GEMM may reach 1.1 × "
                     "the FMA peak before the run is failed)")
@@ -209,9 +212,17 @@ def main():
     out.append(f"- Run: {context.get('date')}, host load average "
                f"{', '.join(f'{x:.1f}' for x in context.get('load_avg', []))} at start; "
                f"{reps} repetitions per benchmark, interleaved at random; medians shown.")
-    out.append(f"- xsimd arch: {context.get('xsimd_arch')}; OpenBLAS core: "
-               f"{context.get('openblas_corename', 'n/a')}; OMP_WAIT_POLICY: "
+    isa = context.get("catapult_isa", "?")
+    detected = context.get("catapult_isa_detected", isa)
+    out.append(f"- catapult kernels ISA: {isa}"
+               + (f" (forced with CATAPULT_ISA; the CPU's best is {detected})"
+                  if isa != detected else "")
+               + f"; OpenBLAS core: {context.get('openblas_corename', 'n/a')}; "
+               f"xsimd arch of the build's baseline: {context.get('xsimd_arch')}; OMP_WAIT_POLICY: "
                f"{context.get('omp_wait_policy', '')}; \"all threads\" = {threads_all}.")
+    if context.get("catapult_caches"):
+        out.append(f"- Caches as catapult blocks for them: {context['catapult_caches']}; GEMM "
+                   f"blocking: {context.get('catapult_gemm_blocking', '?')}.")
     out.append("- GFLOP/s are over wall-clock time (UseRealTime). Columns marked \"cpu\" divide by "
                "the thread's CPU time instead, which leaves out the time the machine's other "
                "load kept it descheduled; for one thread that is the fairer figure here.")
@@ -478,12 +489,16 @@ def main():
         return status
     with open(opts.update, encoding="utf-8") as f:
         doc = f.read()
-    if BEGIN not in doc or END not in doc:
-        sys.exit(f"{opts.update}: markers not found")
-    head, rest = doc.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
+    begin, end = BEGIN, END
+    if opts.section:
+        begin = BEGIN.replace("kernels_bench tables", f"kernels_bench {opts.section} tables")
+        end = END.replace("kernels_bench tables", f"kernels_bench {opts.section} tables")
+    if begin not in doc or end not in doc:
+        sys.exit(f"{opts.update}: markers not found: {begin}")
+    head, rest = doc.split(begin, 1)
+    _, tail = rest.split(end, 1)
     with open(opts.update, "w", encoding="utf-8") as f:
-        f.write(head + BEGIN + "\n" + text + "\n" + END + tail)
+        f.write(head + begin + "\n" + text + "\n" + end + tail)
     return status
 
 

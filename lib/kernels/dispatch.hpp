@@ -7,6 +7,7 @@
 #include <cstddef>
 
 #include "catapult/core/matrix.hpp"
+#include "catapult/kernels/cache.hpp"
 #include "catapult/kernels/gemm.hpp"
 #include "catapult/kernels/isa.hpp"
 #include "catapult/kernels/update.hpp"
@@ -98,12 +99,19 @@ struct KernelTable {
   void (*apply_update)(const ParamUpdate<T>& u, const T* grads, std::size_t n) noexcept;
 };
 
+/// A packed GEMM micro-kernel of a set, for reports (describe_gemm_blocking).
+struct NamedGemmShape {
+  const char* name;  // "f32", "f32 small M", ...
+  GemmKernelShape shape;
+};
+
 /// One ISA's kernels for float and double.
 struct KernelSet {
   Isa isa;
   const char* arch;  // xsimd's name of the architecture the set was compiled for
   KernelTable<float> f32;
   KernelTable<double> f64;
+  NamedGemmShape gemm_shapes[4];  // f32, f32 small M, f64, f64 small M
 };
 
 /// The active set (see isa.hpp): chosen on first use, changed only by set_isa.

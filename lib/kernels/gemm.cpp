@@ -8,6 +8,7 @@
 
 #include "catapult/core/aligned.hpp"
 #include "catapult/core/error.hpp"
+#include "catapult/kernels/cache.hpp"
 #include "kernels/dispatch.hpp"
 
 namespace catapult::kernels {
@@ -186,6 +187,9 @@ void gemm(Trans trans_a, Trans trans_b, T alpha, MatrixView<const T> a, MatrixVi
     }
     return;
   }
+  // The blocking of the packed kernels derives from the cache sizes at their first use, inside
+  // noexcept drivers: read them here first, where a bad CATAPULT_CACHE_* can throw.
+  (void)cache_sizes();
   const detail::GemmProblem<T> g{trans_a,
                                  trans_b,
                                  alpha,

@@ -135,10 +135,12 @@ template <class T>
 struct ScalarKernel {
   static constexpr std::size_t MR = 6;
   static constexpr std::size_t NR = 8;
-  // Small blocks: this kernel is the portable reference, not tuned (and its tests cross blocks).
+  // Small fixed blocks, whatever the caches: this kernel is the portable reference, not tuned
+  // (and its tests cross blocks).
   static constexpr std::size_t KC = 256;
-  static constexpr std::size_t MC = 96;
-  static constexpr std::size_t NC = 256;
+  static constexpr GemmKernelShape shape() noexcept { return {MR, NR, KC, sizeof(T)}; }
+  static constexpr std::size_t mc() noexcept { return 96; }
+  static constexpr std::size_t nc() noexcept { return 256; }
 
   static void run(std::size_t kc, const T* ap, const T* bp, const TileArgs<T>& t) noexcept {
     T acc[MR][NR] = {};
@@ -161,36 +163,48 @@ struct ScalarKernel {
 // Assumes: packed panels as above, bp 64-byte aligned; C, bias, d unaligned with any ld.
 
 template <class T, std::size_t MR_ = (sizeof(Batch<T>) >= 64 ? 14 : 6), std::size_t NV_ = 2,
-          std::size_t KC_ = 2048 / sizeof(T)>
+          std::size_t KC_ = 2048 / sizeof(T), bool SmallM_ = false>
 struct SimdKernel {
   using B = Batch<T>;
   static constexpr std::size_t W = B::size;
   static constexpr std::size_t NV = NV_;
   static constexpr std::size_t MR = MR_;
   static constexpr std::size_t NR = NV * W;
-  // Cache blocking, from the sizes of this machine (Xeon, per core: L1d 48 KiB, L2 2 MiB,
-  // L3 shared and large). The loops (gemm_region): MC rows of op(A), KC of K and NC columns of
-  // op(B) at a time; inside, each MR × KC micro-panel of A stays in L1 while the NR-column
+  // Cache blocking. The loops (gemm_region): MC rows of op(A), KC of K and NC columns of op(B)
+  // at a time; inside, each MR × KC micro-panel of A stays in L1 while the NR-column
   // micro-panels of the KC × NC block of op(B) stream past it from L2.
-  //   KC: 2 KiB of every row of op(A) per K block, KC = 512 floats (256 doubles); the 8 × 48
-  //       shape takes 1 KiB (see SmallMKernel). Each K block reads and writes all of C once
-  //       more, so fewer, longer blocks save C traffic. The A micro-panel is then 28 KiB (L1);
+  //   KC: fixed at compile time, 2 KiB of every row of op(A) per K block, KC = 512 floats (256
+  //       doubles); the 8 × 48 shape takes 1 KiB (see SmallMKernel). KC alone decides how K is
+  //       split (balanced_kc) and so the rounding of every element of C: fixed, a product gives
+  //       bitwise the same result on every machine with this ISA (cache.hpp). Each K block reads
+  //       and writes all of C once more, so fewer, longer blocks save C traffic. The A
+  //       micro-panel is then 28 KiB (fits the 32 KiB L1d of Zen and the 48 KiB of recent Xeons);
   //       the B micro-panels, 64 KiB for float, stream from L2, which L2's bandwidth sustains.
   //       Against KC = 256 floats, KC = 512 measured 0.81 -> 0.91 of OpenBLAS on square 2048
-  //       (1 thread, 21 interleaved repetitions, best of each), the MLP shapes within noise. The
-  //       K loop is split into equal blocks of at most KC, see balanced_kc.
-  //   NC: the KC × NC block of op(B) stays in L2: 1 MiB (512 columns of 2 KiB), half of L2,
-  //       leaving room for the A micro-panels coming in and for C.
-  //   MC: the MC × KC block of op(A) lives in L3: 2 MiB (1022 rows of 2 KiB). Every block of
-  //       op(B) is packed once per MC block, so MC is large; 1 and 8 MiB measured the same.
+  //       (Xeon, 1 thread, 21 interleaved repetitions, best of each), the MLP shapes within
+  //       noise. The K loop is split into equal blocks of at most KC, see balanced_kc.
+  //   NC, MC: from this machine's caches, once, at the first GEMM (mc(), nc(); the rules are
+  //       derive_gemm_blocking's in cache.hpp). NC: the KC × NC block of op(B) fills half of L2,
+  //       leaving room for the A micro-panels coming in and for C (a 2 MiB L2: 512 columns of
+  //       2 KiB; Zen 3's 512 KiB: 128). MC: the MC × KC block of op(A) lives in L3, half this
+  //       core's share of it, at least L2 and at most 4 MiB. Every block of op(B) is packed once
+  //       per MC block, so MC is large; on the Xeon (2 MiB), 1 and 8 MiB measured the same.
+  //       Neither changes the arithmetic on any element of C.
   // Until this order, the MC × KC block of A (672 KiB) stayed in L2 and the B micro-panel in L1,
   // and the KC × NC block of B (NC = 4096, 8 MiB) streamed from L3 once per MC block. On one
-  // thread, against OpenBLAS (interleaved, best of 11): dgemm 512 × 4096 × 2048 0.78-0.83 ->
-  // 0.92-0.94, 2048³ 0.87-0.91 -> 0.93-0.97; sgemm X[1024,784]·W1[4096,784]ᵀ 0.87-0.93 ->
+  // thread, against OpenBLAS (Xeon, interleaved, best of 11): dgemm 512 × 4096 × 2048 0.78-0.83
+  // -> 0.92-0.94, 2048³ 0.87-0.91 -> 0.93-0.97; sgemm X[1024,784]·W1[4096,784]ᵀ 0.87-0.93 ->
   // 0.97-0.99, the other MLP shapes within noise.
   static constexpr std::size_t KC = KC_;
-  static constexpr std::size_t NC = (std::size_t{1} << 20) / (KC * sizeof(T)) / NR * NR;
-  static constexpr std::size_t MC = (std::size_t{2} << 20) / (KC * sizeof(T)) / MR * MR;
+  static constexpr GemmKernelShape shape() noexcept { return {MR, NR, KC, sizeof(T), SmallM_}; }
+  // Derived at the first call, from cache_sizes(), which kernels::gemm has read (and checked)
+  // before any driver runs, so this never throws.
+  static const GemmBlocking& blocking() noexcept {
+    static const GemmBlocking b = derive_gemm_blocking(cache_sizes(), shape());
+    return b;
+  }
+  static std::size_t mc() noexcept { return blocking().mc; }
+  static std::size_t nc() noexcept { return blocking().nc; }
   static constexpr std::size_t kPrefetchSteps = 8;
 
   static void run(std::size_t kc, const T* ap, const T* bp, const TileArgs<T>& t) noexcept {
@@ -307,8 +321,9 @@ struct SimdKernel {
 /// OpenBLAS, while the forward pass at batch 128 gained less (0.97-0.99 -> 1.01-1.03; 1 thread,
 /// 11-15 interleaved repetitions); the same trade-off held after the loops were reordered
 /// (A micro-panel in L1, see SimdKernel): 1.07-1.12 -> 0.97-1.05 and 0.94-0.96 -> 1.00-1.03.
+/// Its block of op(B) takes all of L2 but two A micro-panels (GemmKernelShape::small_m).
 template <class T>
-using SmallMKernel = SimdKernel<T, (sizeof(Batch<T>) >= 64 ? 8 : 4), 3, 1024 / sizeof(T)>;
+using SmallMKernel = SimdKernel<T, (sizeof(Batch<T>) >= 64 ? 8 : 4), 3, 1024 / sizeof(T), true>;
 
 // ---------------------------------------------------------------------------------------------
 // Packing. op(A)(i, p) is a(i, p) for N and a(p, i) for T; likewise for B.
@@ -641,17 +656,17 @@ void pack_b(const GemmProblem<T>& g, std::size_t pc, std::size_t kc, std::size_t
 
 /// Elements of the A and B packing buffers for a region of at most rows × cols of C.
 template <class Kernel>
-constexpr std::size_t a_buffer_size(std::size_t rows) noexcept {
-  return std::min(Kernel::MC, round_up(rows, Kernel::MR)) * Kernel::KC;
+std::size_t a_buffer_size(std::size_t rows) noexcept {
+  return std::min(Kernel::mc(), round_up(rows, Kernel::MR)) * Kernel::KC;
 }
 template <class Kernel>
-constexpr std::size_t b_panel_size(std::size_t cols) noexcept {
-  return std::min(Kernel::NC, round_up(cols, Kernel::NR)) * Kernel::KC;
+std::size_t b_panel_size(std::size_t cols) noexcept {
+  return std::min(Kernel::nc(), round_up(cols, Kernel::NR)) * Kernel::KC;
 }
 /// The B buffer is followed by the update epilogue's stage: one MR-row panel of the gradient, as
 /// wide as the region (see gemm_region).
 template <class Kernel>
-constexpr std::size_t b_buffer_size(std::size_t cols) noexcept {
+std::size_t b_buffer_size(std::size_t cols) noexcept {
   return b_panel_size<Kernel>(cols) + Kernel::MR * round_up(cols, Kernel::NR);
 }
 
@@ -666,9 +681,10 @@ constexpr std::size_t balanced_kc(std::size_t k) noexcept {
 /// Rows per MC block: rows split into ceil(rows / MC) nearly equal blocks, each a multiple of MR
 /// and at most MC.
 template <class Kernel>
-constexpr std::size_t balanced_mc(std::size_t rows) noexcept {
-  if (rows <= Kernel::MC) return std::max<std::size_t>(rows, 1);
-  return std::min(Kernel::MC, round_up(ceil_div(rows, ceil_div(rows, Kernel::MC)), Kernel::MR));
+std::size_t balanced_mc(std::size_t rows) noexcept {
+  const std::size_t mc = Kernel::mc();
+  if (rows <= mc) return std::max<std::size_t>(rows, 1);
+  return std::min(mc, round_up(ceil_div(rows, ceil_div(rows, mc)), Kernel::MR));
 }
 
 /// Rows [i, i + rows) × columns [j, j + cols) of the update's parameters and state towards L2: the
@@ -777,9 +793,10 @@ void gemm_region(const GemmProblem<T>& g, std::size_t i0, std::size_t i1, std::s
   // all of C's columns a row of tiles' MR rows of parameters and state are one contiguous run,
   // streamed like the unfused update's. (Columns are blocked without changing any element's
   // arithmetic.)
-  const std::size_t nc_step =
-      g.update != nullptr ? std::max(Kernel::NC, Kernel::NC * Kernel::KC / kc_step / NR * NR)
-                          : Kernel::NC;
+  const std::size_t nc_block = Kernel::nc();
+  const std::size_t nc_step = g.update != nullptr
+                                  ? std::max(nc_block, nc_block * Kernel::KC / kc_step / NR * NR)
+                                  : nc_block;
   for (std::size_t ic = i0; ic < i1; ic += mc_step) {
     const std::size_t mc = std::min(mc_step, i1 - ic);
     for (std::size_t pc = 0; pc == 0 || pc < g.k; pc += kc_step) {
@@ -799,12 +816,8 @@ template <class Kernel_>
 struct PackedDriver {
   using Kernel = Kernel_;
   static constexpr std::size_t MR = Kernel::MR, NR = Kernel::NR;
-  static constexpr std::size_t a_size(std::size_t rows) noexcept {
-    return a_buffer_size<Kernel>(rows);
-  }
-  static constexpr std::size_t b_size(std::size_t cols) noexcept {
-    return b_buffer_size<Kernel>(cols);
-  }
+  static std::size_t a_size(std::size_t rows) noexcept { return a_buffer_size<Kernel>(rows); }
+  static std::size_t b_size(std::size_t cols) noexcept { return b_buffer_size<Kernel>(cols); }
   template <class T>
   static void region(const GemmProblem<T>& g, std::size_t i0, std::size_t i1, std::size_t j0,
                      std::size_t j1, T* ap, T* bp) noexcept {

@@ -31,6 +31,9 @@ using Problem = GemmProblem<T>;
 // reference kernel, so dispatch never fails.
 template <class T>
 using FastKernel = std::conditional_t<kHaveSimd, SimdKernel<T>, ScalarKernel<T>>;
+// The small-M shape, likewise.
+template <class T>
+using SmallKernel = std::conditional_t<kHaveSimd, SmallMKernel<T>, ScalarKernel<T>>;
 
 // A·Bᵀ with both operands along K and one side tiny (the 10-class output layer A[B,H]·W2[10,H]ᵀ):
 // the dot-product driver reads both in place. The packed path would waste most of its 32-column
@@ -153,7 +156,7 @@ void gemm_parallel(const Problem<T>& g, std::size_t threads) {
 constexpr std::size_t kSharedAMinCols = 64;
 template <class Kernel, class T>
 bool use_shared_a(const Problem<T>& g, std::size_t threads) noexcept {
-  const double block_flops = 2.0 * static_cast<double>(std::min(g.m, Kernel::MC)) *
+  const double block_flops = 2.0 * static_cast<double>(std::min(g.m, Kernel::mc())) *
                              static_cast<double>(g.n) *
                              static_cast<double>(balanced_kc<Kernel>(g.k));
   return g.n >= 4 * threads * kSharedAMinCols && block_flops >= 16.0e6;
@@ -163,7 +166,7 @@ template <class Kernel, class T>
 void gemm_parallel_shared_a(const Problem<T>& g, std::size_t threads) {
   constexpr std::size_t MR = Kernel::MR, NR = Kernel::NR;
   // Columns per chunk: a multiple of NR, at most NC (ceil(n / NC) chunks at least).
-  const std::size_t wanted = std::max(ceil_div(g.n, Kernel::NC), 4 * threads);
+  const std::size_t wanted = std::max(ceil_div(g.n, Kernel::nc()), 4 * threads);
   const std::size_t cols = round_up(ceil_div(g.n, wanted), NR);
   const std::size_t chunks = ceil_div(g.n, cols);
   const std::size_t mc_step = balanced_mc<Kernel>(g.m);

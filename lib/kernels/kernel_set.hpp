@@ -31,8 +31,18 @@ constexpr detail::KernelTable<T> kernel_table() noexcept {
           &apply_update<T>};
 }
 
+template <class Kernel>
+constexpr detail::NamedGemmShape named_shape(const char* name) noexcept {
+  return {name, Kernel::shape()};
+}
+
 /// This unit's kernel set.
-inline constexpr detail::KernelSet kKernelSet{kIsa, Arch::name(), kernel_table<float>(),
-                                              kernel_table<double>()};
+inline constexpr detail::KernelSet kKernelSet{
+    kIsa,
+    Arch::name(),
+    kernel_table<float>(),
+    kernel_table<double>(),
+    {named_shape<FastKernel<float>>("f32"), named_shape<SmallKernel<float>>("f32 small M"),
+     named_shape<FastKernel<double>>("f64"), named_shape<SmallKernel<double>>("f64 small M")}};
 
 }  // namespace catapult::kernels::CATAPULT_KERNELS_ISA_NS

@@ -6,7 +6,7 @@
 set(CATAPULT_KERNEL_ISA_FLAGS_avx512 -mavx512f -mavx512cd -mavx512bw -mavx512dq -mavx512vl -mfma)
 set(CATAPULT_KERNEL_ISA_FLAGS_avx2 -mavx2 -mfma -mno-avx512f)
 set(CATAPULT_KERNEL_ISA_FLAGS_sse -mno-avx)
-list(APPEND CATAPULT_SOURCES kernels/isa.cpp kernels/parallel.cpp kernels/gemm.cpp kernels/elementwise.cpp
+list(APPEND CATAPULT_SOURCES kernels/isa.cpp kernels/cache.cpp kernels/parallel.cpp kernels/gemm.cpp kernels/elementwise.cpp
      kernels/update.cpp)
 foreach(isa IN ITEMS sse avx2 avx512)
   list(APPEND CATAPULT_SOURCES kernels/kernels_${isa}.cpp)
