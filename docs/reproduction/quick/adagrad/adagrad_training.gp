@@ -4,15 +4,16 @@ if (!exists("outfile")) outfile = "adagrad_training.png"
 set output outfile
 set datafile separator ','
 set datafile missing 'nan'
+set grid
 set title "AdaGrad + cyclic schedule: training loss and accuracy\n{/*0.8 quick protocol}"
 set xlabel "step"
-set ylabel "loss (MSE)"
 set key outside bottom center horizontal
-set grid
+set ylabel "loss (MSE)"
 set logscale y
 set y2label "train accuracy (%)"
 set y2tics
 set ytics nomirror
+set object 1 rect from 145, graph 0 to 161, graph 1 behind fc rgb '#ff9999' fs transparent solid 0.35 noborder
 plot "loss.csv" using 1:2 with lines lw 1 lc rgb "#9ecae1" axes x1y1 title "mini-batch loss", \
      "evaluation.csv" using 1:2 with linespoints lw 1.5 lc rgb "#1f77b4" axes x1y1 title "train loss", \
      "evaluation.csv" using 1:3 with linespoints lw 1.5 lc rgb "#2ca02c" axes x1y2 title "train accuracy"
