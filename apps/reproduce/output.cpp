@@ -8,6 +8,7 @@
 #include "catapult/core/error.hpp"
 #include "catapult/core/threading.hpp"
 #include "catapult/core/version.hpp"
+#include "catapult/kernels/isa.hpp"
 #include "catapult/train/checkpoint.hpp"
 
 namespace catapult::app::reproduce {
@@ -104,7 +105,8 @@ nlohmann::json run_metadata(const std::string& experiment, const std::string& pr
           {"protocol", protocol},
           {"version", CATAPULT_VERSION_STRING},
           {"git_commit", git_commit()},
-          {"threads", max_threads()}};
+          {"threads", max_threads()},
+          {"isa", kernels::to_string(kernels::active_isa())}};
 }
 
 }  // namespace catapult::app::reproduce

@@ -11,6 +11,7 @@
 
 #include "catapult/core/error.hpp"
 #include "catapult/core/rng.hpp"
+#include "catapult/kernels/isa.hpp"
 #ifdef CATAPULT_HAVE_MPI
 #include "catapult/dist/mpi.hpp"
 #endif
@@ -145,7 +146,8 @@ void write_report(const Context& ctx) {
      << ctx.protocol.value("summary", std::string()) << "\n";
   if (!command.empty()) md << "- Command: " << command << "\n";
   md << "- Build: catapult " << run_metadata("report", "").at("version").get<std::string>()
-     << ", git " << provenance("git_commit", git_commit()) << "\n";
+     << ", git " << provenance("git_commit", git_commit()) << ", kernels ISA "
+     << provenance("isa", kernels::to_string(kernels::active_isa())) << "\n";
   if (!finished.empty()) {
     double total = 0.0;
     md << "- Wall time:";
