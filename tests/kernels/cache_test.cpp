@@ -7,7 +7,13 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <string>
+
+#include "catapult/core/matrix.hpp"
+#include "catapult/core/rng.hpp"
+#include "catapult/kernels/gemm.hpp"
 
 namespace catapult::kernels {
 namespace {
@@ -128,6 +134,41 @@ TEST(CacheSizes, EnvironmentOverridesApply) {
   EXPECT_NE(c.source.find("+env"), std::string::npos) << describe(c);
   // The active kernels block for them.
   EXPECT_FALSE(describe_gemm_blocking().empty());
+}
+
+// The bits of a few products whose M and N span many MC and NC blocks under tiny caches, written
+// to the file CATAPULT_GEMM_BITS names (nothing to do without it). compare_blocking_bits.cmake
+// runs this test with the detected caches and with tiny ones and requires the same bytes: MC and
+// NC, which follow the caches, never change a result (KC, which fixes the K split, does not
+// follow them).
+// DISABLED_: run only by that script (--gtest_also_run_disabled_tests), not as a test of its own.
+TEST(GemmBlockingBits, DISABLED_ProductsWrittenForTheCrossBlockingComparison) {
+  const char* path = std::getenv("CATAPULT_GEMM_BITS");
+  if (path == nullptr || *path == '\0') GTEST_SKIP() << "CATAPULT_GEMM_BITS not set";
+  std::ofstream out(path, std::ios::binary);
+  ASSERT_TRUE(out) << path;
+  Rng rng(77);
+  auto write = [&](auto tag, std::size_t m, std::size_t n, std::size_t k, Trans ta, Trans tb) {
+    using T = decltype(tag);
+    Matrix<T> a(ta == Trans::N ? m : k, ta == Trans::N ? k : m);
+    Matrix<T> b(tb == Trans::N ? k : n, tb == Trans::N ? n : k);
+    Matrix<T> c(m, n);
+    for (std::size_t i = 0; i < a.rows(); ++i)
+      for (std::size_t j = 0; j < a.cols(); ++j) a(i, j) = static_cast<T>(rng.uniform(-1.0, 1.0));
+    for (std::size_t i = 0; i < b.rows(); ++i)
+      for (std::size_t j = 0; j < b.cols(); ++j) b(i, j) = static_cast<T>(rng.uniform(-1.0, 1.0));
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t j = 0; j < n; ++j) c(i, j) = static_cast<T>(rng.uniform(-1.0, 1.0));
+    gemm<T>(ta, tb, T(0.75), a.cview(), b.cview(), T(0.5), c.view());
+    for (std::size_t i = 0; i < m; ++i)
+      out.write(reinterpret_cast<const char*>(c.row(i)), std::streamsize(n * sizeof(T)));
+  };
+  // Square-ish, a small-M (batch) shape, a K beyond one KC block, transposes.
+  write(float{}, 301, 517, 1100, Trans::N, Trans::N);
+  write(float{}, 32, 1024, 784, Trans::N, Trans::T);
+  write(float{}, 784, 256, 64, Trans::T, Trans::N);
+  write(double{}, 203, 331, 600, Trans::N, Trans::N);
+  ASSERT_TRUE(out.good());
 }
 
 }  // namespace
