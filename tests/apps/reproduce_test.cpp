@@ -395,6 +395,14 @@ TEST_F(ReproduceEndToEnd, Table) {
         "95.38", "tiny test protocol", "Spikes or rate, SGD?", "Spikes or rate, AdaGrad?",
         "the protocol (no phase map in this results directory)"})
     EXPECT_NE(ss.str().find(row), std::string::npos) << row;
+  // A catapult row whose runs detected no catapult gets no credit for spikes in the split.
+  double ada_catapults = 0;
+  for (const auto& r : runs.rows)
+    if (r[0] == 3.0) ada_catapults += r[runs.column("catapults")];
+  const std::string ada_split = ss.str().substr(ss.str().find("Spikes or rate, AdaGrad?"));
+  EXPECT_EQ(ada_split.find("detected no catapult in any seed") != std::string::npos,
+            ada_catapults == 0)
+      << ada_split;
 }
 
 TEST_F(ReproduceEndToEnd, Dynamics) {
