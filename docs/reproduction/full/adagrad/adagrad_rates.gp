@@ -4,12 +4,15 @@ if (!exists("outfile")) outfile = "adagrad_rates.png"
 set output outfile
 set datafile separator ','
 set datafile missing 'nan'
+set grid
 set title "AdaGrad: learning rate against critical-rate estimates\n{/*0.8 full protocol}"
 set xlabel "step"
-set ylabel "rate"
 set key outside bottom center horizontal
-set grid
+set ylabel "rate"
 set logscale y
-plot "rates.csv" using 1:2 with lines lw 1 lc rgb "#000000" axes x1y1 title "η(t)", \
+plot "loss.csv" using 1:3 with lines lw 1 lc rgb "#000000" axes x1y1 title "η(t), every step", \
      "rates.csv" using 1:6 with linespoints lw 1.5 lc rgb "#d62728" axes x1y1 title "2·s_t/λmax(H) (active s_t)", \
-     "rates.csv" using 1:7 with linespoints lw 1.5 lc rgb "#1f77b4" axes x1y1 title "2/λmax(P^{-1/2} H P^{-1/2})"
+     "rates.csv" using 1:7 with linespoints lw 1.2 lc rgb "#9ecae1" axes x1y1 title "2/λmax(P^{-1/2} H P^{-1/2}), all parameters", \
+     "rates.csv" using 1:8 with linespoints lw 2 lc rgb "#1f77b4" axes x1y1 title "2/λmax(P^{-1/2} H P^{-1/2}), filled parameters", \
+     "rates_s1.csv" using 1:8 with lines lw 1 lc rgb "#6baed6" axes x1y1 title "filled parameters, seed 1", \
+     "rates_s2.csv" using 1:8 with lines lw 1 lc rgb "#6baed6" axes x1y1 title "filled parameters, seed 2"

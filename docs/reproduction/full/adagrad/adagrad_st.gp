@@ -4,11 +4,11 @@ if (!exists("outfile")) outfile = "adagrad_st.png"
 set output outfile
 set datafile separator ','
 set datafile missing 'nan'
+set grid
 set title "AdaGrad accumulator: s_t = min_i √(Σ_p g_{p,i}^2) and quantiles of √(Σ_p g^2)\n{/*0.8 full protocol}"
 set xlabel "step"
-set ylabel "√(accumulated squared gradient)"
 set key outside bottom center horizontal
-set grid
+set ylabel "√(accumulated squared gradient)"
 set logscale y
 plot "accumulator.csv" using 1:3 with lines lw 2 lc rgb "#d62728" axes x1y1 title "s_t over active parameters", \
      "accumulator.csv" using 1:5 with lines lw 1.2 lc rgb "#ff7f0e" axes x1y1 title "1% quantile", \

@@ -4,11 +4,11 @@ if (!exists("outfile")) outfile = "adagrad_training.png"
 set output outfile
 set datafile separator ','
 set datafile missing 'nan'
+set grid
 set title "AdaGrad + cyclic schedule: training loss and accuracy\n{/*0.8 full protocol}"
 set xlabel "step"
-set ylabel "loss (MSE)"
 set key outside bottom center horizontal
-set grid
+set ylabel "loss (MSE)"
 set logscale y
 set y2label "train accuracy (%)"
 set y2tics

@@ -4,15 +4,22 @@ if (!exists("outfile")) outfile = "beyond_agop.png"
 set output outfile
 set datafile separator ','
 set datafile missing 'nan'
-set title "AGOP alignment with the reference model over training\n{/*0.8 full protocol}"
-set xlabel "epoch"
-set ylabel "AGOP alignment (cosine similarity)"
-set key outside bottom center horizontal
 set grid
-plot "agop_constant.csv" using 2:3 with linespoints lw 2.5 lc rgb "#000000" axes x1y1 title "SGD constant 0.5·η_{crit}, batch 64 (no catapults)", \
+set title "AGOP alignment with the reference model over training\n{/*0.8 full protocol; mean over 3 seeds, band: ± 1 std}"
+set xlabel "epoch"
+set key outside bottom center horizontal
+set ylabel "AGOP alignment (cosine similarity)"
+plot "agop_constant.csv" using 2:5:6 with filledcurves fs transparent solid 0.15 noborder lc rgb "#000000" axes x1y1 notitle, \
+     "agop_constant.csv" using 2:3 with linespoints lw 2.5 lc rgb "#000000" axes x1y1 title "SGD constant 0.5·η_{crit}, batch 64 (no catapults)", \
+     "agop_cyclic_b16.csv" using 2:5:6 with filledcurves fs transparent solid 0.15 noborder lc rgb "#d62728" axes x1y1 notitle, \
      "agop_cyclic_b16.csv" using 2:3 with linespoints lw 1.5 lc rgb "#d62728" axes x1y1 title "SGD + catapult, batch 16", \
+     "agop_cyclic_b32.csv" using 2:5:6 with filledcurves fs transparent solid 0.15 noborder lc rgb "#ff7f0e" axes x1y1 notitle, \
      "agop_cyclic_b32.csv" using 2:3 with linespoints lw 1.5 lc rgb "#ff7f0e" axes x1y1 title "SGD + catapult, batch 32", \
+     "agop_cyclic_b64.csv" using 2:5:6 with filledcurves fs transparent solid 0.15 noborder lc rgb "#2ca02c" axes x1y1 notitle, \
      "agop_cyclic_b64.csv" using 2:3 with linespoints lw 1.5 lc rgb "#2ca02c" axes x1y1 title "SGD + catapult, batch 64", \
+     "agop_cyclic_b128.csv" using 2:5:6 with filledcurves fs transparent solid 0.15 noborder lc rgb "#1f77b4" axes x1y1 notitle, \
      "agop_cyclic_b128.csv" using 2:3 with linespoints lw 1.5 lc rgb "#1f77b4" axes x1y1 title "SGD + catapult, batch 128", \
+     "agop_cyclic_b256.csv" using 2:5:6 with filledcurves fs transparent solid 0.15 noborder lc rgb "#9467bd" axes x1y1 notitle, \
      "agop_cyclic_b256.csv" using 2:3 with linespoints lw 1.5 lc rgb "#9467bd" axes x1y1 title "SGD + catapult, batch 256", \
+     "agop_cyclic_b512.csv" using 2:5:6 with filledcurves fs transparent solid 0.15 noborder lc rgb "#8c564b" axes x1y1 notitle, \
      "agop_cyclic_b512.csv" using 2:3 with linespoints lw 1.5 lc rgb "#8c564b" axes x1y1 title "SGD + catapult, batch 512"

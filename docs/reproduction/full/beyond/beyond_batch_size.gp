@@ -4,14 +4,16 @@ if (!exists("outfile")) outfile = "beyond_batch_size.png"
 set output outfile
 set datafile separator ','
 set datafile missing 'nan'
-set title "Catapults and test accuracy against batch size\n{/*0.8 full protocol}"
-set xlabel "batch size"
-set ylabel "catapults detected"
-set key outside bottom center horizontal
 set grid
 set logscale x 2
+set title "Catapults and test accuracy against batch size\n{/*0.8 full protocol; mean over 3 seeds, band: ± 1 std}"
+set xlabel "batch size"
+set key outside bottom center horizontal
+set ylabel "catapults detected"
 set y2label "test accuracy (%)"
 set y2tics
 set ytics nomirror
-plot "batch_size.csv" using 1:2 with linespoints lw 2 lc rgb "#d62728" axes x1y1 title "catapults", \
-     "batch_size.csv" using 1:3 with linespoints lw 2 lc rgb "#1f77b4" axes x1y2 title "test accuracy"
+plot "batch_size.csv" using 1:12:13 with filledcurves fs transparent solid 0.20 noborder lc rgb "#d62728" axes x1y1 notitle, \
+     "batch_size.csv" using 1:15:16 with filledcurves fs transparent solid 0.20 noborder lc rgb "#1f77b4" axes x1y2 notitle, \
+     "batch_size.csv" using 1:2 with linespoints lw 2 lc rgb "#d62728" axes x1y1 title "catapults (mean)", \
+     "batch_size.csv" using 1:3 with linespoints lw 2 lc rgb "#1f77b4" axes x1y2 title "test accuracy (mean)"

@@ -4,11 +4,11 @@ if (!exists("outfile")) outfile = "ntk_loss_split.png"
 set output outfile
 set datafile separator ','
 set datafile missing 'nan'
+set grid
 set title "Training loss and its part in the top-10 NTK eigenspace\n{/*0.8 full protocol}"
 set xlabel "step"
-set ylabel "loss (MSE)"
 set key outside bottom center horizontal
-set grid
+set ylabel "loss (MSE)"
 set logscale y
 set arrow from 17, graph 0 to 17, graph 1 nohead lc rgb 'red' lw 1.2 front
 set arrow from 23, graph 0 to 23, graph 1 nohead lc rgb 'red' lw 1.2 front

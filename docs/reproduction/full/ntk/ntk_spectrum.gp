@@ -4,11 +4,11 @@ if (!exists("outfile")) outfile = "ntk_spectrum.png"
 set output outfile
 set datafile separator ','
 set datafile missing 'nan'
+set grid
 set title "Empirical NTK over training: condition number and spectral norm\n{/*0.8 full protocol}"
 set xlabel "step"
-set ylabel "condition number λmax/λmin"
 set key outside bottom center horizontal
-set grid
+set ylabel "condition number λmax/λmin"
 set logscale y
 set y2label "‖K‖₂ = λmax(K)"
 set y2tics
@@ -28,4 +28,8 @@ set arrow from 462, graph 0 to 462, graph 1 nohead lc rgb 'red' lw 1.2 front
 set arrow from 538, graph 0 to 538, graph 1 nohead lc rgb 'red' lw 1.2 front
 set arrow from 560, graph 0 to 560, graph 1 nohead lc rgb 'red' lw 1.2 front
 plot "ntk_track.csv" using 1:4 with linespoints lw 1.2 lc rgb "#1f77b4" axes x1y1 title "condition number", \
-     "ntk_track.csv" using 1:2 with linespoints lw 1.2 lc rgb "#2ca02c" axes x1y2 title "‖K‖₂"
+     "ntk_track.csv" using 1:2 with linespoints lw 1.2 lc rgb "#2ca02c" axes x1y2 title "‖K‖₂", \
+     "ntk_track_s1.csv" using 1:4 with lines lw 1 lc rgb "#9ecae1" axes x1y1 title "condition number, seed 1", \
+     "ntk_track_s1.csv" using 1:2 with lines lw 1 lc rgb "#a1d99b" axes x1y2 title "‖K‖₂, seed 1", \
+     "ntk_track_s2.csv" using 1:4 with lines lw 1 lc rgb "#9ecae1" axes x1y1 title "condition number, seed 2", \
+     "ntk_track_s2.csv" using 1:2 with lines lw 1 lc rgb "#a1d99b" axes x1y2 title "‖K‖₂, seed 2"

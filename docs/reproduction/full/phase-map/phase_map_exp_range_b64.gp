@@ -4,12 +4,12 @@ if (!exists("outfile")) outfile = "phase_map_exp_range_b64.png"
 set output outfile
 set datafile separator ','
 set datafile missing 'nan'
-set title "Phase map, SGD, exp_range, batch 64\n{/*0.8 full protocol}"
-set xlabel "peak factor c (peak = c·η_crit(t))"
-set ylabel "test accuracy (%)"
-set key outside bottom center horizontal
 set grid
 set logscale x 2
+set title "Phase map, SGD, exp_range, batch 64\n{/*0.8 full protocol}"
+set xlabel "peak factor c (peak = c·η_{crit}(t))"
+set key outside bottom center horizontal
+set ylabel "test accuracy (%)"
 set y2label "detected catapults per cycle"
 set y2tics
 set ytics nomirror
