@@ -101,12 +101,9 @@ CsvTable read_csv(const std::filesystem::path& path) {
 const char* git_commit() noexcept { return build_git_commit(); }
 
 nlohmann::json run_metadata(const std::string& experiment, const std::string& protocol) {
-  return {{"experiment", experiment},
-          {"protocol", protocol},
-          {"version", CATAPULT_VERSION_STRING},
-          {"git_commit", git_commit()},
-          {"threads", max_threads()},
-          {"isa", kernels::to_string(kernels::active_isa())}};
+  return {{"experiment", experiment},           {"protocol", protocol},
+          {"version", CATAPULT_VERSION_STRING}, {"git_commit", git_commit()},
+          {"threads", max_threads()},           {"isa", kernels::to_string(kernels::active_isa())}};
 }
 
 }  // namespace catapult::app::reproduce
