@@ -362,34 +362,18 @@ void run_table(const Context& ctx) {
           "tested above.\n";
     md << "\nLoss traces of the first seed: ![table loss](table/table_loss.png)\n";
     meta["summary"] = summary;
-    meta["tests"] = {{"sgd_catapult_gt_sgd",
-                      {{"mean_difference", t_sgd.mean_difference},
-                       {"t", t_sgd.t},
-                       {"p_t", t_sgd.p_t},
-                       {"wins", t_sgd.wins},
-                       {"n", t_sgd.n},
-                       {"p_sign", t_sgd.p_sign}}},
-                     {"adagrad_catapult_lt_adagrad",
-                      {{"mean_difference", t_ada.mean_difference},
-                       {"t", t_ada.t},
-                       {"p_t", t_ada.p_t},
-                       {"wins", t_ada.wins},
-                       {"n", t_ada.n},
-                       {"p_sign", t_ada.p_sign}}},
-                     {"sgd_catapult_gt_same_mean_rate",
-                      {{"mean_difference", t_spikes.mean_difference},
-                       {"t", t_spikes.t},
-                       {"p_t", t_spikes.p_t},
-                       {"wins", t_spikes.wins},
-                       {"n", t_spikes.n},
-                       {"p_sign", t_spikes.p_sign}}},
-                     {"adagrad_catapult_gt_same_mean_rate",
-                      {{"mean_difference", t_ada_spikes.mean_difference},
-                       {"t", t_ada_spikes.t},
-                       {"p_t", t_ada_spikes.p_t},
-                       {"wins", t_ada_spikes.wins},
-                       {"n", t_ada_spikes.n},
-                       {"p_sign", t_ada_spikes.p_sign}}}};
+    auto test_json = [](const PairedTest& t) {
+      return nlohmann::json{{"mean_difference", t.mean_difference},
+                            {"t", t.t},
+                            {"p_t", t.p_t},
+                            {"wins", t.wins},
+                            {"n", t.n},
+                            {"p_sign", t.p_sign}};
+    };
+    meta["tests"] = {{"sgd_catapult_gt_sgd", test_json(t_sgd)},
+                     {"adagrad_catapult_lt_adagrad", test_json(t_ada)},
+                     {"sgd_catapult_gt_same_mean_rate", test_json(t_spikes)},
+                     {"adagrad_catapult_gt_same_mean_rate", test_json(t_ada_spikes)}};
     meta["sgd_peak_factor"] = {{"value", sgd_factor}, {"source", sgd_factor_source}};
     meta["adagrad_peak_multiple"] = {{"value", ada_multiple}, {"source", ada_multiple_source}};
     meta["eta_crit_init"] = eta_crit_at_init;
