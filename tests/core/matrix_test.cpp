@@ -15,6 +15,29 @@ TEST(Matrix, StorageIsAlignedAndRowMajor) {
   EXPECT_EQ(m.view().ld(), 5U);
 }
 
+// Buffers of 2 MiB and more are placed on 2 MiB boundaries (so that a transparent huge page can
+// back them) and still hold every element; the ones just below stay on 64-byte boundaries.
+TEST(Matrix, LargeStorageIsHugePageAligned) {
+  const std::size_t cols = kHugePageBytes / sizeof(float) / 512;
+  for (const std::size_t rows : {std::size_t(511), std::size_t(512), std::size_t(700)}) {
+    Matrix<float> m(rows, cols);
+    const auto at = reinterpret_cast<std::uintptr_t>(m.data());
+    if (rows * cols * sizeof(float) >= kHugePageBytes)
+      EXPECT_EQ(at % kHugePageBytes, 0U) << rows;
+    else
+      EXPECT_EQ(at % kAlignment, 0U) << rows;
+    // Every element is writable and keeps its value (ASan checks the bounds in its preset).
+    for (std::size_t i = 0; i < rows; ++i) m(i, cols - 1) = static_cast<float>(i);
+    for (std::size_t i = 0; i < rows; ++i) ASSERT_EQ(m(i, cols - 1), static_cast<float>(i));
+  }
+  AlignedVector<double> v(kHugePageBytes / sizeof(double) + 1, 1.5);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(v.data()) % kHugePageBytes, 0U);
+  v.resize(3);  // shrinking keeps the buffer; clear and free through the same allocator
+  v.shrink_to_fit();
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(v.data()) % kAlignment, 0U);
+  EXPECT_EQ(v[2], 1.5);
+}
+
 TEST(MatrixView, BlockUsesLeadingDimension) {
   Matrix<double> m(4, 6);
   for (std::size_t i = 0; i < 4; ++i)
