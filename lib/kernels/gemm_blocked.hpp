@@ -562,15 +562,175 @@ template <class T>
 inline constexpr bool kAvx512Pack = false;
 #endif
 
+#if defined(__AVX2__) && !defined(__AVX512F__)
+// AVX2 packing primitives, with the same contract as avx512's (transpose_tile, copy_pad). AVX2's
+// masked stores are slow on Zen (microcoded), so stores of fewer than W lanes are split into
+// 128-, 64- and 32-bit stores; masked loads (vmaskmov, which never faults on a masked-off lane)
+// read only the edges of the source.
+namespace avx2 {
+
+template <class T>
+struct Reg;
+template <>
+struct Reg<float> {
+  using type = __m256;
+};
+template <>
+struct Reg<double> {
+  using type = __m256d;
+};
+template <class T>
+inline constexpr std::size_t kLanes = 32 / sizeof(T);
+inline constexpr std::size_t kPrefetchLines = 4;
+
+// The first n lanes of x (n < kLanes) as a vmaskmov mask.
+inline __m256i lane_mask(std::size_t n, float /*tag*/) noexcept {
+  alignas(32) static constexpr std::int32_t kTable[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
+                                                          0,  0,  0,  0,  0,  0,  0,  0};
+  return _mm256_loadu_si256(
+      reinterpret_cast<const __m256i*>(kTable + 8 - std::min<std::size_t>(n, 8)));
+}
+inline __m256i lane_mask(std::size_t n, double /*tag*/) noexcept {
+  alignas(32) static constexpr std::int64_t kTable[8] = {-1, -1, -1, -1, 0, 0, 0, 0};
+  return _mm256_loadu_si256(
+      reinterpret_cast<const __m256i*>(kTable + 4 - std::min<std::size_t>(n, 4)));
+}
+
+// src[0:n] into the first lanes, zeros beyond.
+inline __m256 load_first(const float* src, std::size_t n) noexcept {
+  if (n >= 8) return _mm256_loadu_ps(src);
+  return n == 0 ? _mm256_setzero_ps() : _mm256_maskload_ps(src, lane_mask(n, float()));
+}
+inline __m256d load_first(const double* src, std::size_t n) noexcept {
+  if (n >= 4) return _mm256_loadu_pd(src);
+  return n == 0 ? _mm256_setzero_pd() : _mm256_maskload_pd(src, lane_mask(n, double()));
+}
+
+// The first n lanes of v to dst[0:n].
+inline void store_first(float* dst, __m256 v, std::size_t n) noexcept {
+  if (n >= 8) {
+    _mm256_storeu_ps(dst, v);
+    return;
+  }
+  __m128 x = _mm256_castps256_ps128(v);
+  if (n >= 4) {
+    _mm_storeu_ps(dst, x);
+    dst += 4;
+    n -= 4;
+    x = _mm256_extractf128_ps(v, 1);
+  }
+  if (n >= 2) {
+    _mm_storel_pi(reinterpret_cast<__m64*>(dst), x);
+    dst += 2;
+    n -= 2;
+    x = _mm_movehl_ps(x, x);
+  }
+  if (n == 1) _mm_store_ss(dst, x);
+}
+inline void store_first(double* dst, __m256d v, std::size_t n) noexcept {
+  if (n >= 4) {
+    _mm256_storeu_pd(dst, v);
+    return;
+  }
+  __m128d x = _mm256_castpd256_pd128(v);
+  if (n >= 2) {
+    _mm_storeu_pd(dst, x);
+    dst += 2;
+    n -= 2;
+    x = _mm256_extractf128_pd(v, 1);
+  }
+  if (n == 1) _mm_store_sd(dst, x);
+}
+
+// In-register transpose of an 8 × 8 float block: v[r] holds row r on entry, column r on exit.
+[[gnu::always_inline]] inline void transpose(__m256 (&v)[8]) noexcept {
+  __m256 t[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(v[i], v[i + 1]);  // per 128-bit lane: a0 b0 a1 b1
+    t[i + 1] = _mm256_unpackhi_ps(v[i], v[i + 1]);
+  }
+  // u[4h + j]: rows 4h … 4h + 3 of columns j (low lane) and j + 4 (high lane).
+  __m256 u[8];
+  for (int h = 0; h < 8; h += 4) {
+    u[h] = _mm256_shuffle_ps(t[h], t[h + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    u[h + 1] = _mm256_shuffle_ps(t[h], t[h + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    u[h + 2] = _mm256_shuffle_ps(t[h + 1], t[h + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    u[h + 3] = _mm256_shuffle_ps(t[h + 1], t[h + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int j = 0; j < 4; ++j) {
+    v[j] = _mm256_permute2f128_ps(u[j], u[4 + j], 0x20);
+    v[j + 4] = _mm256_permute2f128_ps(u[j], u[4 + j], 0x31);
+  }
+}
+
+// In-register transpose of a 4 × 4 double block.
+[[gnu::always_inline]] inline void transpose(__m256d (&v)[4]) noexcept {
+  const __m256d t0 = _mm256_unpacklo_pd(v[0], v[1]);  // a0 b0 | a2 b2
+  const __m256d t1 = _mm256_unpackhi_pd(v[0], v[1]);  // a1 b1 | a3 b3
+  const __m256d t2 = _mm256_unpacklo_pd(v[2], v[3]);
+  const __m256d t3 = _mm256_unpackhi_pd(v[2], v[3]);
+  v[0] = _mm256_permute2f128_pd(t0, t2, 0x20);
+  v[1] = _mm256_permute2f128_pd(t1, t3, 0x20);
+  v[2] = _mm256_permute2f128_pd(t0, t2, 0x31);
+  v[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
+}
+
+// dst[p·ld_dst + q] = src[q·ld_src + p] for p < cols and q < lanes, reading rows q < rows only
+// (rows ≤ q < lanes come out as zeros). Assumes rows, cols, lanes ≤ kLanes<T>.
+template <class T>
+[[gnu::always_inline]] inline void transpose_tile(const T* src, std::size_t ld_src,
+                                                  std::size_t rows, std::size_t cols, T* dst,
+                                                  std::size_t ld_dst, std::size_t lanes) noexcept {
+  constexpr std::size_t W = kLanes<T>;
+  typename Reg<T>::type v[W];
+  for (std::size_t q = 0; q < W; ++q) {
+    // As in avx512::transpose_tile: the line kPrefetchLines ahead in each row, as an integer.
+    if (q < rows)
+      _mm_prefetch(reinterpret_cast<const char*>(
+                       reinterpret_cast<std::uintptr_t>(src + q * ld_src) + kPrefetchLines * 64),
+                   _MM_HINT_T0);
+    v[q] = load_first(src + q * ld_src, q < rows ? cols : 0);
+  }
+  transpose(v);
+  for (std::size_t p = 0; p < cols; ++p) store_first(dst + p * ld_dst, v[p], lanes);
+}
+
+// dst[0:total] = src[0:valid] followed by zeros. Assumes valid ≤ total.
+template <class T>
+inline void copy_pad(const T* src, std::size_t valid, T* dst, std::size_t total) noexcept {
+  constexpr std::size_t W = kLanes<T>;
+  for (std::size_t v = 0; v < total; v += W)
+    store_first(dst + v, load_first(src + v, valid > v ? valid - v : 0), total - v);
+}
+
+}  // namespace avx2
+#endif
+
+// The vector packing primitives of this unit's ISA, where it has them (AVX-512 or AVX2, T float
+// or double): pack_a and pack_b call them through `vpack`.
+#if defined(__AVX512F__)
+namespace vpack = avx512;
+template <class T>
+inline constexpr bool kVectorPack = kAvx512Pack<T>;
+#elif defined(__AVX2__)
+namespace vpack = avx2;
+template <class T>
+inline constexpr bool kVectorPack = std::is_base_of_v<xsimd::avx2, Arch> &&
+                                    (std::is_same_v<T, float> || std::is_same_v<T, double>);
+#else
+template <class T>
+inline constexpr bool kVectorPack = false;
+#endif
+
 // The packing loops walk the source in its memory order (row after row, each row left to right)
 // so that the hardware prefetchers see a few long streams; the destination panels, in L2, take
 // the scattered writes.
 template <std::size_t MR, class T>
 void pack_a(const GemmProblem<T>& g, std::size_t ic, std::size_t mc, std::size_t pc, std::size_t kc,
             T* ap) noexcept {
-#if defined(__AVX512F__)
-  if constexpr (kAvx512Pack<T>) {
-    constexpr std::size_t W = avx512::kLanes<T>;
+#if defined(__AVX2__)
+  if constexpr (kVectorPack<T>) {
+    constexpr std::size_t W = vpack::kLanes<T>;
     if (g.trans_a == Trans::N) {
       // op(A) rows are rows of a: W × W blocks transposed in registers; panel rows beyond mc
       // come out as zeros from the transpose.
@@ -579,16 +739,16 @@ void pack_a(const GemmProblem<T>& g, std::size_t ic, std::size_t mc, std::size_t
         T* panel = ap + ir * kc;
         for (std::size_t p0 = 0; p0 < kc; p0 += W)
           for (std::size_t r0 = 0; r0 < MR; r0 += W)
-            avx512::transpose_tile(g.a.row(ic + ir + std::min(r0, mr - 1)) + pc + p0, g.a.ld(),
-                                   mr > r0 ? std::min(W, mr - r0) : 0, std::min(W, kc - p0),
-                                   panel + p0 * MR + r0, MR, std::min(W, MR - r0));
+            vpack::transpose_tile(g.a.row(ic + ir + std::min(r0, mr - 1)) + pc + p0, g.a.ld(),
+                                  mr > r0 ? std::min(W, mr - r0) : 0, std::min(W, kc - p0),
+                                  panel + p0 * MR + r0, MR, std::min(W, MR - r0));
       }
     } else {
       // op(A) rows are columns of a: row pc + p of a holds mc consecutive entries.
       for (std::size_t p = 0; p < kc; ++p) {
         const T* src = g.a.row(pc + p) + ic;
         for (std::size_t ir = 0; ir < mc; ir += MR)
-          avx512::copy_pad(src + ir, std::min(MR, mc - ir), ap + ir * kc + p * MR, MR);
+          vpack::copy_pad(src + ir, std::min(MR, mc - ir), ap + ir * kc + p * MR, MR);
       }
     }
     return;
@@ -624,15 +784,15 @@ void pack_a(const GemmProblem<T>& g, std::size_t ic, std::size_t mc, std::size_t
 template <std::size_t NR, class T>
 void pack_b(const GemmProblem<T>& g, std::size_t pc, std::size_t kc, std::size_t jc, std::size_t nc,
             T* bp) noexcept {
-#if defined(__AVX512F__)
-  if constexpr (kAvx512Pack<T> && NR % avx512::kLanes<T> == 0) {
-    constexpr std::size_t W = avx512::kLanes<T>;
+#if defined(__AVX2__)
+  if constexpr (kVectorPack<T> && NR % vpack::kLanes<T> == 0) {
+    constexpr std::size_t W = vpack::kLanes<T>;
     if (g.trans_b == Trans::N) {
       // Row pc + p of b holds nc consecutive entries of op(B)'s row p.
       for (std::size_t p = 0; p < kc; ++p) {
         const T* src = g.b.row(pc + p) + jc;
         for (std::size_t jr = 0; jr < nc; jr += NR)
-          avx512::copy_pad(src + jr, std::min(NR, nc - jr), bp + jr * kc + p * NR, NR);
+          vpack::copy_pad(src + jr, std::min(NR, nc - jr), bp + jr * kc + p * NR, NR);
       }
     } else {
       // op(B) columns are rows of b: the same in-register transposes as for A.
@@ -642,15 +802,15 @@ void pack_b(const GemmProblem<T>& g, std::size_t pc, std::size_t kc, std::size_t
         // transpose_tile prefetches each row a few lines ahead of its loads, so a panel's first
         // lines would be demand misses, one per row: ask for them one panel ahead.
         for (std::size_t c = jc + jr + NR; c < std::min(jc + jr + 2 * NR, g.n); ++c)
-          for (std::size_t line = 0; line < avx512::kPrefetchLines; ++line)
+          for (std::size_t line = 0; line < vpack::kPrefetchLines; ++line)
             _mm_prefetch(reinterpret_cast<const char*>(
                              reinterpret_cast<std::uintptr_t>(g.b.row(c) + pc) + line * 64),
                          _MM_HINT_T0);
         for (std::size_t p0 = 0; p0 < kc; p0 += W)
           for (std::size_t c0 = 0; c0 < NR; c0 += W)
-            avx512::transpose_tile(g.b.row(jc + jr + std::min(c0, nr - 1)) + pc + p0, g.b.ld(),
-                                   nr > c0 ? std::min(W, nr - c0) : 0, std::min(W, kc - p0),
-                                   panel + p0 * NR + c0, NR, W);
+            vpack::transpose_tile(g.b.row(jc + jr + std::min(c0, nr - 1)) + pc + p0, g.b.ld(),
+                                  nr > c0 ? std::min(W, nr - c0) : 0, std::min(W, kc - p0),
+                                  panel + p0 * NR + c0, NR, W);
       }
     }
     return;
