@@ -206,6 +206,7 @@ struct SimdKernel {
   static std::size_t mc() noexcept { return blocking().mc; }
   static std::size_t nc() noexcept { return blocking().nc; }
   static constexpr std::size_t kPrefetchSteps = 8;
+  static constexpr std::size_t kShortK = 64;
 
   static void run(std::size_t kc, const T* ap, const T* bp, const TileArgs<T>& t) noexcept {
     B acc[MR][NV];
@@ -236,6 +237,16 @@ struct SimdKernel {
     // and 2048 on one thread about +5 % against no prefetch, 25 interleaved repetitions; double
     // squares 512-2048 +3-5 % on medians with the second A line, 31 repetitions. With the A
     // micro-panel in L1, dropping A's prefetch measured within noise.)
+    // A short K block (a weight gradient at a small batch: K = B) finds both micro-panels in L1
+    // after the first tile of its row and column: no prefetches, whose loads would take the load
+    // ports the broadcasts need.
+    if (kc <= kShortK) {
+      for (; p < kc; ++p) {
+        step(ap, bp, acc);
+        ap += MR;
+        bp += NR;
+      }
+    }
     for (; p < kc; ++p) {
       for (std::size_t line = 0; line < NR * sizeof(T); line += 64)
         __builtin_prefetch(bp + kPrefetchSteps * NR + line / sizeof(T), 0, 3);
