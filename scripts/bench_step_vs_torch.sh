@@ -10,7 +10,13 @@
 # clock (bench::PairClock); a busy machine (see the load lines) still slows the all-threads rows.
 #
 #   scripts/bench_step_vs_torch.sh   (env: ROUNDS=3 HIDDEN=1024 BUILD_DIR=build/release
-#                                          UPDATE_DOC=docs/nn_benchmarks.md to rewrite its block)
+#                                          UPDATE_DOC=docs/nn_benchmarks.md to rewrite its block,
+#                                          SECTION=name for a second block and JSON)
+#
+# CATAPULT_ISA=avx2 SECTION=avx2 compares the two on AVX2 kernels on an AVX-512 CPU: ours forced
+# to its AVX2 set, PyTorch's OpenBLAS to its Haswell core and ATen to AVX2 (ATEN_CPU_CAPABILITY),
+# what an AVX2-only node (AMD EPYC Zen 2/3) runs. The JSON is docs/data/step_vs_torch_<name>.json
+# and the block `step_vs_torch_table <name>`.
 #
 # PyTorch is Debian's python3-torch (1.13, on /usr/bin/python3; installed with apt-get when missing
 # and this shell is root). Its BLAS is the system's OpenBLAS: OPENBLAS_CORETYPE is set for both
@@ -33,6 +39,19 @@ if ! "$py" -c 'import torch' 2>/dev/null; then
     exit 1
   fi
 fi
+section=${SECTION:-}
+case ${CATAPULT_ISA:-} in
+  avx2)
+    # Both sides on AVX2 kernels (see above), unless the caller chose otherwise.
+    export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
+    export ATEN_CPU_CAPABILITY=${ATEN_CPU_CAPABILITY:-avx2}
+    ;;
+  "" | avx512) ;;
+  *)
+    echo "bench_step_vs_torch.sh: CATAPULT_ISA=$CATAPULT_ISA has no PyTorch counterpart here (avx2 or avx512)" >&2
+    exit 2
+    ;;
+esac
 if [[ -z ${OPENBLAS_CORETYPE:-} ]]; then
   if grep -qw avx512f /proc/cpuinfo; then
     export OPENBLAS_CORETYPE=SkylakeX
@@ -63,5 +82,6 @@ for r in $(seq 1 "$rounds"); do
 done
 uptime >"$tmp/load_end"
 mkdir -p docs/data
-python3 scripts/step_vs_torch_table.py "$tmp" "$rounds" --json docs/data/step_vs_torch.json \
+python3 scripts/step_vs_torch_table.py "$tmp" "$rounds" \
+  --json "docs/data/step_vs_torch${section:+_$section}.json" ${section:+--section "$section"} \
   ${UPDATE_DOC:+--update "$UPDATE_DOC"}

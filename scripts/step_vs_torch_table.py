@@ -87,6 +87,8 @@ def main():
     ap.add_argument("rounds", type=int)
     ap.add_argument("--json")
     ap.add_argument("--update")
+    ap.add_argument("--section", default="",
+                    help="name of the generated block: markers 'step_vs_torch_table <name>'")
     args = ap.parse_args()
     rounds = [read_round(args.dir, r) for r in range(1, args.rounds + 1)]
     ctx = rounds[0][0].get("context", {})
@@ -167,7 +169,8 @@ def main():
                 {**r, "ours": {str(k): v for k, v in r["ours"].items()}} for r in rows]},
                 f, separators=(",", ":"))
     if args.update:
-        begin, end = "<!-- BEGIN step_vs_torch_table -->", "<!-- END step_vs_torch_table -->"
+        name = "step_vs_torch_table" + (f" {args.section}" if args.section else "")
+        begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"
         with open(args.update) as f:
             text = f.read()
         if begin not in text or end not in text:
