@@ -31,6 +31,15 @@ namespace catapult::bench {
 ///    these CPUs and would run its generic kernel. The core matches the ISA catapult's kernels run
 ///    on (active_isa(), so CATAPULT_ISA=avx2 on an AVX-512 CPU is compared with OpenBLAS's AVX2
 ///    kernels): SkylakeX for AVX-512, Haswell for AVX2; for SSE, the CPU's best of the two.
+///  - OPENBLAS_THREAD_TIMEOUT=20 (when OpenBLAS is linked): OpenBLAS's worker threads spin for
+///    2^timeout cycles after each call before they sleep, 2^28 by default (~75 ms at 3.5 GHz).
+///    In a pair, which alternates OpenBLAS with our oneTBB workers on the same cores every
+///    millisecond, the spinning workers then held a core through our whole next sample: on the
+///    2-vCPU Zen 4 VM the 2-thread ratios were bimodal (the forward pass X[128,784]·W1ᵀ at 0.53
+///    in half the repetitions, as if ours ran on one thread, 0.9 in the others). 2^20 cycles
+///    (~0.3 ms) keeps them spinning between the back-to-back calls of one sample and out of the
+///    way of the next; OpenBLAS's own 2-thread figures rose with it (that forward pass: median
+///    152 -> 184 GFLOP/s over 5 repetitions), so the peer is not weakened.
 ///  - OMP_WAIT_POLICY=passive when omp_passive: Eigen's OpenMP threads otherwise spin at every
 ///    barrier, which on a shared, oversubscribed machine slows Eigen down by orders of magnitude.
 /// Returns when nothing needed setting, after a restart, or if execv failed (the run then goes on
@@ -51,6 +60,10 @@ inline void restart_with_peer_environment(char** argv, bool omp_passive) {
       setenv("OPENBLAS_CORETYPE", core, 1);
       restart = true;
     }
+  }
+  if (std::getenv("OPENBLAS_THREAD_TIMEOUT") == nullptr) {
+    setenv("OPENBLAS_THREAD_TIMEOUT", "20", 1);
+    restart = true;
   }
 #endif
   if (omp_passive && std::getenv("OMP_WAIT_POLICY") == nullptr) {
@@ -148,6 +161,8 @@ inline int run_benchmarks(int argc, char** argv) {
   add_catapult_context();
 #ifdef CATAPULT_HAVE_OPENBLAS
   benchmark::AddCustomContext("openblas_corename", openblas_get_corename());
+  const char* timeout = std::getenv("OPENBLAS_THREAD_TIMEOUT");
+  benchmark::AddCustomContext("openblas_thread_timeout", timeout != nullptr ? timeout : "");
 #endif
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

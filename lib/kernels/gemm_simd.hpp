@@ -165,10 +165,15 @@ bool use_shared_a(const Problem<T>& g, std::size_t threads) noexcept {
 template <class Kernel, class T>
 void gemm_parallel_shared_a(const Problem<T>& g, std::size_t threads) {
   constexpr std::size_t MR = Kernel::MR, NR = Kernel::NR;
-  // Columns per chunk: a multiple of NR, at most NC (ceil(n / NC) chunks at least).
-  const std::size_t wanted = std::max(ceil_div(g.n, Kernel::nc()), 4 * threads);
-  const std::size_t cols = round_up(ceil_div(g.n, wanted), NR);
-  const std::size_t chunks = ceil_div(g.n, cols);
+  // Chunks of whole NR-column panels, as even as panels allow (chunk c: panels
+  // [c·P / chunks, (c + 1)·P / chunks) of the P = ceil(N / NR)), at most NC columns each
+  // (ceil(N / NC) chunks at least). Chunks of ceil(N / chunks) columns rounded up to NR left a
+  // short last one: N = 1024 in 48-column panels was 7 chunks of 144 and one of 16, so on 2
+  // threads one took 576 columns and the other 448.
+  const std::size_t panels = ceil_div(g.n, NR);
+  const std::size_t chunks = std::min(panels, std::max(ceil_div(g.n, Kernel::nc()), 4 * threads));
+  const std::size_t cols = ceil_div(panels, chunks) * NR;  // the widest chunk
+  const auto chunk_start = [&](std::size_t c) { return std::min(c * panels / chunks * NR, g.n); };
   const std::size_t mc_step = balanced_mc<Kernel>(g.m);
   const std::size_t kc_step = balanced_kc<Kernel>(g.k);
   const std::size_t a_size = round_up_to_line<T>(a_buffer_size<Kernel>(g.m));
@@ -181,12 +186,12 @@ void gemm_parallel_shared_a(const Problem<T>& g, std::size_t threads) {
   detail::isolated([&] {
     for (std::size_t ic = 0; ic < g.m; ic += mc_step) {
       const std::size_t mc = std::min(mc_step, g.m - ic);
-      const std::size_t panels = ceil_div(mc, MR);
-      const std::size_t grain = std::max<std::size_t>(1, panels / (4 * threads));
+      const std::size_t a_panels = ceil_div(mc, MR);
+      const std::size_t grain = std::max<std::size_t>(1, a_panels / (4 * threads));
       // K = 0 still makes one pass (kc = 0) so that C = beta·C and the epilogue are applied.
       for (std::size_t pc = 0; pc == 0 || pc < g.k; pc += kc_step) {
         const std::size_t kc = std::min(kc_step, g.k - pc);
-        detail::parallel_ranges(panels, grain, true,
+        detail::parallel_ranges(a_panels, grain, true,
                                 [&](std::size_t begin, std::size_t end) noexcept {
                                   const std::size_t lo = begin * MR;
                                   const std::size_t hi = std::min(end * MR, mc);
@@ -195,8 +200,8 @@ void gemm_parallel_shared_a(const Problem<T>& g, std::size_t threads) {
         detail::parallel_ranges(chunks, 1, true, [&](std::size_t begin, std::size_t end) noexcept {
           T* const bp = b_buffers + detail::arena_slot() * b_size;
           for (std::size_t chunk = begin; chunk != end; ++chunk) {
-            const std::size_t jc = chunk * cols;
-            const std::size_t nc = std::min(cols, g.n - jc);
+            const std::size_t jc = chunk_start(chunk);
+            const std::size_t nc = chunk_start(chunk + 1) - jc;
             pack_b<NR>(g, pc, kc, jc, nc, bp);
             block_tiles<Kernel>(g, ic, mc, jc, nc, pc, kc, ap, bp, bp + cols * Kernel::KC);
           }
