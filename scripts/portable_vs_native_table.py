@@ -6,10 +6,12 @@ Usage: portable_vs_native_table.py DIR ROUNDS ISA [ISA ...] [--json OUT.json]
 
 DIR holds, per ISA, build (release = portable, native) and round r = 1 .. ROUNDS,
 gemm_<isa>_<build>_<r>.json (kernels_bench's BM_Kernels_Paired*: counters "ratio", ours against
-OpenBLAS in one process) and step_<isa>_<build>_<r>.json (nn_bench's BM_Nn_TrainStep: counter
-"step_ms"), Google Benchmark JSON, plus the `uptime` lines load_start and load_end and the commit
+OpenBLAS in one process) and step_<isa>_<build>_<r>.json (nn_bench's BM_Nn_Step: counter
+"step_efficiency", OpenBLAS's five products against our step in one process), Google Benchmark
+JSON, plus the `uptime` lines load_start and load_end and the commit
 line in `commit`. Per ISA and case, within each round: GEMM portable/native = ratio(portable) /
-ratio(native), step portable/native = step_ms(native) / step_ms(portable); the table gives the
+ratio(native), step portable/native = step_efficiency(portable) / step_efficiency(native); the
+table gives the
 median over the rounds (> 1: the portable build is faster) and the range. Python 3 standard
 library only; no number is typed by hand.
 """
@@ -34,7 +36,7 @@ def case_name(name):
     m = re.match(r"BM_Kernels_PairedMlp<float>/pass:(\d)/batch:(\d+)/hidden:(\d+)/", name)
     if m:
         return f"GEMM {PASSES[m.group(1)]}, B={m.group(2)}, H={m.group(3)}"
-    m = re.match(r"BM_Nn_TrainStep/opt:0/hidden:(\d+)/batch:(\d+)/", name)
+    m = re.match(r"BM_Nn_Step/hidden:(\d+)/batch:(\d+)/", name)
     if m:
         return f"SGD step 784-{m.group(1)}-10 (fused), B={m.group(2)}"
     return None
@@ -75,7 +77,7 @@ def main():
             per = {}
             for build in ("release", "native"):
                 ctx_g, gemm = read(f"{args.dir}/gemm_{isa}_{build}_{r}.json", "ratio")
-                ctx_s, step = read(f"{args.dir}/step_{isa}_{build}_{r}.json", "step_ms")
+                ctx_s, step = read(f"{args.dir}/step_{isa}_{build}_{r}.json", "step_efficiency")
                 contexts[(isa, build)] = ctx_g
                 per[build] = (gemm, step)
             for name in per["release"][0]:
@@ -89,7 +91,7 @@ def main():
                     key = (isa, name)
                     if key not in cases:
                         order.append(key)
-                    cases.setdefault(key, []).append(per["native"][1][name] / per["release"][1][name])
+                    cases.setdefault(key, []).append(per["release"][1][name] / per["native"][1][name])
 
     def load(name):
         try:
