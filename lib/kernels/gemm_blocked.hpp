@@ -526,40 +526,17 @@ struct Reg<double> {
 };
 template <class T>
 inline constexpr std::size_t kLanes = 64 / sizeof(T);
-inline constexpr std::size_t kPrefetchLines = 4;
 
-// dst[p·ld_dst + q] = src[q·ld_src + p] for p < cols and q < lanes, reading rows q < rows only
-// (rows ≤ q < lanes come out as zeros). Assumes rows, cols, lanes ≤ kLanes<T>.
+// src[0:n] into the first lanes, zeros beyond (n = 0: no load); the first n lanes of v to
+// dst[0:n]. Masked, so nothing outside those entries is touched.
 template <class T>
-[[gnu::always_inline]] inline void transpose_tile(const T* src, std::size_t ld_src,
-                                                  std::size_t rows, std::size_t cols, T* dst,
-                                                  std::size_t ld_dst, std::size_t lanes) noexcept {
-  constexpr std::size_t W = kLanes<T>;
-  typename Reg<T>::type v[W];
-  const auto in = lane_mask(cols, T());
-  for (std::size_t q = 0; q < W; ++q) {
-    // The packs walk each source row in steps of one line; the line kPrefetchLines ahead is
-    // requested now. It may lie past the end of the matrix: a prefetch never faults, and the
-    // address is formed as an integer so no pointer leaves its array.
-    if (q < rows)
-      _mm_prefetch(reinterpret_cast<const char*>(
-                       reinterpret_cast<std::uintptr_t>(src + q * ld_src) + kPrefetchLines * 64),
-                   _MM_HINT_T0);
-    v[q] = q < rows ? load(in, src + q * ld_src) : load(decltype(in)(0), src);
-  }
-  transpose(v);
-  const auto out = lane_mask(lanes, T());
-  for (std::size_t p = 0; p < cols; ++p) store(dst + p * ld_dst, out, v[p]);
+[[gnu::always_inline]] inline typename Reg<T>::type load_first(const T* src,
+                                                               std::size_t n) noexcept {
+  return load(lane_mask(n, T()), src);
 }
-
-// dst[0:total] = src[0:valid] followed by zeros. Assumes valid ≤ total.
-template <class T>
-inline void copy_pad(const T* src, std::size_t valid, T* dst, std::size_t total) noexcept {
-  constexpr std::size_t W = kLanes<T>;
-  for (std::size_t v = 0; v < total; v += W) {
-    const auto in = lane_mask(valid > v ? valid - v : 0, T());
-    store(dst + v, lane_mask(total - v, T()), load(in, src + v));
-  }
+template <class T, class V>
+[[gnu::always_inline]] inline void store_first(T* dst, V v, std::size_t n) noexcept {
+  store(dst, lane_mask(n, T()), v);
 }
 
 }  // namespace avx512
@@ -574,7 +551,8 @@ inline constexpr bool kAvx512Pack = false;
 #endif
 
 #if defined(__AVX2__) && !defined(__AVX512F__)
-// AVX2 packing primitives, with the same contract as avx512's (transpose_tile, copy_pad). AVX2's
+// AVX2 packing primitives, with the same contract as avx512's (Reg, kLanes, load_first,
+// store_first, transpose; transpose_tile and copy_pad below are built on either set). AVX2's
 // masked stores are slow on Zen (microcoded), so stores of fewer than W lanes are split into
 // 128-, 64- and 32-bit stores; masked loads (vmaskmov, which never faults on a masked-off lane)
 // read only the edges of the source.
@@ -592,7 +570,6 @@ struct Reg<double> {
 };
 template <class T>
 inline constexpr std::size_t kLanes = 32 / sizeof(T);
-inline constexpr std::size_t kPrefetchLines = 4;
 
 // The first n lanes of x (n < kLanes) as a vmaskmov mask.
 inline __m256i lane_mask(std::size_t n, float /*tag*/) noexcept {
@@ -608,17 +585,17 @@ inline __m256i lane_mask(std::size_t n, double /*tag*/) noexcept {
 }
 
 // src[0:n] into the first lanes, zeros beyond.
-inline __m256 load_first(const float* src, std::size_t n) noexcept {
+[[gnu::always_inline]] inline __m256 load_first(const float* src, std::size_t n) noexcept {
   if (n >= 8) return _mm256_loadu_ps(src);
   return n == 0 ? _mm256_setzero_ps() : _mm256_maskload_ps(src, lane_mask(n, float()));
 }
-inline __m256d load_first(const double* src, std::size_t n) noexcept {
+[[gnu::always_inline]] inline __m256d load_first(const double* src, std::size_t n) noexcept {
   if (n >= 4) return _mm256_loadu_pd(src);
   return n == 0 ? _mm256_setzero_pd() : _mm256_maskload_pd(src, lane_mask(n, double()));
 }
 
 // The first n lanes of v to dst[0:n].
-inline void store_first(float* dst, __m256 v, std::size_t n) noexcept {
+[[gnu::always_inline]] inline void store_first(float* dst, __m256 v, std::size_t n) noexcept {
   if (n >= 8) {
     _mm256_storeu_ps(dst, v);
     return;
@@ -638,7 +615,7 @@ inline void store_first(float* dst, __m256 v, std::size_t n) noexcept {
   }
   if (n == 1) _mm_store_ss(dst, x);
 }
-inline void store_first(double* dst, __m256d v, std::size_t n) noexcept {
+[[gnu::always_inline]] inline void store_first(double* dst, __m256d v, std::size_t n) noexcept {
   if (n >= 4) {
     _mm256_storeu_pd(dst, v);
     return;
@@ -686,34 +663,6 @@ inline void store_first(double* dst, __m256d v, std::size_t n) noexcept {
   v[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
 }
 
-// dst[p·ld_dst + q] = src[q·ld_src + p] for p < cols and q < lanes, reading rows q < rows only
-// (rows ≤ q < lanes come out as zeros). Assumes rows, cols, lanes ≤ kLanes<T>.
-template <class T>
-[[gnu::always_inline]] inline void transpose_tile(const T* src, std::size_t ld_src,
-                                                  std::size_t rows, std::size_t cols, T* dst,
-                                                  std::size_t ld_dst, std::size_t lanes) noexcept {
-  constexpr std::size_t W = kLanes<T>;
-  typename Reg<T>::type v[W];
-  for (std::size_t q = 0; q < W; ++q) {
-    // As in avx512::transpose_tile: the line kPrefetchLines ahead in each row, as an integer.
-    if (q < rows)
-      _mm_prefetch(reinterpret_cast<const char*>(
-                       reinterpret_cast<std::uintptr_t>(src + q * ld_src) + kPrefetchLines * 64),
-                   _MM_HINT_T0);
-    v[q] = load_first(src + q * ld_src, q < rows ? cols : 0);
-  }
-  transpose(v);
-  for (std::size_t p = 0; p < cols; ++p) store_first(dst + p * ld_dst, v[p], lanes);
-}
-
-// dst[0:total] = src[0:valid] followed by zeros. Assumes valid ≤ total.
-template <class T>
-inline void copy_pad(const T* src, std::size_t valid, T* dst, std::size_t total) noexcept {
-  constexpr std::size_t W = kLanes<T>;
-  for (std::size_t v = 0; v < total; v += W)
-    store_first(dst + v, load_first(src + v, valid > v ? valid - v : 0), total - v);
-}
-
 }  // namespace avx2
 #endif
 
@@ -733,6 +682,44 @@ template <class T>
 inline constexpr bool kVectorPack = false;
 #endif
 
+#if defined(__AVX2__)
+// The packs walk each source row in steps of one line and request the line kPrefetchLines ahead.
+inline constexpr std::size_t kPrefetchLines = 4;
+
+// dst[p·ld_dst + q] = src[q·ld_src + p] for p < cols and q < lanes, reading rows q < rows only
+// (rows ≤ q < lanes come out as zeros), through one in-register transpose of vpack's. Assumes
+// rows, cols, lanes ≤ vpack::kLanes<T>.
+template <class T>
+[[gnu::always_inline]] inline void transpose_tile(const T* src, std::size_t ld_src,
+                                                  std::size_t rows, std::size_t cols, T* dst,
+                                                  std::size_t ld_dst, std::size_t lanes) noexcept {
+  constexpr std::size_t W = vpack::kLanes<T>;
+  typename vpack::Reg<T>::type v[W];
+  for (std::size_t q = 0; q < W; ++q) {
+    // The prefetched line may lie past the end of the matrix: a prefetch never faults, and the
+    // address is formed as an integer so no pointer leaves its array.
+    if (q < rows)
+      _mm_prefetch(reinterpret_cast<const char*>(
+                       reinterpret_cast<std::uintptr_t>(src + q * ld_src) + kPrefetchLines * 64),
+                   _MM_HINT_T0);
+    // Rows past `rows` load nothing, from row 0's address: a fully masked AVX-512 load of a row
+    // beyond still cost the forward pass at B = 32, H = 256 about a tenth (0.88 of OpenBLAS
+    // against 1.0), presumably for its address translation.
+    v[q] = q < rows ? vpack::load_first(src + q * ld_src, cols) : vpack::load_first(src, 0);
+  }
+  vpack::transpose(v);
+  for (std::size_t p = 0; p < cols; ++p) vpack::store_first(dst + p * ld_dst, v[p], lanes);
+}
+
+// dst[0:total] = src[0:valid] followed by zeros. Assumes valid ≤ total.
+template <class T>
+inline void copy_pad(const T* src, std::size_t valid, T* dst, std::size_t total) noexcept {
+  constexpr std::size_t W = vpack::kLanes<T>;
+  for (std::size_t v = 0; v < total; v += W)
+    vpack::store_first(dst + v, vpack::load_first(src + v, valid > v ? valid - v : 0), total - v);
+}
+#endif
+
 // The packing loops walk the source in its memory order (row after row, each row left to right)
 // so that the hardware prefetchers see a few long streams; the destination panels, in L2, take
 // the scattered writes.
@@ -750,16 +737,16 @@ void pack_a(const GemmProblem<T>& g, std::size_t ic, std::size_t mc, std::size_t
         T* panel = ap + ir * kc;
         for (std::size_t p0 = 0; p0 < kc; p0 += W)
           for (std::size_t r0 = 0; r0 < MR; r0 += W)
-            vpack::transpose_tile(g.a.row(ic + ir + std::min(r0, mr - 1)) + pc + p0, g.a.ld(),
-                                  mr > r0 ? std::min(W, mr - r0) : 0, std::min(W, kc - p0),
-                                  panel + p0 * MR + r0, MR, std::min(W, MR - r0));
+            transpose_tile(g.a.row(ic + ir + std::min(r0, mr - 1)) + pc + p0, g.a.ld(),
+                           mr > r0 ? std::min(W, mr - r0) : 0, std::min(W, kc - p0),
+                           panel + p0 * MR + r0, MR, std::min(W, MR - r0));
       }
     } else {
       // op(A) rows are columns of a: row pc + p of a holds mc consecutive entries.
       for (std::size_t p = 0; p < kc; ++p) {
         const T* src = g.a.row(pc + p) + ic;
         for (std::size_t ir = 0; ir < mc; ir += MR)
-          vpack::copy_pad(src + ir, std::min(MR, mc - ir), ap + ir * kc + p * MR, MR);
+          copy_pad(src + ir, std::min(MR, mc - ir), ap + ir * kc + p * MR, MR);
       }
     }
     return;
@@ -803,7 +790,7 @@ void pack_b(const GemmProblem<T>& g, std::size_t pc, std::size_t kc, std::size_t
       for (std::size_t p = 0; p < kc; ++p) {
         const T* src = g.b.row(pc + p) + jc;
         for (std::size_t jr = 0; jr < nc; jr += NR)
-          vpack::copy_pad(src + jr, std::min(NR, nc - jr), bp + jr * kc + p * NR, NR);
+          copy_pad(src + jr, std::min(NR, nc - jr), bp + jr * kc + p * NR, NR);
       }
     } else {
       // op(B) columns are rows of b: the same in-register transposes as for A.
@@ -813,15 +800,15 @@ void pack_b(const GemmProblem<T>& g, std::size_t pc, std::size_t kc, std::size_t
         // transpose_tile prefetches each row a few lines ahead of its loads, so a panel's first
         // lines would be demand misses, one per row: ask for them one panel ahead.
         for (std::size_t c = jc + jr + NR; c < std::min(jc + jr + 2 * NR, g.n); ++c)
-          for (std::size_t line = 0; line < vpack::kPrefetchLines; ++line)
+          for (std::size_t line = 0; line < kPrefetchLines; ++line)
             _mm_prefetch(reinterpret_cast<const char*>(
                              reinterpret_cast<std::uintptr_t>(g.b.row(c) + pc) + line * 64),
                          _MM_HINT_T0);
         for (std::size_t p0 = 0; p0 < kc; p0 += W)
           for (std::size_t c0 = 0; c0 < NR; c0 += W)
-            vpack::transpose_tile(g.b.row(jc + jr + std::min(c0, nr - 1)) + pc + p0, g.b.ld(),
-                                  nr > c0 ? std::min(W, nr - c0) : 0, std::min(W, kc - p0),
-                                  panel + p0 * NR + c0, NR, W);
+            transpose_tile(g.b.row(jc + jr + std::min(c0, nr - 1)) + pc + p0, g.b.ld(),
+                           nr > c0 ? std::min(W, nr - c0) : 0, std::min(W, kc - p0),
+                           panel + p0 * NR + c0, NR, W);
       }
     }
     return;
