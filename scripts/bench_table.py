@@ -31,6 +31,8 @@ import subprocess
 import sys
 from collections import defaultdict
 
+from doc_block import replace_block
+
 IMPLS = {0: "naive", 1: "blocked_scalar", 2: "simd", 3: "simd_parallel", 4: "openblas", 5: "eigen"}
 # ISAs of BM_Kernels_FmaPeak, widest first.
 ISAS = ("avx512", "avx2", "sse")
@@ -487,18 +489,12 @@ def main():
     if not opts.update:
         print(text)
         return status
-    with open(opts.update, encoding="utf-8") as f:
-        doc = f.read()
     begin, end = BEGIN, END
     if opts.section:
         begin = BEGIN.replace("kernels_bench tables", f"kernels_bench {opts.section} tables")
         end = END.replace("kernels_bench tables", f"kernels_bench {opts.section} tables")
-    if begin not in doc or end not in doc:
-        sys.exit(f"{opts.update}: markers not found: {begin}")
-    head, rest = doc.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    with open(opts.update, "w", encoding="utf-8") as f:
-        f.write(head + begin + "\n" + text + "\n" + end + tail)
+    if not replace_block(opts.update, begin, end, text):
+        return 1
     return status
 
 

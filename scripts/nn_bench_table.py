@@ -22,6 +22,8 @@ import statistics
 import sys
 from collections import defaultdict
 
+from doc_block import replace_block
+
 FAMILIES = {
     "nn": r"BM_Nn_Step/hidden:(\d+)/batch:(\d+)/threads:(\d+)",
     "optim": r"BM_Optim_Step/kind:(\d+)/params:(\d+)/threads:(\d+)",
@@ -116,16 +118,7 @@ def main():
     if not args.update:
         print(text)
         return 0
-    with open(args.update) as f:
-        doc = f.read()
-    if begin not in doc or end not in doc:
-        print(f"{args.update}: markers {begin} / {end} missing", file=sys.stderr)
-        return 1
-    head, rest = doc.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    with open(args.update, "w") as f:
-        f.write(head + begin + "\n" + text + "\n" + end + tail)
-    return 0
+    return 0 if replace_block(args.update, begin, end, text) else 1
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ import re
 import statistics
 import sys
 
+from doc_block import replace_block
+
 PASSES = {
     "0": "forward X[B,784]·W1[H,784]ᵀ",
     "1": "dW1 = dHᵀ·X",
@@ -80,18 +82,13 @@ def main():
                 ctx_s, step = read(f"{args.dir}/step_{isa}_{build}_{r}.json", "step_efficiency")
                 contexts[(isa, build)] = ctx_g
                 per[build] = (gemm, step)
-            for name in per["release"][0]:
-                if name in per["native"][0]:
-                    key = (isa, name)
-                    if key not in cases:
-                        order.append(key)
-                    cases.setdefault(key, []).append(per["release"][0][name] / per["native"][0][name])
-            for name in per["release"][1]:
-                if name in per["native"][1]:
-                    key = (isa, name)
-                    if key not in cases:
-                        order.append(key)
-                    cases.setdefault(key, []).append(per["release"][1][name] / per["native"][1][name])
+            for kind in (0, 1):  # GEMM ratios, then step efficiencies: portable over native
+                portable, native = per["release"][kind], per["native"][kind]
+                for name in portable:
+                    if name in native:
+                        if (isa, name) not in cases:
+                            order.append((isa, name))
+                        cases.setdefault((isa, name), []).append(portable[name] / native[name])
 
     def load(name):
         try:
@@ -143,16 +140,9 @@ def main():
                 separators=(",", ":"),
             )
     if args.update:
-        begin, end = "<!-- BEGIN portable_vs_native -->", "<!-- END portable_vs_native -->"
-        with open(args.update) as f:
-            text = f.read()
-        if begin not in text or end not in text:
-            print(f"{args.update}: markers {begin} / {end} missing", file=sys.stderr)
+        if not replace_block(args.update, "<!-- BEGIN portable_vs_native -->",
+                             "<!-- END portable_vs_native -->", table):
             return 1
-        head, rest = text.split(begin, 1)
-        _, tail = rest.split(end, 1)
-        with open(args.update, "w") as f:
-            f.write(head + begin + "\n" + table + "\n" + end + tail)
     return 0
 
 

@@ -21,6 +21,8 @@ import statistics
 import sys
 from collections import defaultdict
 
+from doc_block import replace_block
+
 OPTS = {0: "sgd", 1: "adam"}
 NAMES = {"sgd": "SGD", "adam": "Adam"}
 PATTERN = (
@@ -170,16 +172,8 @@ def main():
                 f, separators=(",", ":"))
     if args.update:
         name = "step_vs_torch_table" + (f" {args.section}" if args.section else "")
-        begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"
-        with open(args.update) as f:
-            text = f.read()
-        if begin not in text or end not in text:
-            print(f"{args.update}: markers {begin} / {end} missing", file=sys.stderr)
+        if not replace_block(args.update, f"<!-- BEGIN {name} -->", f"<!-- END {name} -->", table):
             return 1
-        head, rest = text.split(begin, 1)
-        _, tail = rest.split(end, 1)
-        with open(args.update, "w") as f:
-            f.write(head + begin + "\n" + table + "\n" + end + tail)
     return 0
 
 
