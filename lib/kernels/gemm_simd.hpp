@@ -63,6 +63,15 @@ bool prefer_second_shape(const Problem<T>& g) noexcept {
          1.05 * tile_fill(g.m, g.n, First::MR, First::NR);
 }
 
+// The first index of part `part` of `parts` when [0, extent) is split into parts of whole
+// panels of `panel` indices, as evenly as panels allow: part p spans the panels
+// [p·P / parts, (p + 1)·P / parts) of the P = ceil(extent / panel), so parts differ by at most
+// one panel. part = parts gives extent.
+constexpr std::size_t panel_edge(std::size_t part, std::size_t parts, std::size_t extent,
+                                 std::size_t panel) noexcept {
+  return std::min(part * ceil_div(extent, panel) / parts * panel, extent);
+}
+
 // Runs Driver::region over all of C on the calling thread.
 template <class Driver, class T>
 void gemm_sequential(const Problem<T>& g) {
@@ -101,13 +110,10 @@ void gemm_parallel(const Problem<T>& g, std::size_t threads) {
     gemm_sequential<Driver>(g);
     return;
   }
-  // Tile r of row_tiles spans the MR-row panels [r·P / row_tiles, (r + 1)·P / row_tiles) of the
-  // P = ceil(M / MR) panels, so tiles differ by at most one panel; likewise for columns. (Tiles
-  // of ceil(N / col_tiles) columns rounded up to NR left a short last one: N = 784 in 4 tiles of
-  // 48-column panels was 240 + 240 + 240 + 64, and 2 threads then took 480 and 304 columns.)
-  const auto edge = [](std::size_t tile, std::size_t tiles, std::size_t extent, std::size_t step) {
-    return std::min(tile * ceil_div(extent, step) / tiles * step, extent);
-  };
+  // Tile r of row_tiles spans rows [panel_edge(r, …), panel_edge(r + 1, …)), and likewise for
+  // columns. (Tiles of ceil(N / col_tiles) columns rounded up to NR left a short last one:
+  // N = 784 in 4 tiles of 48-column panels was 240 + 240 + 240 + 64, and 2 threads then took 480
+  // and 304 columns.)
   const std::size_t mt = ceil_div(max_row_tiles, row_tiles) * Driver::MR;
   const std::size_t nt = ceil_div(max_col_tiles, col_tiles) * Driver::NR;
 
@@ -120,22 +126,22 @@ void gemm_parallel(const Problem<T>& g, std::size_t threads) {
   // isolated: while it waits, this thread runs only our tiles, never an outer task that could
   // call gemm again and reuse this thread's buffers.
   detail::isolated([&] {
-    detail::parallel_ranges(row_tiles * col_tiles, 1, true,
-                            [&](std::size_t begin, std::size_t end) noexcept {
-                              T* ap = nullptr;
-                              T* bp = nullptr;
-                              if (buffers != nullptr) {
-                                ap = buffers + detail::arena_slot() * (a_size + b_size);
-                                bp = ap + a_size;
-                              }
-                              for (std::size_t tile = begin; tile != end; ++tile) {
-                                const std::size_t r = tile / col_tiles, c = tile % col_tiles;
-                                Driver::region(g, edge(r, row_tiles, g.m, Driver::MR),
-                                               edge(r + 1, row_tiles, g.m, Driver::MR),
-                                               edge(c, col_tiles, g.n, Driver::NR),
-                                               edge(c + 1, col_tiles, g.n, Driver::NR), ap, bp);
-                              }
-                            });
+    detail::parallel_ranges(
+        row_tiles * col_tiles, 1, true, [&](std::size_t begin, std::size_t end) noexcept {
+          T* ap = nullptr;
+          T* bp = nullptr;
+          if (buffers != nullptr) {
+            ap = buffers + detail::arena_slot() * (a_size + b_size);
+            bp = ap + a_size;
+          }
+          for (std::size_t tile = begin; tile != end; ++tile) {
+            const std::size_t r = tile / col_tiles, c = tile % col_tiles;
+            Driver::region(g, panel_edge(r, row_tiles, g.m, Driver::MR),
+                           panel_edge(r + 1, row_tiles, g.m, Driver::MR),
+                           panel_edge(c, col_tiles, g.n, Driver::NR),
+                           panel_edge(c + 1, col_tiles, g.n, Driver::NR), ap, bp);
+          }
+        });
   });
 }
 
@@ -173,7 +179,7 @@ void gemm_parallel_shared_a(const Problem<T>& g, std::size_t threads) {
   const std::size_t panels = ceil_div(g.n, NR);
   const std::size_t chunks = std::min(panels, std::max(ceil_div(g.n, Kernel::nc()), 4 * threads));
   const std::size_t cols = ceil_div(panels, chunks) * NR;  // the widest chunk
-  const auto chunk_start = [&](std::size_t c) { return std::min(c * panels / chunks * NR, g.n); };
+  const auto chunk_start = [&](std::size_t c) { return panel_edge(c, chunks, g.n, NR); };
   const std::size_t mc_step = balanced_mc<Kernel>(g.m);
   const std::size_t kc_step = balanced_kc<Kernel>(g.k);
   const std::size_t a_size = round_up_to_line<T>(a_buffer_size<Kernel>(g.m));
