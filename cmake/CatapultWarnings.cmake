@@ -16,7 +16,7 @@ endif()
 
 add_library(catapult_codegen INTERFACE)
 if(CATAPULT_NATIVE)
-  target_compile_options(catapult_codegen INTERFACE -march=native)
+  target_compile_options(catapult_codegen INTERFACE -march=native -mtune=${CATAPULT_NATIVE_TUNE})
 endif()
 if(CATAPULT_SANITIZE)
   target_compile_options(catapult_codegen INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer
