@@ -1,4 +1,5 @@
-"""The generated blocks of docs/*.md: replace the text between a BEGIN and an END marker.
+"""The generated blocks of docs/*.md: replace the text between a BEGIN and an END marker, and
+read the one-line files a benchmark script leaves in its run directory for the block's header.
 
 Shared by the table scripts (bench_table.py, nn_bench_table.py, step_vs_torch_table.py,
 portable_vs_native_table.py), which run as `python3 scripts/<name>.py` and so find this module
@@ -24,3 +25,13 @@ def replace_block(path, begin, end, text):
         f.write(head + begin + "\n" + text + "\n" + end + tail)
     os.replace(tmp, path)
     return True
+
+
+def run_text(directory, name):
+    """The stripped text of the file `name` in a run directory (the load lines, the commit a
+    benchmark script wrote there), or "?" when it cannot be read."""
+    try:
+        with open(os.path.join(directory, name), encoding="utf-8") as f:
+            return f.read().strip()
+    except OSError:
+        return "?"

@@ -21,7 +21,7 @@ import re
 import statistics
 import sys
 
-from doc_block import replace_block
+from doc_block import replace_block, run_text
 
 PASSES = {
     "0": "forward X[B,784]·W1[H,784]ᵀ",
@@ -90,17 +90,12 @@ def main():
                             order.append((isa, name))
                         cases.setdefault((isa, name), []).append(portable[name] / native[name])
 
-    def load(name):
-        try:
-            with open(f"{args.dir}/{name}") as f:
-                return f.read().strip()
-        except OSError:
-            return "?"
-
     ctx = contexts[(args.isas[0], "release")]
+    commit, load_start, load_end = (
+        run_text(args.dir, name) for name in ("commit", "load_start", "load_end"))
     lines = [
         f"Run: {ctx.get('date', '?')}, host {ctx.get('host_name', '?')}, {ctx.get('num_cpus', '?')} "
-        f"CPUs at {ctx.get('mhz_per_cpu', '?')} MHz, {args.rounds} rounds, {load('commit')}.",
+        f"CPUs at {ctx.get('mhz_per_cpu', '?')} MHz, {args.rounds} rounds, {commit}.",
         "Kernels ISA per section (detected "
         f"{ctx.get('catapult_isa_detected', '?')}): "
         + "; ".join(
@@ -110,7 +105,7 @@ def main():
             for isa in args.isas
         )
         + ".",
-        f"Load: at the start `{load('load_start')}`; at the end `{load('load_end')}`.",
+        f"Load: at the start `{load_start}`; at the end `{load_end}`.",
         "",
         "| ISA | case (1 thread) | portable / native (range) |",
         "|---|---|---:|",

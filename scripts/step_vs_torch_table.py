@@ -21,7 +21,7 @@ import statistics
 import sys
 from collections import defaultdict
 
-from doc_block import replace_block
+from doc_block import replace_block, run_text
 
 OPTS = {0: "sgd", 1: "adam"}
 NAMES = {"sgd": "SGD", "adam": "Adam"}
@@ -121,14 +121,7 @@ def main():
                 }
             rows.append(row)
 
-    def load(name):
-        try:
-            with open(f"{args.dir}/{name}") as f:
-                return f.read().strip()
-        except OSError:
-            return "?"
-
-    load_start, load_end = load("load_start"), load("load_end")
+    load_start, load_end = run_text(args.dir, "load_start"), run_text(args.dir, "load_end")
     lines = [
         f"Run: {ctx.get('date', '?')}, host {ctx.get('host_name', '?')}, CPU {cpu_model()} "
         f"({ctx.get('num_cpus', '?')} CPUs, flags {cpu_isa_flags()}), {args.rounds} rounds.",
