@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <cstddef>
 #include <limits>
@@ -74,16 +75,29 @@ inline void update_one(const UpdateRule<T>& r, const V& g, V& p, V& s0, V& s1) n
   }
 }
 
+// Records in *nonfinite (when non-null) that an updated parameter is not finite: ParamUpdate's
+// flag, shared by the threads that update disjoint ranges, so written atomically.
+inline void flag_nonfinite(bool* nonfinite) noexcept {
+  if (nonfinite != nullptr)
+    std::atomic_ref<bool>(*nonfinite).store(true, std::memory_order_relaxed);
+}
+
 // Entries [0, n) of rule K. The tail (n mod W entries) is staged through padded register-sized
 // buffers so it goes through the very same vector code: an entry's result does not depend on
-// where it falls in a range. Assumes: s0 (s1) non-null when K uses it.
+// where it falls in a range. Sets *nonfinite (see ParamUpdate) when an updated parameter is not
+// finite. Assumes: s0 (s1) non-null when K uses it.
 template <UpdateKind K, class T>
-void update_range(const UpdateRule<T>& r, const T* g, T* p, T* s0, T* s1, std::size_t n) noexcept {
+void update_range(const UpdateRule<T>& r, const T* g, T* p, T* s0, T* s1, std::size_t n,
+                  bool* nonfinite) noexcept {
   constexpr std::size_t S = state_buffers(K);
   if constexpr (kHaveSimd) {
     using B = Batch<T>;
     constexpr std::size_t W = B::size;
     const B zero(T(0));
+    // Σ θ·0 over the updated parameters: ±0 while all are finite, NaN from the first infinite or
+    // NaN one on. One multiply-add per vector in a loop bound by memory, instead of a second
+    // pass over the parameters.
+    B seen = zero;
     std::size_t i = 0;
     for (; i + W <= n; i += W) {
       B pv = B::load_unaligned(p + i);
@@ -92,9 +106,11 @@ void update_range(const UpdateRule<T>& r, const T* g, T* p, T* s0, T* s1, std::s
       if constexpr (S >= 2) b = B::load_unaligned(s1 + i);
       update_one<K>(r, B::load_unaligned(g + i), pv, a, b);
       pv.store_unaligned(p + i);
+      seen = mul_add(pv, zero, seen);
       if constexpr (S >= 1) a.store_unaligned(s0 + i);
       if constexpr (S >= 2) b.store_unaligned(s1 + i);
     }
+    if (xsimd::any(xsimd::isnan(seen))) flag_nonfinite(nonfinite);
     if (i < n) {
       const auto tail = static_cast<std::ptrdiff_t>(n - i);
       alignas(64) std::array<T, W> bg{}, bp{}, ba{}, bb{};
@@ -111,14 +127,20 @@ void update_range(const UpdateRule<T>& r, const T* g, T* p, T* s0, T* s1, std::s
       std::copy(bp.begin(), bp.begin() + tail, p + i);
       if constexpr (S >= 1) std::copy(ba.begin(), ba.begin() + tail, s0 + i);
       if constexpr (S >= 2) std::copy(bb.begin(), bb.begin() + tail, s1 + i);
+      // Only the real entries: the padding's zeros can give 0/0 where eps = 0.
+      if (!std::all_of(bp.begin(), bp.begin() + tail, [](T x) { return std::isfinite(x); }))
+        flag_nonfinite(nonfinite);
     }
   } else {
+    bool finite = true;
     for (std::size_t i = 0; i < n; ++i) {
       T a = S >= 1 ? s0[i] : T(0), b = S >= 2 ? s1[i] : T(0);
       update_one<K>(r, g[i], p[i], a, b);
+      finite = finite && std::isfinite(p[i]);
       if constexpr (S >= 1) s0[i] = a;
       if constexpr (S >= 2) s1[i] = b;
     }
+    if (!finite) flag_nonfinite(nonfinite);
   }
 }
 
@@ -131,7 +153,7 @@ void update_rows(const ParamUpdate<T>& u, std::size_t at, std::size_t ld, const 
   for (std::size_t r = 0; r < m; ++r) {
     const std::size_t o = at + r * ld;
     update_range<K>(u.rule, g + r * ldg, u.params + o, S >= 1 ? u.state0 + o : nullptr,
-                    S >= 2 ? u.state1 + o : nullptr, n);
+                    S >= 2 ? u.state1 + o : nullptr, n, u.nonfinite);
   }
 }
 

@@ -24,6 +24,8 @@ kernels::ParamUpdate<T> Optimizer<T>::fused_step(T* params, std::size_t num_para
   }
   kernels::ParamUpdate<T> u = update_rule(lr, steps_ + 1);
   u.params = params;
+  nonfinite_ = false;
+  u.nonfinite = &nonfinite_;
   return u;
 }
 

@@ -264,7 +264,7 @@ TrainResult train(nn::Mlp<float>& model, optim::Optimizer<float>& optimizer,
     const StepInfo si{
         t, epoch, loss, lr, grad_norm, m, model, optimizer, {grads.data(), grads.size()}};
     for (auto* o : observers) o->on_step(si);
-    if (!finite(kernels::squared_norm(model.params(), p))) {
+    if (!optimizer.last_update_finite()) {
       result.status = TrainStatus::Diverged;
       result.message = str_cat("diverged at step ", t, " (epoch ", epoch,
                                "): a parameter is not finite after the update (loss ", loss,

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -177,6 +178,61 @@ TYPED_TEST(UpdateTyped, ApplyUpdateMatchesTheFormulasInDouble) {
   }
 }
 
+// The nonfinite flag: set when an updated parameter is infinite or NaN, wherever it falls
+// (vector body or tail, first or last entry), left alone when all are finite (also where the
+// tail's padding would give 0/0: AdaGrad with eps = 0), never cleared.
+TYPED_TEST(UpdateTyped, FlagsParametersThatAreNotFinite) {
+  using T = TypeParam;
+  auto all = rules<T>();
+  UpdateRule<T> no_eps = all[5].second;  // AdaGrad
+  no_eps.eps = T(0);
+  all.emplace_back("adagrad eps 0", no_eps);
+  const T inf = std::numeric_limits<T>::infinity();
+  for (const auto& [name, rule] : all) {
+    for (std::size_t n : {1, 7, 16, 17, 50}) {
+      Rng rng(n + 5);
+      std::vector<T> g(n);
+      for (auto& v : g) v = static_cast<T>(rng.uniform(0.5, 2.0));
+      const Buffers<T> initial(1, n, 0, 1, rng);
+      {
+        Buffers<T> buf = initial;
+        bool flag = false;
+        ParamUpdate<T> u = buf.update(rule);
+        u.nonfinite = &flag;
+        apply_update(u, g.data(), n);
+        EXPECT_FALSE(flag) << name << " n " << n;
+        flag = true;
+        apply_update(u, g.data(), n);
+        EXPECT_TRUE(flag) << name << " n " << n << ": the flag was cleared";
+      }
+      for (std::size_t bad : {std::size_t{0}, n / 2, n - 1}) {
+        for (T value : {inf, -inf, std::numeric_limits<T>::quiet_NaN()}) {
+          Buffers<T> buf = initial;
+          buf.p[buf.off + bad] = value;
+          bool flag = false;
+          ParamUpdate<T> u = buf.update(rule);
+          u.nonfinite = &flag;
+          apply_update(u, g.data(), n);
+          ASSERT_FALSE(std::isfinite(buf.p[buf.off + bad])) << name;
+          EXPECT_TRUE(flag) << name << " n " << n << " entry " << bad << " was " << value;
+        }
+      }
+    }
+  }
+  // A finite parameter that the update itself overflows.
+  std::vector<T> p(19, std::numeric_limits<T>::max()), g(19, T(-1));
+  UpdateRule<T> sgd;
+  sgd.eta = std::numeric_limits<T>::max();
+  for (std::size_t n : {std::size_t{16}, std::size_t{19}}) {
+    std::fill(p.begin(), p.end(), T(1));
+    p[n - 1] = std::numeric_limits<T>::max();
+    bool flag = false;
+    apply_update<T>({sgd, p.data(), nullptr, nullptr, &flag}, g.data(), n);
+    EXPECT_EQ(p[n - 1], inf);
+    EXPECT_TRUE(flag) << "n " << n;
+  }
+}
+
 TEST(Update, SubnormalStateIsFlushedToZero) {
   const float tiny = std::numeric_limits<float>::min() * 2;  // β·tiny is subnormal
   UpdateRule<float> r;
@@ -319,6 +375,39 @@ TYPED_TEST(UpdateTyped, EpilogueIsBitwiseIndependentOfTheThreadCount) {
       EXPECT_EQ(results[r].s0, results[0].s0);
       EXPECT_EQ(results[r].s1, results[0].s1);
       EXPECT_EQ(norms[r], norms[0]);
+    }
+  }
+}
+
+// The update epilogue sets the flag too, on every variant and thread count: one NaN parameter
+// in the middle of a product large enough to be split across threads, and none.
+TYPED_TEST(UpdateTyped, EpilogueFlagsParametersThatAreNotFinite) {
+  using T = TypeParam;
+  const std::size_t m = 150, n = 200, k = 600;
+  Rng rng(3);
+  Matrix<T> a(k, m), b(k, n), c(m, n);
+  test::fill_uniform(a.view(), rng);
+  test::fill_uniform(b.view(), rng);
+  const Buffers<T> initial(m, n, 3, 1, rng);
+  for (const auto& [name, rule] : {rules<T>().front(), rules<T>().back()}) {
+    for (bool poisoned : {false, true}) {
+      for (GemmVariant v : {GemmVariant::Naive, GemmVariant::BlockedScalar, GemmVariant::Simd,
+                            GemmVariant::SimdParallel}) {
+        for (std::size_t threads : {std::size_t{1}, std::size_t{2}}) {
+          ThreadLimit limit(threads);
+          Buffers<T> buf = initial;
+          if (poisoned) buf.p[buf.off + 77 * buf.ld + 133] = std::numeric_limits<T>::quiet_NaN();
+          bool flag = false;
+          ParamUpdate<T> u = buf.update(rule);
+          u.nonfinite = &flag;
+          GemmEpilogue<T> ep;
+          ep.update = &u;
+          ep.update_ld = buf.ld;
+          gemm<T>(Trans::T, Trans::N, T(1), a.cview(), b.cview(), T(0), c.view(), ep, v);
+          EXPECT_EQ(flag, poisoned)
+              << name << " variant " << to_string(v) << " threads " << threads;
+        }
+      }
     }
   }
 }

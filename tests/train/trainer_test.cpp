@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -329,6 +330,29 @@ TEST(Trainer, HugeLearningRateDivergesCleanlyWithAFiniteLog) {
   }
   EXPECT_EQ(rows, r.rec.losses.size());
   std::filesystem::remove_all(dir);
+}
+
+// A step whose loss and gradient are finite but whose update is not (lr = 1e300 is finite as a
+// double, the float step size is infinite) ends the run at that step, on both update paths:
+// the optimizer's update reports it (Optimizer::last_update_finite), nothing reads θ again.
+TEST(Trainer, ANonFiniteUpdateEndsTheRunAtThatStep) {
+  TrainConfig tc;
+  tc.batch_size = 20;
+  tc.steps = 10;
+  for (bool stored : {false, true}) {
+    Recorder reader;
+    reader.wants_gradient = stored;
+    const RunRecord r = run(tc, 1e300, 1, &reader);
+    EXPECT_EQ(r.result.status, TrainStatus::Diverged) << "stored gradient " << stored;
+    EXPECT_NE(r.result.message.find("diverged at step 0 (epoch 0): a parameter is not finite"),
+              std::string::npos)
+        << r.result.message;
+    EXPECT_EQ(r.result.steps, 1u);
+    ASSERT_EQ(r.rec.losses.size(), 1u);
+    EXPECT_TRUE(std::isfinite(r.rec.losses[0]));
+    EXPECT_FALSE(
+        std::all_of(r.params.begin(), r.params.end(), [](float x) { return std::isfinite(x); }));
+  }
 }
 
 TEST(Trainer, ObserverCanStopTheRun) {

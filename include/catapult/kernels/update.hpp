@@ -40,12 +40,17 @@ struct UpdateRule {
 /// An update of parameters and state that share one indexing: entry (i, j) of a view of the
 /// gradient updates params[i·ld + j], state0[i·ld + j], state1[i·ld + j] (ld given with it).
 /// state0 is used by SgdMomentum, AdaGrad and Adam, state1 by Adam; null where unused.
+/// nonfinite, where non-null, is set to true (an atomic relaxed store, so concurrent updates of
+/// disjoint ranges may share it) when a parameter the update wrote is infinite or NaN, and is
+/// never cleared: a check that every parameter is finite after the step, without reading them
+/// again (the update folds it into the pass that writes them).
 template <class T>
 struct ParamUpdate {
   UpdateRule<T> rule;
   T* params = nullptr;
   T* state0 = nullptr;
   T* state1 = nullptr;
+  bool* nonfinite = nullptr;
 };
 
 /// The number of state buffers `kind` updates (0, 1 or 2).

@@ -51,6 +51,10 @@ class Optimizer {
   [[nodiscard]] kernels::ParamUpdate<T> fused_step(T* params, std::size_t num_params, double lr);
   /// Counts the step whose fused_step() update was applied to every entry.
   void commit_fused_step() noexcept { ++steps_; }
+  /// After step(), or a fused_step() update applied to every entry: whether every parameter the
+  /// update wrote is finite (false once any is infinite or NaN). Computed by the update itself
+  /// (kernels::ParamUpdate::nonfinite), so the check costs no second pass over the parameters.
+  [[nodiscard]] bool last_update_finite() const noexcept { return !nonfinite_; }
 
   /// (Re)initialises the state for P parameters, as before the first step; t = 0.
   void reset(std::size_t num_params);
@@ -85,6 +89,7 @@ class Optimizer {
   std::uint64_t steps_ = 0;
   std::size_t num_params_ = 0;
   bool sized_ = false;
+  bool nonfinite_ = false;  // the flag of the last fused_step()'s update
 };
 
 /// Which optimizer a run uses.
