@@ -27,6 +27,16 @@
 //       Optimizer::step. On bench::PairClock
 //       (the thread's CPU time on one thread, else the wall clock; the peer uses the same clocks),
 //       samples of at least kTrainSampleSeconds, counter step_ms = the median sample per step.
+//   BM_Nn_TrainEpoch/opt/hidden/batch/threads   one epoch of train::train over MNIST's 60000
+//       training images (unit interval, reshuffled, the last batch smaller where B does not
+//       divide 60000), as `catapult train --epochs 1` runs it without evaluations or logs: batch
+//       gathering, the step, and the trainer's checks of the loss, the gradient norm and the
+//       parameters on every step. Against scripts/torch_step.py --epoch-data (a PyTorch loop
+//       over a shuffled index, reading loss.item() every step). opt 0 SGD at rate 0.1, 1 Adam at
+//       1e-3; a fresh network and optimizer per iteration, one epoch per iteration, timed on
+//       bench::PairClock; counter epoch_s. MNIST from $CATAPULT_MNIST_DIR or the cache
+//       (scripts/test.sh and `catapult fetch-data` fill it); the family is skipped, with that
+//       said, when it is missing.
 // threads: 1, or every hardware thread.
 //
 // Debian's OpenBLAS 0.3.21 does not recognise recent Xeons and falls back to its generic kernel,
@@ -38,20 +48,25 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <exception>
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "catapult/core/matrix.hpp"
 #include "catapult/core/rng.hpp"
 #include "catapult/core/threading.hpp"
+#include "catapult/data/dataset.hpp"
+#include "catapult/data/fetch.hpp"
 #include "catapult/kernels/elementwise.hpp"
 #include "catapult/kernels/gemm.hpp"
 #include "catapult/nn/loss.hpp"
 #include "catapult/nn/mlp.hpp"
 #include "catapult/optim/adam.hpp"
 #include "catapult/optim/sgd.hpp"
+#include "catapult/train/trainer.hpp"
 #include "peer_environment.hpp"
 
 #ifdef CATAPULT_HAVE_OPENBLAS
@@ -295,9 +310,77 @@ void train_step_args(benchmark::internal::Benchmark* b) {
         for (int fused : {1, 0}) b->Args({opt, 1024, batch, t, fused});
 }
 
+// MNIST's training set for BM_Nn_TrainEpoch, loaded once; null, with the reason in *why, when
+// it cannot be.
+const catapult::data::Dataset* mnist_train(std::string* why) {
+  static const auto loaded =
+      []() -> std::pair<std::unique_ptr<catapult::data::Dataset>, std::string> {
+    try {
+      const auto dir = catapult::data::default_mnist_dir();
+      auto splits = catapult::data::load_mnist(dir);
+      return {std::make_unique<catapult::data::Dataset>(std::move(splits.train)), ""};
+    } catch (const std::exception& e) {
+      return {nullptr, std::string("MNIST is not cached (") + e.what() +
+                           "); scripts/test.sh or `catapult fetch-data` fetches it"};
+    }
+  }();
+  *why = loaded.second;
+  return loaded.first.get();
+}
+
+void BM_Nn_TrainEpoch(benchmark::State& state) {
+  const auto opt = static_cast<int>(state.range(0));
+  const auto hidden = static_cast<std::size_t>(state.range(1));
+  const auto batch = static_cast<std::size_t>(state.range(2));
+  const auto threads = static_cast<int>(state.range(3));
+  std::string why;
+  const catapult::data::Dataset* train_set = mnist_train(&why);
+  if (train_set == nullptr) {
+    state.SkipWithError(why.c_str());
+    return;
+  }
+  catapult::ThreadLimit limit(static_cast<std::size_t>(threads));
+  catapult::train::TrainConfig tc;
+  tc.batch_size = batch;
+  tc.epochs = 1;
+  tc.seed = 1;
+  catapult::optim::OptimizerConfig oc;
+  oc.kind = opt == 0 ? catapult::optim::OptimizerKind::Sgd : catapult::optim::OptimizerKind::Adam;
+  catapult::optim::ScheduleConfig sc;
+  sc.lr = opt == 0 ? 0.1 : 1e-3;
+  const catapult::bench::PairClock clock(threads);
+  std::vector<double> seconds;
+  for (auto _ : state) {
+    catapult::nn::Mlp<float> model(catapult::nn::MlpConfig{{kInputs, hidden, kClasses}});
+    Rng rng(1);
+    model.init(rng);
+    const auto optimizer = catapult::optim::make_optimizer<float>(oc);
+    const catapult::optim::Schedule schedule(sc);
+    catapult::train::TrainResult result;
+    const double t = clock.time(1, [&] {
+      result = catapult::train::train(model, *optimizer, schedule, *train_set, nullptr, tc, {});
+    });
+    if (result.status != catapult::train::TrainStatus::Completed) {
+      state.SkipWithError(("the epoch did not complete: " + result.message).c_str());
+      return;
+    }
+    seconds.push_back(t);
+    state.SetIterationTime(t);
+  }
+  state.counters["epoch_s"] = catapult::bench::median(seconds);
+}
+
+void train_epoch_args(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"opt", "hidden", "batch", "threads"});
+  for (int opt : {0, 1})
+    for (int batch : {32, 128, 1024})
+      for (int t : thread_counts()) b->Args({opt, 1024, batch, t});
+}
+
 BENCHMARK(BM_Nn_Step)->Apply(step_args)->UseManualTime();
 BENCHMARK(BM_Nn_TrainStep)->Apply(train_step_args)->UseManualTime();
 BENCHMARK(BM_Nn_StepGemmsOpenBlas)->Apply(step_args)->UseRealTime();
+BENCHMARK(BM_Nn_TrainEpoch)->Apply(train_epoch_args)->UseManualTime()->Iterations(1);
 
 }  // namespace
 

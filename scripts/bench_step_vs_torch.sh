@@ -10,8 +10,16 @@
 # clock (bench::PairClock); a busy machine (see the load lines) still slows the all-threads rows.
 #
 #   scripts/bench_step_vs_torch.sh   (env: ROUNDS=3 HIDDEN=1024 BUILD_DIR=build/release
-#                                          UPDATE_DOC=docs/nn_benchmarks.md to rewrite its block,
-#                                          SECTION=name for a second block and JSON)
+#                                          UPDATE_DOC=docs/nn_benchmarks.md to rewrite its blocks,
+#                                          SECTION=name for second blocks and JSON, EPOCHS=0 to
+#                                          time the steps only)
+#
+# Each round also times one epoch over MNIST's training set on both sides (nn_bench's
+# BM_Nn_TrainEpoch: train::train itself, batch gathering and the per-step checks included;
+# torch_step.py --epoch-data: a PyTorch loop over a shuffled index), SGD and Adam, the same
+# batches, PyTorch at its best of 1, 2, 4, … threads. MNIST is taken from $CATAPULT_MNIST_DIR
+# (default ~/.cache/catapult/mnist) and fetched there first when missing. Written to
+# docs/data/epoch_vs_torch[_<name>].json and the block `epoch_vs_torch_table[ <name>]`.
 #
 # CATAPULT_ISA=avx2 SECTION=avx2 compares the two on AVX2 kernels on an AVX-512 CPU: ours forced
 # to its AVX2 set, PyTorch's OpenBLAS to its Haswell core and ATen to AVX2 (ATEN_CPU_CAPABILITY),
@@ -28,6 +36,7 @@ cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build/release}
 rounds=${ROUNDS:-3}
 hidden=${HIDDEN:-1024}
+epochs=${EPOCHS:-1}
 py=/usr/bin/python3
 
 if ! "$py" -c 'import torch' 2>/dev/null; then
@@ -61,6 +70,11 @@ if [[ -z ${OPENBLAS_CORETYPE:-} ]]; then
 fi
 
 cmake --build "$build" --target nn_bench >&2
+if [[ $epochs == 1 ]]; then
+  cmake --build "$build" --target catapult_cli >&2
+  export CATAPULT_MNIST_DIR="${CATAPULT_MNIST_DIR:-${HOME:-$PWD}/.cache/catapult/mnist}"
+  "$build/apps/catapult" fetch-data --dir "$CATAPULT_MNIST_DIR" --no-summary >&2
+fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 nproc=$(nproc)
@@ -79,9 +93,27 @@ for r in $(seq 1 "$rounds"); do
     "$py" scripts/torch_step.py --hidden "$hidden" --max-threads "$nproc" --clock wall \
       --out "$tmp/torchn_$r.json"
   fi
+  [[ $epochs == 1 ]] || continue
+  echo "round $r/$rounds: ours, one epoch each" >&2
+  "$build/bench/nn_bench" --benchmark_filter="BM_Nn_TrainEpoch/.*/hidden:$hidden/" \
+    --benchmark_out="$tmp/epoch_ours_$r.json" --benchmark_out_format=json >/dev/null
+  echo "round $r/$rounds: PyTorch, one epoch each" >&2
+  OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "$py" scripts/torch_step.py --hidden "$hidden" \
+    --epoch-data "$CATAPULT_MNIST_DIR" --max-threads 1 --clock thread \
+    --out "$tmp/epoch_torch1_$r.json"
+  if ((nproc > 1)); then
+    "$py" scripts/torch_step.py --hidden "$hidden" --epoch-data "$CATAPULT_MNIST_DIR" \
+      --max-threads "$nproc" --clock wall --out "$tmp/epoch_torchn_$r.json"
+  fi
 done
 uptime >"$tmp/load_end"
 mkdir -p docs/data
 python3 scripts/step_vs_torch_table.py "$tmp" "$rounds" \
   --json "docs/data/step_vs_torch${section:+_$section}.json" ${section:+--section "$section"} \
   ${UPDATE_DOC:+--update "$UPDATE_DOC"}
+if [[ $epochs == 1 ]]; then
+  echo
+  python3 scripts/step_vs_torch_table.py "$tmp" "$rounds" --epochs \
+    --json "docs/data/epoch_vs_torch${section:+_$section}.json" ${section:+--section "$section"} \
+    ${UPDATE_DOC:+--update "$UPDATE_DOC"}
+fi

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""The table of scripts/bench_step_vs_torch.sh: our training step against PyTorch's.
+"""The tables of scripts/bench_step_vs_torch.sh: our training step against PyTorch's, and with
+--epochs our epoch over MNIST against PyTorch's.
 
-Usage: step_vs_torch_table.py DIR ROUNDS [--json OUT.json] [--update docs/nn_benchmarks.md]
+Usage: step_vs_torch_table.py DIR ROUNDS [--epochs] [--json OUT.json]
+                              [--update docs/nn_benchmarks.md] [--section NAME]
 
 DIR holds, per round r = 1 .. ROUNDS, ours_r.json (nn_bench's BM_Nn_TrainStep, Google Benchmark
 JSON), torch1_r.json (scripts/torch_step.py at 1 thread, thread CPU time) and torchn_r.json
@@ -12,6 +14,9 @@ t(PyTorch) / t(ours) is taken within each round and its median over the rounds p
 step is faster), with the range over the rounds. When BM_Nn_TrainStep has a `fused` argument, the
 ratio is given for our step as the trainer runs it (fused: the optimizer update in the
 weight-gradient GEMM's epilogue) and for the unfused step (gradient written, then the update).
+With --epochs the same from epoch_ours_r.json (BM_Nn_TrainEpoch), epoch_torch1_r.json and
+epoch_torchn_r.json (torch_step.py --epoch-data), times in seconds per epoch, into the block
+`epoch_vs_torch_table[ NAME]`.
 Python 3 standard library only; no number is typed by hand.
 """
 import argparse
@@ -25,9 +30,20 @@ from doc_block import replace_block, run_text
 
 OPTS = {0: "sgd", 1: "adam"}
 NAMES = {"sgd": "SGD", "adam": "Adam"}
-PATTERN = (
-    r"BM_Nn_TrainStep/opt:(\d+)/hidden:(\d+)/batch:(\d+)/threads:(\d+)(?:/fused:(\d+))?"
-)
+# What each table compares: the benchmark family, the time's key in both sides' JSON, its unit
+# (and the factor from the JSON's value to it), the prefix of the round files, the block's name.
+KINDS = {
+    "step": dict(family="BM_Nn_TrainStep", key="step_ms", unit="ms", digits=3, files="",
+                 block="step_vs_torch_table"),
+    "epoch": dict(family="BM_Nn_TrainEpoch", key="epoch_s", unit="s", digits=2, files="epoch_",
+                  block="epoch_vs_torch_table"),
+}
+
+
+def pattern(kind):
+    return KINDS[kind]["family"] + (
+        r"/opt:(\d+)/hidden:(\d+)/batch:(\d+)/threads:(\d+)(?:/fused:(\d+))?(?:/|$)"
+    )
 
 
 def cpu_model():
@@ -53,31 +69,34 @@ def cpu_isa_flags():
     return "?"
 
 
-def read_round(directory, r):
-    with open(f"{directory}/ours_{r}.json") as f:
+def read_round(directory, r, kind):
+    files, key = KINDS[kind]["files"], KINDS[kind]["key"]
+    with open(f"{directory}/{files}ours_{r}.json") as f:
         ours_json = json.load(f)
-    with open(f"{directory}/torch1_{r}.json") as f:
+    with open(f"{directory}/{files}torch1_{r}.json") as f:
         torch_json = json.load(f)
     try:
-        with open(f"{directory}/torchn_{r}.json") as f:
+        with open(f"{directory}/{files}torchn_{r}.json") as f:
             wall = json.load(f)["results"]
     except FileNotFoundError:
         wall = []
     ours = {}
     for b in ours_json["benchmarks"]:
-        m = re.match(PATTERN, b["name"])
+        m = re.match(pattern(kind), b["name"])
         if not m or b.get("run_type") == "aggregate":
             continue
+        if b.get("error_occurred"):
+            sys.exit(f"{b['name']}: {b.get('error_message', 'failed')}")
         opt, hidden, batch, threads = (int(x) for x in m.groups()[:4])
         fused = int(m.group(5)) if m.group(5) is not None else None
-        ours[(OPTS[opt], hidden, batch, threads, fused)] = b["step_ms"]
+        ours[(OPTS[opt], hidden, batch, threads, fused)] = b[key]
     # (opt, hidden, batch, clock) -> threads -> (ms, foreach); clock "thread" for the 1-thread
     # rows, "wall" (every setting) for the all-threads rows.
     torch = defaultdict(dict)
     for clock, results in (("thread", torch_json["results"]), ("wall", wall)):
         for e in results:
             torch[(e["opt"], e["hidden"], e["batch"], clock)][e["threads"]] = (
-                e["step_ms"],
+                e[key],
                 e["foreach"],
             )
     return ours_json, ours, torch_json, torch
@@ -91,8 +110,12 @@ def main():
     ap.add_argument("--update")
     ap.add_argument("--section", default="",
                     help="name of the generated block: markers 'step_vs_torch_table <name>'")
+    ap.add_argument("--epochs", action="store_true", help="the epoch table instead of the step")
     args = ap.parse_args()
-    rounds = [read_round(args.dir, r) for r in range(1, args.rounds + 1)]
+    kind = KINDS["epoch" if args.epochs else "step"]
+    unit, digits = kind["unit"], kind["digits"]
+    rounds = [read_round(args.dir, r, "epoch" if args.epochs else "step")
+              for r in range(1, args.rounds + 1)]
     ctx = rounds[0][0].get("context", {})
     tj = rounds[0][2]
     all_threads = int(ctx.get("threads_all", 1))
@@ -109,14 +132,14 @@ def main():
                 t_best = min(cands, key=lambda t: cands[t][0])
                 torch_ms.append(cands[t_best][0])
                 settings.append(f"{t_best}t{' foreach' if cands[t_best][1] else ''}")
-            row["torch_ms"] = torch_ms
+            row[f"torch_{unit}"] = torch_ms
             row["torch_setting"] = settings
             for v in variants:
                 ms = [ours.get((opt, hidden, batch, threads, v)) for _, ours, _, _ in rounds]
                 if None in ms:
                     continue
                 row["ours"][v] = {
-                    "ms": ms,
+                    unit: ms,
                     "ratio": [t / o for t, o in zip(torch_ms, ms)],
                 }
             rows.append(row)
@@ -133,17 +156,18 @@ def main():
         "",
     ]
     named = {None: "", 1: " fused", 0: " unfused"}
-    header = "| optimizer | B | threads | PyTorch ms (setting) |"
+    header = f"| optimizer | B | threads | PyTorch {unit} (setting) |"
     align = "|---|---:|---:|---|"
     for v in variants:
-        header += f" ours{named[v]} ms | PyTorch / ours{named[v]} (range) |"
+        header += f" ours{named[v]} {unit} | PyTorch / ours{named[v]} (range) |"
         align += "---:|---:|"
     lines += [header, align]
     for row in rows:
         t_label = "1" if row["threads"] == 1 else f"all ({row['threads']})"
-        med_torch = statistics.median(row["torch_ms"])
+        med_torch = statistics.median(row[f"torch_{unit}"])
         setting = max(set(row["torch_setting"]), key=row["torch_setting"].count)
-        line = f"| {NAMES[row['opt']]} | {row['batch']} | {t_label} | {med_torch:.3f} ({setting}) |"
+        line = (f"| {NAMES[row['opt']]} | {row['batch']} | {t_label} | {med_torch:.{digits}f} "
+                f"({setting}) |")
         for v in variants:
             o = row["ours"].get(v)
             if o is None:
@@ -151,7 +175,7 @@ def main():
                 continue
             r = o["ratio"]
             line += (
-                f" {statistics.median(o['ms']):.3f} | **{statistics.median(r):.2f}** "
+                f" {statistics.median(o[unit]):.{digits}f} | **{statistics.median(r):.2f}** "
                 f"({min(r):.2f}–{max(r):.2f}) |"
             )
         lines.append(line)
@@ -159,12 +183,12 @@ def main():
     print(table)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"context": ctx, "torch": {k: tj.get(k) for k in ("torch", "cpu_capability",
+            json.dump({"unit": unit, "context": ctx, "torch": {k: tj.get(k) for k in ("torch", "cpu_capability",
                        "openblas_coretype", "config")}, "rows": [
                 {**r, "ours": {str(k): v for k, v in r["ours"].items()}} for r in rows]},
                 f, separators=(",", ":"))
     if args.update:
-        name = "step_vs_torch_table" + (f" {args.section}" if args.section else "")
+        name = kind["block"] + (f" {args.section}" if args.section else "")
         if not replace_block(args.update, f"<!-- BEGIN {name} -->", f"<!-- END {name} -->", table):
             return 1
     return 0
