@@ -95,22 +95,31 @@ void update_range(const UpdateRule<T>& r, const T* g, T* p, T* s0, T* s1, std::s
     constexpr std::size_t W = B::size;
     const B zero(T(0));
     // Σ θ·0 over the updated parameters: ±0 while all are finite, NaN from the first infinite or
-    // NaN one on. One multiply-add per vector in a loop bound by memory, instead of a second
-    // pass over the parameters.
-    B seen = zero;
-    std::size_t i = 0;
-    for (; i + W <= n; i += W) {
-      B pv = B::load_unaligned(p + i);
+    // NaN one on; one multiply-add per vector instead of a second pass over the parameters. Two
+    // sums (even and odd vectors), so that the loop-carried chain of multiply-adds does not
+    // bound a loop that runs from L2.
+    B seen[2] = {zero, zero};
+    const auto one = [&](std::size_t at, B& sum) {
+      B pv = B::load_unaligned(p + at);
       B a = zero, b = zero;
-      if constexpr (S >= 1) a = B::load_unaligned(s0 + i);
-      if constexpr (S >= 2) b = B::load_unaligned(s1 + i);
-      update_one<K>(r, B::load_unaligned(g + i), pv, a, b);
-      pv.store_unaligned(p + i);
-      seen = mul_add(pv, zero, seen);
-      if constexpr (S >= 1) a.store_unaligned(s0 + i);
-      if constexpr (S >= 2) b.store_unaligned(s1 + i);
+      if constexpr (S >= 1) a = B::load_unaligned(s0 + at);
+      if constexpr (S >= 2) b = B::load_unaligned(s1 + at);
+      update_one<K>(r, B::load_unaligned(g + at), pv, a, b);
+      pv.store_unaligned(p + at);
+      sum = mul_add(pv, zero, sum);
+      if constexpr (S >= 1) a.store_unaligned(s0 + at);
+      if constexpr (S >= 2) b.store_unaligned(s1 + at);
+    };
+    std::size_t i = 0;
+    for (; i + 2 * W <= n; i += 2 * W) {
+      one(i, seen[0]);
+      one(i + W, seen[1]);
     }
-    if (xsimd::any(xsimd::isnan(seen))) flag_nonfinite(nonfinite);
+    if (i + W <= n) {
+      one(i, seen[0]);
+      i += W;
+    }
+    if (xsimd::any(xsimd::isnan(seen[0] + seen[1]))) flag_nonfinite(nonfinite);
     if (i < n) {
       const auto tail = static_cast<std::ptrdiff_t>(n - i);
       alignas(64) std::array<T, W> bg{}, bp{}, ba{}, bb{};
