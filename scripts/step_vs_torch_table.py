@@ -31,7 +31,7 @@ from doc_block import replace_block, run_text
 OPTS = {0: "sgd", 1: "adam"}
 NAMES = {"sgd": "SGD", "adam": "Adam"}
 # What each table compares: the benchmark family, the time's key in both sides' JSON, its unit
-# (and the factor from the JSON's value to it), the prefix of the round files, the block's name.
+# and printed digits, the prefix of the round files, the block's name.
 KINDS = {
     "step": dict(family="BM_Nn_TrainStep", key="step_ms", unit="ms", digits=3, files="",
                  block="step_vs_torch_table"),
@@ -112,10 +112,10 @@ def main():
                     help="name of the generated block: markers 'step_vs_torch_table <name>'")
     ap.add_argument("--epochs", action="store_true", help="the epoch table instead of the step")
     args = ap.parse_args()
-    kind = KINDS["epoch" if args.epochs else "step"]
+    kind_name = "epoch" if args.epochs else "step"
+    kind = KINDS[kind_name]
     unit, digits = kind["unit"], kind["digits"]
-    rounds = [read_round(args.dir, r, "epoch" if args.epochs else "step")
-              for r in range(1, args.rounds + 1)]
+    rounds = [read_round(args.dir, r, kind_name) for r in range(1, args.rounds + 1)]
     ctx = rounds[0][0].get("context", {})
     tj = rounds[0][2]
     all_threads = int(ctx.get("threads_all", 1))

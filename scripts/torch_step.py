@@ -162,7 +162,7 @@ def main():
     clock = time.thread_time if args.clock == "thread" else time.perf_counter
     for opt_name in args.opts.split(","):
         for batch in (int(b) for b in args.batches.split(",")):
-            for threads in thread_settings(args.min_threads, args.max_threads, args.epoch_data):
+            for threads in thread_settings(args.min_threads, args.max_threads, bool(args.epoch_data)):
                 torch.set_num_threads(threads)
                 best = None
                 for foreach in (False, True):
