@@ -11,6 +11,7 @@
 #include "catapult/core/threading.hpp"
 #include "kernels/dispatch.hpp"
 #include "kernels/gemm_blocked.hpp"
+#include "kernels/gemm_transposed.hpp"
 
 namespace catapult::kernels::CATAPULT_KERNELS_ISA_NS {
 
@@ -217,6 +218,52 @@ void gemm_parallel_shared_a(const Problem<T>& g, std::size_t threads) {
   });
 }
 
+#if defined(__AVX2__)
+// A·Bᵀ with few rows of A and many of B (a layer's forward pass at a small batch) takes the
+// transposed path of gemm_transposed.hpp, which reads B in place instead of packing it: up to
+// kTransposedMaxRows rows of A (beyond, the pack of B is spread over enough rows of C to be
+// cheap), K at most kTransposedMaxK (the packed Aᵀ, M·K, stays in L2 and K is not blocked).
+constexpr std::size_t kTransposedMaxRows = 256;
+constexpr std::size_t kTransposedMaxK = 4096;
+template <class T>
+bool use_transposed_driver(const Problem<T>& g) noexcept {
+  return kVectorPack<T> && g.update == nullptr && g.trans_a == Trans::N && g.trans_b == Trans::T &&
+         g.k >= 16 && g.k <= kTransposedMaxK && g.m <= kTransposedMaxRows && g.n > kDotMaxSide;
+}
+
+// The transposed path: Aᵀ packed once into the calling thread's workspace (on several threads,
+// in blocks of panels × 256 k steps), then chunks of whole TR-row tiles of B (columns of C), each
+// against all of Aᵀ. The partition never changes the arithmetic on an element of C.
+template <class T>
+void gemm_transposed(const Problem<T>& g, std::size_t threads) {
+  using D = TransposedDriver<T>;
+  const std::size_t panels = ceil_div(g.m, D::TC);
+  T* const ap = detail::gemm_workspace<T>(round_up_to_line<T>(D::packed_size(g.m, g.k)));
+  if (threads <= 1) {
+    for (std::size_t q = 0; q < panels; ++q) D::pack(g, q, 0, g.k, ap);
+    D::region(g, 0, g.m, 0, g.n, ap);
+    return;
+  }
+  constexpr std::size_t kPackSteps = 256;
+  const std::size_t k_blocks = ceil_div(g.k, kPackSteps);
+  const std::size_t chunks = std::min(ceil_div(g.n, D::TR), 4 * threads);
+  detail::isolated([&] {
+    detail::parallel_ranges(panels * k_blocks, 1, true,
+                            [&](std::size_t begin, std::size_t end) noexcept {
+                              for (std::size_t u = begin; u != end; ++u) {
+                                const std::size_t p0 = (u % k_blocks) * kPackSteps;
+                                D::pack(g, u / k_blocks, p0, std::min(g.k, p0 + kPackSteps), ap);
+                              }
+                            });
+    detail::parallel_ranges(chunks, 1, true, [&](std::size_t begin, std::size_t end) noexcept {
+      for (std::size_t c = begin; c != end; ++c)
+        D::region(g, 0, g.m, panel_edge(c, chunks, g.n, D::TR),
+                  panel_edge(c + 1, chunks, g.n, D::TR), ap);
+    });
+  });
+}
+#endif
+
 // The fast path for one problem: the dot-product driver when both operands run along K
 // (A·Bᵀ), else the packed xsimd kernel. Chosen from the shape only, so Simd and SimdParallel and
 // every thread count compute every element identically.
@@ -268,6 +315,12 @@ void gemm_fast(const Problem<T>& g, bool parallel) {
       return;
     }
   }
+#if defined(__AVX2__)
+  if (use_transposed_driver(g)) {
+    gemm_transposed(g, threads);
+    return;
+  }
+#endif
   if constexpr (kHaveSimd) {
     if (prefer_second_shape<SimdKernel<T>, SmallMKernel<T>>(g)) {
       run.template operator()<PackedDriver<SmallMKernel<T>>>();

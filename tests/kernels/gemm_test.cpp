@@ -148,7 +148,9 @@ TYPED_TEST(GemmTyped, ExactTierLargeAndPrime) {
 // op(A) = A and op(B) = Bᵀ, masked copies for the other two): K not a multiple of the vector
 // width (35 = 2·16 + 3 = 4·8 + 3, 15 < 16), M and N leaving partial MR × NR tiles in both
 // micro-kernel shapes (M = 32 takes the 8-row kernel), and strided, misaligned sources. For
-// op = NT, min(M, N) > 16 or K < 16 keeps these shapes off the dot-product path.
+// op = NT, min(M, N) > 16 or K < 16 keeps these shapes off the dot-product path; op = NT with
+// K >= 16 and M <= 256 takes the transposed path on AVX-512 and AVX2, so there op(B) = Bᵀ is
+// packed by the TT cases and by 209 x 211 x 15, 197 x 199 x 15 and 32 x 97 x 15.
 TYPED_TEST(GemmTyped, ExactTierPackingEdges) {
   std::uint64_t seed = 6000;
   for (const Trans ta : kTrans)
@@ -172,6 +174,22 @@ TYPED_TEST(GemmTyped, ExactTierDotProductPath) {
         std::array<std::size_t, 3>{16, 45, 16}}) {
     check_case<TypeParam>({m, n, k, Trans::N, Trans::T, 1.0, 0.0}, true, seed++, 3, 1);
     check_case<TypeParam>({m, n, k, Trans::N, Trans::T, 0.5, -2.0}, true, seed++, 0, 0);
+  }
+}
+
+// The transposed path (op = NT with 16 < N, M <= 256 and 16 <= K <= 4096: a layer's forward pass
+// at a small batch, gemm_transposed.hpp): B read in place in tiles of 14 rows (6 on AVX2), Aᵀ
+// packed in panels of 32 (16) rows of A, each tile of C written transposed. M and N off every
+// tile edge (M = 1, 33, 255, 256; N = 17, 29 = 2·14 + 1, 45 = 7·6 + 3, 300), K tails
+// (17, 35, 300 = 18·16 + 12) and the whole of a long K (784), strided misaligned views, beta ≠ 0.
+TYPED_TEST(GemmTyped, ExactTierTransposedPath) {
+  std::uint64_t seed = 8000;
+  for (const auto& [m, n, k] :
+       {std::array<std::size_t, 3>{1, 17, 16}, std::array<std::size_t, 3>{33, 29, 35},
+        std::array<std::size_t, 3>{255, 45, 17}, std::array<std::size_t, 3>{256, 300, 300},
+        std::array<std::size_t, 3>{32, 29, 784}}) {
+    check_case<TypeParam>({m, n, k, Trans::N, Trans::T, 1.0, 0.0}, true, seed++, 3, 1);
+    check_case<TypeParam>({m, n, k, Trans::N, Trans::T, -0.5, 2.0}, true, seed++, 0, 0);
   }
 }
 
@@ -211,7 +229,9 @@ TYPED_TEST(GemmTyped, ThreadCountDoesNotChangeResults) {
   // 768 on 3) takes 1030 x 520 x 530 on 2 threads, with two MC blocks (MC <= 1022 rows), two or
   // three K blocks and a short last chunk, 301 x 517 x 419 on 2 threads and 37 x 1100 x 300 on 2
   // and 3; the 2D partition takes the rest, and everything on 8 threads. The last two take the
-  // dot-product path for op = NT (one side at most 16), in its 4 x 5 and 6 x 4 tile shapes.
+  // dot-product path for op = NT (one side at most 16), in its 4 x 5 and 6 x 4 tile shapes, and
+  // 37 x 1100 x 300 the transposed path for op = NT (its pack in two panels of two blocks of K
+  // steps, its tiles in chunks), the AVX-512 and AVX2 kernel sets only.
   for (const auto& [m, n, k] :
        {std::array<std::size_t, 3>{301, 517, 419}, std::array<std::size_t, 3>{1030, 520, 530},
         std::array<std::size_t, 3>{37, 1100, 300}, std::array<std::size_t, 3>{1100, 13, 300},

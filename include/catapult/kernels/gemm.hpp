@@ -20,7 +20,9 @@ enum class GemmVariant : unsigned char {
   Naive,          ///< triple loop, the reference
   BlockedScalar,  ///< packed, cache-blocked, plain C++ reference micro-kernel
   /// packed, cache-blocked, xsimd micro-kernel of the active ISA (isa.hpp), one thread; for
-  /// A·Bᵀ with M or N ≤ 192 an unpacked xsimd dot-product kernel (no transposing copies)
+  /// A·Bᵀ with M or N ≤ 16 an unpacked xsimd dot-product kernel (no transposing copies), and on
+  /// AVX2 and AVX-512 for A·Bᵀ with M ≤ 256, N > 16, 16 ≤ K ≤ 4096 (a forward pass at a small
+  /// batch) the transposed product Cᵀ = B·Aᵀ with B read in place (only the small A is packed)
   Simd,
   /// Simd with oneTBB over a 2D partition of C (honours ThreadLimit); problems under ~4 MFLOP
   /// run on the calling thread (default)
