@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 
 #include "kernels/dispatch.hpp"
 #include "kernels/gemm_blocked.hpp"
@@ -38,7 +39,8 @@ struct TransposedDriver {
   static constexpr std::size_t TC = NV * W;
   // A tile's rows of Cᵀ rounded up to whole vectors: the width of a transposed row.
   static constexpr std::size_t TRV = round_up(TR, W);
-  // Every Kk steps a line of each of the TR rows of B is requested kAheadLines lines ahead.
+  // Every kLine k steps (one line of a row of B), a line of each of the TR rows of B is
+  // requested kAheadLines lines ahead.
   static constexpr std::size_t kLine = 64 / sizeof(T);
   static constexpr std::size_t kAheadLines = 4;
   // Packed panels of Aᵀ prefetched this many k steps ahead (they stream from L2).
@@ -169,7 +171,9 @@ struct TransposedDriver {
     const bool epilogue = g.bias != nullptr || g.d != nullptr || g.act != Activation::Identity;
     B bias[V];
     for (std::size_t v = 0; v < V; ++v)
-      bias[v] = g.bias != nullptr ? B(vpack::load_first(g.bias + j + v * W, lanes(n, v))) : B(T(0));
+      bias[v] = g.bias != nullptr && lanes(n, v) > 0
+                    ? B(vpack::load_first(g.bias + j + v * W, lanes(n, v)))
+                    : B(T(0));
     for (std::size_t c = 0; c < m; ++c) {
       T* crow = g.c.data() + (i + c) * g.c.ld() + j;
       T* drow = g.d != nullptr ? g.d + (i + c) * g.ldd + j : nullptr;
