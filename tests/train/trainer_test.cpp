@@ -10,11 +10,13 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "blobs.hpp"
 #include "catapult/core/threading.hpp"
 #include "catapult/optim/adagrad.hpp"
+#include "catapult/optim/adam.hpp"
 #include "catapult/optim/sgd.hpp"
 #include "catapult/train/observers.hpp"
 
@@ -265,6 +267,42 @@ TEST(Trainer, GradientNormAndLrAreReported) {
   double sq = 0;
   for (float v : g) sq += static_cast<double>(v) * v;
   EXPECT_NEAR(r.rec.grad_norms[0], std::sqrt(sq), 1e-6 * std::sqrt(sq));
+}
+
+// Batches of more than 256 rows take the separate update even when no hook reads the gradient
+// (their weight-gradient GEMMs split K = batch into blocks, and fusing measured slower there): the
+// gradient is stored and shown, and the parameters are those of a run whose hook asks for it. At
+// 256 rows the loop still fuses (no gradient shown), with the stored-gradient run's parameters.
+TEST(Trainer, BatchesOverTheFusionLimitStoreTheGradient) {
+  const auto train_set = test::make_blobs(600, 8, 4, 0.3, 12);
+  const auto run_at = [&](std::size_t batch, bool wants_gradient) {
+    nn::Mlp<float> model(blob_model());
+    Rng rng(4);
+    model.init(rng);
+    optim::Adam<float> adam(optim::AdamOptions{});
+    optim::ScheduleConfig sc;
+    sc.lr = 0.01;
+    const optim::Schedule schedule(sc);
+    TrainConfig tc;
+    tc.batch_size = batch;
+    tc.steps = 4;
+    Recorder rec;
+    rec.wants_gradient = wants_gradient;
+    std::vector<Observer*> obs = {&rec};
+    (void)train(model, adam, schedule, train_set, nullptr, tc, obs);
+    return std::pair{rec.gradient_sizes,
+                     std::vector<float>(model.params(), model.params() + model.num_params())};
+  };
+  const std::size_t p = nn::Mlp<float>(blob_model()).num_params();
+  const auto [fused_sizes, fused_params] = run_at(256, false);
+  const auto [stored_sizes, stored_params] = run_at(256, true);
+  EXPECT_EQ(fused_sizes, std::vector<std::size_t>(4, 0));
+  EXPECT_EQ(stored_sizes, std::vector<std::size_t>(4, p));
+  EXPECT_EQ(fused_params, stored_params);
+  const auto [large_sizes, large_params] = run_at(257, false);
+  const auto [asked_sizes, asked_params] = run_at(257, true);
+  EXPECT_EQ(large_sizes, std::vector<std::size_t>(4, p));
+  EXPECT_EQ(large_params, asked_params);
 }
 
 // Without a hook that reads the gradient the loop fuses the update into the backward pass; with

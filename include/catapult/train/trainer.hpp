@@ -3,7 +3,8 @@
 /// read top to bottom in lib/train/trainer.cpp. Per step t = 0, 1, …:
 ///   batch ← next b samples of a seeded shuffle, f = model(x), (L, d_out) = loss(f, y),
 ///   g = J_θᵀ·d_out (Mlp::backward), η = schedule.lr(t), optimizer.step(θ, g, η) — one fused pass
-///   (Mlp::backward_update) when no hook reads g (Observer::needs_gradient) — observers.on_step;
+///   (Mlp::backward_update) when no hook reads g (Observer::needs_gradient) and the batch has at
+///   most 256 rows (the same parameters either way; see trainer.cpp) — observers.on_step;
 ///   every eval_every steps the test set is evaluated (observers.on_eval).
 /// A non-finite loss, gradient or parameter stops the run with status Diverged; what the
 /// observers logged up to there is kept (they are told through on_end).
@@ -82,9 +83,10 @@ struct StepInfo {
   std::size_t batch_size;
   const nn::Mlp<float>& model;
   const optim::Optimizer<float>& optimizer;
-  /// g (P entries) when a hook asked for it (needs_gradient()); otherwise empty: the loop then
-  /// fuses the optimizer update into the backward pass (nn::Mlp::backward_update) and g is
-  /// never stored.
+  /// g (P entries) when the loop stored it: a hook asked for it (needs_gradient()), a gradient
+  /// reducer sums it, or the batch has more than 256 rows; otherwise empty: the loop then fuses
+  /// the optimizer update into the backward pass (nn::Mlp::backward_update) and g is never
+  /// stored.
   std::span<const float> gradient;
 };
 
