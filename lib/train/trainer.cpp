@@ -176,11 +176,11 @@ TrainResult train(nn::Mlp<float>& model, optim::Optimizer<float>& optimizer,
   // Unless a hook reads the gradient or a reducer sums it across processes, the update is fused
   // into the backward pass and the gradient never stored (its norm comes from the fused pass),
   // for batches of up to kFusedMaxBatch rows. A larger batch is a K that the weight-gradient
-  // GEMMs split into several blocks (KC is 256 or 512 floats), so the gradient goes through
-  // memory between them anyway, and the fused update measured slower than the separate one:
-  // 784-1024-10 at B = 1024, 1 thread, Zen 4, Adam 2-9 % (AVX2, AVX-512 kernels; interleaved
-  // nn_bench) and 5-17 % in three runs of scripts/bench_step_vs_torch.sh, SGD level. The two
-  // paths give bitwise the same parameters (nn::Mlp::backward_update).
+  // GEMMs split into several blocks once it exceeds their KC (256 or 512 floats), so the gradient
+  // goes through memory between them anyway, and the fused update measured slower than the
+  // separate one: 784-1024-10 at B = 1024, 1 thread, Zen 4, Adam 2-9 % (AVX2 and AVX-512
+  // kernels; interleaved nn_bench) and 5-17 % in three runs of scripts/bench_step_vs_torch.sh,
+  // SGD level. The two paths give bitwise the same parameters (nn::Mlp::backward_update).
   constexpr std::size_t kFusedMaxBatch = 256;
   const bool fused = reducer == nullptr && std::min(config.batch_size, n) <= kFusedMaxBatch &&
                      std::none_of(observers.begin(), observers.end(),
