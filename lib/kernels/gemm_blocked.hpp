@@ -162,6 +162,23 @@ struct ScalarKernel {
 // 8-row tiles better than 14-row ones (M = 32, 128: see SmallMKernel).
 // Assumes: packed panels as above, bp 64-byte aligned; C, bias, d unaligned with any ld.
 
+// The write-back arithmetic of every GEMM path on one vector of C, so that an element comes out
+// the same whichever path summed it: z = alpha·acc (+ beta·C, with load_c() called only when
+// read_c: C is never read with beta = 0), then, when `epilogue`, (+ *bias, when bias is
+// non-null) and the activation, with act'(z) into *dz when dz is non-null.
+template <class B, class LoadC>
+[[gnu::always_inline]] inline B finish_vector(const B& acc, const B& alpha, const B& beta,
+                                              bool read_c, const LoadC& load_c, bool epilogue,
+                                              const B* bias, Activation act, B* dz) noexcept {
+  B z = alpha * acc;
+  if (read_c) z = fmadd(beta, load_c(), z);
+  if (!epilogue) return z;
+  if (bias != nullptr) z = z + *bias;
+  if (dz != nullptr) return activate_batch<true>(act, z, *dz);
+  B unused;
+  return activate_batch<false>(act, z, unused);
+}
+
 template <class T, std::size_t MR_ = (sizeof(Batch<T>) >= 64 ? 14 : 6), std::size_t NV_ = 2,
           std::size_t KC_ = 2048 / sizeof(T), bool SmallM_ = false>
 struct SimdKernel {
@@ -327,19 +344,13 @@ struct SimdKernel {
       T* crow = c + r * ldc;
 #pragma GCC unroll 4
       for (std::size_t v = 0; v < NV; ++v) {
-        B z = alpha * acc[r][v];
-        if (t.read_c) z = fmadd(beta, B::load_unaligned(crow + v * W), z);
-        if (epilogue) {
-          if (bias != nullptr) z = z + B::load_unaligned(bias + v * W);
-          if (d != nullptr) {
-            B dz;
-            z = activate_batch<true>(t.act, z, dz);
-            dz.store_unaligned(d + r * ldd + v * W);
-          } else {
-            B unused;
-            z = activate_batch<false>(t.act, z, unused);
-          }
-        }
+        const B b = epilogue && bias != nullptr ? B::load_unaligned(bias + v * W) : B(T(0));
+        B dz;
+        const B z = finish_vector(
+            acc[r][v], alpha, beta, t.read_c, [&] { return B::load_unaligned(crow + v * W); },
+            epilogue, bias != nullptr ? &b : nullptr, t.act,
+            epilogue && d != nullptr ? &dz : nullptr);
+        if (epilogue && d != nullptr) dz.store_unaligned(d + r * ldd + v * W);
         z.store_unaligned(crow + v * W);
       }
     }
@@ -1189,22 +1200,15 @@ struct DotDriver {
     const bool epilogue =
         t.last && (t.bias != nullptr || t.d != nullptr || t.act != Activation::Identity);
     const B bias = t.last && t.bias != nullptr ? B(avx512::load(mask, t.bias)) : B(T(0));
-    const auto row = [&](std::size_t r, B z) {
+    const auto row = [&](std::size_t r, B sum) {
       // Lanes n and beyond hold other rows' sums; they are computed on and never stored.
       T* crow = t.c + r * t.ldc;
-      z = alpha * z;
-      if (t.read_c) z = fmadd(beta, B(avx512::load(mask, crow)), z);
-      if (epilogue) {
-        if (t.bias != nullptr) z = z + bias;
-        if (t.d != nullptr) {
-          B dz;
-          z = activate_batch<true>(t.act, z, dz);
-          avx512::store(t.d + r * t.ldd, mask, dz);
-        } else {
-          B unused;
-          z = activate_batch<false>(t.act, z, unused);
-        }
-      }
+      B dz;
+      const bool want_d = epilogue && t.d != nullptr;
+      const B z = finish_vector(
+          sum, alpha, beta, t.read_c, [&] { return B(avx512::load(mask, crow)); }, epilogue,
+          t.bias != nullptr ? &bias : nullptr, t.act, want_d ? &dz : nullptr);
+      if (want_d) avx512::store(t.d + r * t.ldd, mask, dz);
       avx512::store(crow, mask, z);
     };
     ((R < t.m ? row(R, B(row_of<R>(sums))) : void()), ...);

@@ -149,9 +149,9 @@ struct TransposedDriver {
   }
 
   // acc[r][v] lane l is Cᵀ(j + r, i + v·W + l) = C(i + v·W + l, j + r). Through tbuf (Cᵀ's tile
-  // as it is in the registers, TRV × TC) and its in-register transposes into cbuf (C's tile,
-  // TC × TRV), then row by row: z = alpha·acc (+ beta·C) (+ bias), act, as in
-  // SimdKernel::write_back, each store masked to the tile's n valid columns.
+  // as it is in the registers, TR × TC) and its in-register transposes into cbuf (C's tile,
+  // TC × TRV), then row by row finish_vector, the write-back of every path, each store masked
+  // to the tile's n valid columns.
   static void write_back(const GemmProblem<T>& g, const B (&acc)[TR][NV], std::size_t i,
                          std::size_t m, std::size_t j, std::size_t n) noexcept {
     alignas(64) T tbuf[TR * TC];
@@ -181,19 +181,13 @@ struct TransposedDriver {
       for (std::size_t v = 0; v < V; ++v) {
         const std::size_t valid = lanes(n, v);
         if (valid == 0) break;
-        B z = alpha * B::load_aligned(cbuf + c * TRV + v * W);
-        if (read_c) z = fmadd(beta, B(vpack::load_first(crow + v * W, valid)), z);
-        if (epilogue) {
-          if (g.bias != nullptr) z = z + bias[v];
-          if (drow != nullptr) {
-            B dz;
-            z = activate_batch<true>(g.act, z, dz);
-            vpack::store_first(drow + v * W, typename vpack::Reg<T>::type(dz), valid);
-          } else {
-            B unused;
-            z = activate_batch<false>(g.act, z, unused);
-          }
-        }
+        B dz;
+        const B z = finish_vector(
+            B::load_aligned(cbuf + c * TRV + v * W), alpha, beta, read_c,
+            [&] { return B(vpack::load_first(crow + v * W, valid)); }, epilogue,
+            g.bias != nullptr ? &bias[v] : nullptr, g.act, drow != nullptr ? &dz : nullptr);
+        if (drow != nullptr)
+          vpack::store_first(drow + v * W, typename vpack::Reg<T>::type(dz), valid);
         vpack::store_first(crow + v * W, typename vpack::Reg<T>::type(z), valid);
       }
     }
