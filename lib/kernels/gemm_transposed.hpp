@@ -52,17 +52,15 @@ struct TransposedDriver {
   }
 
   // Panel q of Aᵀ (rows [q·TC, q·TC + TC) of A; rows past M as zeros), its k steps [p0, p1):
-  // ap[q·TC·K + p·TC + c] = A(q·TC + c, p). The transposes of pack_b for op(B) = Bᵀ.
+  // ap[q·TC·K + p·TC + c] = A(q·TC + c, p). This is pack_b's panel of op(B) = Bᵀ for B = A, of
+  // TC columns from q·TC and the K block [p0, p1), so pack_b writes it.
   static void pack(const GemmProblem<T>& g, std::size_t q, std::size_t p0, std::size_t p1,
                    T* ap) noexcept {
+    GemmProblem<T> as_b = g;
+    as_b.trans_b = Trans::T;
+    as_b.b = g.a;
     const std::size_t i0 = q * TC;
-    const std::size_t rows = std::min(TC, g.m - i0);
-    T* panel = ap + i0 * g.k;
-    for (std::size_t p = p0; p < p1; p += W)
-      for (std::size_t c0 = 0; c0 < TC; c0 += W)
-        transpose_tile<3>(g.a.row(i0 + std::min(c0, rows - 1)) + p, g.a.ld(),
-                          rows > c0 ? std::min(W, rows - c0) : 0, std::min(W, p1 - p),
-                          panel + p * TC + c0, TC, W, 4 * 64);
+    pack_b<TC>(as_b, p0, p1 - p0, i0, std::min(TC, g.m - i0), ap + i0 * g.k + p0 * TC);
   }
 
   // C[i0:i1, j0:j1] from the packed Aᵀ: tiles of TR columns of C (rows of B) outer, so that
