@@ -219,26 +219,38 @@ void gemm_parallel_shared_a(const Problem<T>& g, std::size_t threads) {
 }
 
 #if defined(__AVX2__)
-// A·Bᵀ with few rows of A and many of B (a layer's forward pass at a small batch) takes the
-// transposed path of gemm_transposed.hpp, which reads B in place instead of packing it: up to
-// kTransposedMaxRows rows of A (beyond, the pack of B is spread over enough rows of C to be
-// cheap: at M = 1024 the two paths measured level), K at most kTransposedMaxK (K is not blocked;
-// the packed Aᵀ, M·K elements, is 0.1-0.8 MB for the forward passes at K = 784 it serves and at
-// most 4 MiB of floats).
+// A·op(B) with few rows of A and many columns of C takes the transposed path of
+// gemm_transposed.hpp, which reads B in place instead of packing it (only the small A is packed).
+// For op(B) = Bᵀ (a layer's forward pass at a small batch): up to kTransposedMaxRows rows of A
+// (beyond, the pack of B is spread over enough rows of C to be cheap: at M = 1024 the two paths
+// measured level). For op(B) = B (the input gradient dH·W at a small batch): up to
+// kTransposedMaxTiles tiles of rows of A (128 floats on AVX-512, 64 on AVX2), each of which reads
+// its strip of B across K rows of B again (the packed path streams a packed copy instead: on AVX2
+// the transposed path measured 5 % slower at square 256 and level at 128 × 784 × H, where the
+// packed path's 4 × 24 tiles fit),
+// and K ≥ kTransposedMinKColumns (square 64: 6-10 % slower there, the tile's transposed write-back
+// against too few k steps). K at most kTransposedMaxK (K is not blocked; the packed Aᵀ, M·K
+// elements, is 0.1-0.8 MB for the forward passes at K = 784 it serves and at most 4 MiB of
+// floats).
 constexpr std::size_t kTransposedMaxRows = 256;
+constexpr std::size_t kTransposedMaxTiles = 4;
+constexpr std::size_t kTransposedMinKColumns = 128;
 constexpr std::size_t kTransposedMaxK = 4096;
 template <class T>
 bool use_transposed_driver(const Problem<T>& g) noexcept {
-  return kVectorPack<T> && g.update == nullptr && g.trans_a == Trans::N && g.trans_b == Trans::T &&
-         g.k >= 16 && g.k <= kTransposedMaxK && g.m <= kTransposedMaxRows && g.n > kDotMaxSide;
+  const bool rows = g.trans_b == Trans::T;
+  const std::size_t max_m = rows ? kTransposedMaxRows : kTransposedMaxTiles * SimdKernel<T>::NR;
+  const std::size_t min_k = rows ? 16 : kTransposedMinKColumns;
+  return kVectorPack<T> && g.update == nullptr && g.trans_a == Trans::N && g.k >= min_k &&
+         g.k <= kTransposedMaxK && g.m <= max_m && g.n > kDotMaxSide;
 }
 
 // The transposed path: Aᵀ packed once into the calling thread's workspace (on several threads,
-// in blocks of panels × 256 k steps), then chunks of whole TR-row tiles of B (columns of C), each
-// against all of Aᵀ. The partition never changes the arithmetic on an element of C.
-template <class T>
+// in blocks of panels × 256 k steps), then chunks of whole TR-row tiles of op(B)ᵀ (columns of C),
+// each against all of Aᵀ. The partition never changes the arithmetic on an element of C.
+template <class T, Trans kTransB>
 void gemm_transposed(const Problem<T>& g, std::size_t threads) {
-  using D = TransposedDriver<T>;
+  using D = TransposedDriver<T, kTransB>;
   const std::size_t panels = ceil_div(g.m, D::TC);
   T* const ap = detail::gemm_workspace<T>(round_up_to_line<T>(D::packed_size(g.m, g.k)));
   if (threads <= 1) {
@@ -267,7 +279,7 @@ void gemm_transposed(const Problem<T>& g, std::size_t threads) {
 #endif
 
 // The fast path for one problem: the dot-product driver when both operands run along K
-// (A·Bᵀ) and one side is tiny, the transposed path for A·Bᵀ with a small A, else the packed
+// (A·Bᵀ) and one side is tiny, the transposed path for A·op(B) with a small A, else the packed
 // xsimd kernel. Chosen from the shape only, so Simd and SimdParallel and every thread count
 // compute every element identically.
 template <class T>
@@ -320,7 +332,10 @@ void gemm_fast(const Problem<T>& g, bool parallel) {
   }
 #if defined(__AVX2__)
   if (use_transposed_driver(g)) {
-    gemm_transposed(g, threads);
+    if (g.trans_b == Trans::T)
+      gemm_transposed<T, Trans::T>(g, threads);
+    else
+      gemm_transposed<T, Trans::N>(g, threads);
     return;
   }
 #endif

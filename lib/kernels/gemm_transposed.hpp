@@ -1,15 +1,19 @@
 #pragma once
 // Private to the per-ISA translation units (kernels_<isa>.cpp), in their namespace (see simd.hpp):
-// the transposed path for C = A·Bᵀ (trans_a = N, trans_b = T) with few rows of A and many of B,
-// the forward pass X[batch, d_in]·W[d_out, d_in]ᵀ of a layer at a small batch.
+// the transposed path for C = A·op(B) (trans_a = N) with few rows of A and many columns of C:
+// the forward pass X[batch, d_in]·W[d_out, d_in]ᵀ of a layer at a small batch (op(B) = Bᵀ), and
+// the input gradient dH[batch, d_out]·W[d_out, d_in] (op(B) = B).
 //
 // The packed path needs op(B) = Wᵀ in K × NR panels, a transposing copy of all of W in every
 // call: at batch 32 and 128 that pack took 6-11 % of a whole training step of 784-1024-10
 // (profile of nn_bench's step, 1 thread, AVX-512), as much as the update. Here the product runs
-// as its transpose, Cᵀ = B·Aᵀ: each register tile is MR rows of B read in place (their entries
-// broadcast from B's own rows, so B is never copied) times NR columns of Aᵀ, i.e. NR rows of A,
+// as its transpose, Cᵀ = op(B)ᵀ·Aᵀ: each register tile is MR rows of op(B)ᵀ read in place (their
+// entries broadcast from B itself, so B is never copied: along MR rows of B for op(B) = Bᵀ, along
+// MR adjacent entries of each row of B for op(B) = B) times NR columns of Aᵀ, i.e. NR rows of A,
 // which are packed instead, once per call, as K × NR panels (the same layout and the same
-// in-register transposes as pack_b's). A is the small operand: batch × K against the N × K of B.
+// in-register transposes as pack_b's). A is the small operand: batch × K against the K × N of
+// op(B). The input gradient's packed path packs all of W as well (its B pack, K × N), where the
+// transposed path packs only dH.
 // K is not blocked: every element of C is one FMA chain over k = 0 … K−1, and C is written once.
 // The MR × NR result of a tile is Cᵀ's: it is transposed through two small buffers in L1 and
 // written to C as NR rows of MR entries, with the arithmetic of the packed kernels' write-back
@@ -27,7 +31,7 @@ namespace catapult::kernels::CATAPULT_KERNELS_ISA_NS {
 
 #if defined(__AVX2__)
 
-template <class T>
+template <class T, Trans kTransB>
 struct TransposedDriver {
   using B = Batch<T>;
   using Kernel = SimdKernel<T>;
@@ -39,10 +43,12 @@ struct TransposedDriver {
   static constexpr std::size_t TC = NV * W;
   // A tile's rows of Cᵀ rounded up to whole vectors: the width of a transposed row.
   static constexpr std::size_t TRV = round_up(TR, W);
-  // Every kLine k steps (one line of a row of B), a line of each of the TR rows of B is
-  // requested kAheadLines lines ahead.
+  // op(B) = Bᵀ: every kLine k steps (one line of a row of B), a line of each of the TR rows of B
+  // is requested kAheadLines lines ahead. op(B) = B: every k step reads TR adjacent entries of a
+  // new row of B, requested kAheadRows rows ahead.
   static constexpr std::size_t kLine = 64 / sizeof(T);
   static constexpr std::size_t kAheadLines = 4;
+  static constexpr std::size_t kAheadRows = 32;
   // Packed panels of Aᵀ prefetched this many k steps ahead (they stream from L2).
   static constexpr std::size_t kPrefetchSteps = 8;
 
@@ -63,36 +69,91 @@ struct TransposedDriver {
     pack_b<TC>(as_b, p0, p1 - p0, i0, std::min(TC, g.m - i0), ap + i0 * g.k + p0 * TC);
   }
 
-  // C[i0:i1, j0:j1] from the packed Aᵀ: tiles of TR columns of C (rows of B) outer, so that
-  // their TR rows of B, read from memory once, stay in L1-L2 while the panels of Aᵀ (M·K in all,
-  // in L2) pass by. i0 and j0 are multiples of TC and TR.
+  // C[i0:i1, j0:j1] from the packed Aᵀ: tiles of TR columns of C (rows of op(B)ᵀ) outer, so
+  // that their entries of B, read from memory once, stay in L1-L2 while the panels of Aᵀ (M·K in
+  // all, in L2) pass by. i0 and j0 are multiples of TC and TR.
   static void region(const GemmProblem<T>& g, std::size_t i0, std::size_t i1, std::size_t j0,
                      std::size_t j1, const T* ap) noexcept {
     for (std::size_t j = j0; j < j1; j += TR) {
       const std::size_t n = std::min(TR, j1 - j);
-      // Rows past the edge repeat the last valid one; their results are dropped.
-      const T* br[TR];
-      for (std::size_t r = 0; r < TR; ++r) br[r] = g.b.row(j + std::min(r, n - 1));
-      for (std::size_t i = i0; i < i1; i += TC) {
-        // The tile after this one: the next TC rows of C, or the first ones of the next TR
-        // columns.
-        Next next{};
-        if (i + TC < i1)
-          next = {i + TC, std::min(TC, i1 - i - TC), j};
-        else if (j + TR < j1)
-          next = {i0, std::min(TC, i1 - i0), j + TR};
-        tile(g, br, ap + i * g.k, i, std::min(TC, i1 - i), j, n, next);
+      if constexpr (kTransB == Trans::T) {
+        RowStrip strip;
+        for (std::size_t r = 0; r < TR; ++r) strip.row[r] = g.b.row(j + std::min(r, n - 1));
+        tiles(g, strip, i0, i1, j, n, j1, ap);
+      } else if (n == TR) {
+        tiles(g, ColumnStrip<true>{g.b.data() + j, g.b.ld(), n - 1, g.k - 1}, i0, i1, j, n, j1, ap);
+      } else {
+        tiles(g, ColumnStrip<false>{g.b.data() + j, g.b.ld(), n - 1, g.k - 1}, i0, i1, j, n, j1,
+              ap);
       }
     }
   }
 
  private:
+  // The TR entries of op(B)ᵀ that a tile broadcasts at k step p, for its columns j … j + n − 1
+  // of C. Entries past n repeat the last valid one (their results are dropped), so nothing
+  // outside B is read.
+  // op(B) = Bᵀ: B(j + r, p), rows of B, one pointer each.
+  struct RowStrip {
+    const T* row[TR];
+    T at(std::size_t r, std::size_t p) const noexcept { return row[r][p]; }
+    // One line of every row per line of k steps, kAheadLines ahead: TR short streams, too many
+    // for the hardware prefetchers to follow alone. (Past the end of a row the address is the
+    // next row's, or past the matrix: a prefetch never faults, and it is formed as an integer.)
+    void prefetch_line(std::size_t p0) const noexcept {
+#pragma GCC unroll 16
+      for (std::size_t r = 0; r < TR; ++r)
+        __builtin_prefetch(reinterpret_cast<const char*>(
+                               reinterpret_cast<std::uintptr_t>(row[r] + p0) + kAheadLines * 64),
+                           0, 3);
+    }
+    void prefetch_step(std::size_t) const noexcept {}
+  };
+  // op(B) = B: B(p, j + r), adjacent entries of row p of B (kFull: all TR within the tile).
+  template <bool kFull>
+  struct ColumnStrip {
+    const T* first;  // B(0, j)
+    std::size_t ld;
+    std::size_t last;       // n − 1
+    std::size_t last_step;  // K − 1
+    T at(std::size_t r, std::size_t p) const noexcept {
+      return first[p * ld + (kFull ? r : std::min(r, last))];
+    }
+    void prefetch_line(std::size_t) const noexcept {}
+    // The strip's entries kAheadRows rows below (one line, or two where they straddle one), or
+    // the last row's near the end of K.
+    void prefetch_step(std::size_t p) const noexcept {
+      const auto ahead =
+          reinterpret_cast<std::uintptr_t>(first + std::min(p + kAheadRows, last_step) * ld);
+      __builtin_prefetch(reinterpret_cast<const char*>(ahead), 0, 3);
+      __builtin_prefetch(reinterpret_cast<const char*>(ahead + (TR - 1) * sizeof(T)), 0, 3);
+    }
+  };
+
   // The rows of C (and of the derivative) that the next tile writes: m rows from i, at column j.
   struct Next {
     std::size_t i = 0, m = 0, j = 0;
   };
 
-  static void tile(const GemmProblem<T>& g, const T* const (&br)[TR], const T* ap, std::size_t i,
+  // The tiles of columns j … j + n − 1 of C (one strip of op(B)ᵀ), rows i0 … i1 − 1; j1 ends
+  // the region (for the prefetch of the next strip's first tile).
+  template <class Strip>
+  static void tiles(const GemmProblem<T>& g, const Strip& strip, std::size_t i0, std::size_t i1,
+                    std::size_t j, std::size_t n, std::size_t j1, const T* ap) noexcept {
+    for (std::size_t i = i0; i < i1; i += TC) {
+      // The tile after this one: the next TC rows of C, or the first ones of the next TR
+      // columns.
+      Next next{};
+      if (i + TC < i1)
+        next = {i + TC, std::min(TC, i1 - i - TC), j};
+      else if (j + TR < j1)
+        next = {i0, std::min(TC, i1 - i0), j + TR};
+      tile(g, strip, ap + i * g.k, i, std::min(TC, i1 - i), j, n, next);
+    }
+  }
+
+  template <class Strip>
+  static void tile(const GemmProblem<T>& g, const Strip& strip, const T* ap, std::size_t i,
                    std::size_t m, std::size_t j, std::size_t n, const Next& next) noexcept {
     B acc[TR][NV];
 #pragma GCC unroll 16
@@ -116,15 +177,7 @@ struct TransposedDriver {
         }
         ++next_row;
       }
-      // One line of every row of B per line of k steps, kAheadLines ahead: TR short streams,
-      // too many for the hardware prefetchers to follow alone. (Past the end of a row the
-      // address is the next row's, or past the matrix: a prefetch never faults, and it is
-      // formed as an integer.)
-#pragma GCC unroll 16
-      for (std::size_t r = 0; r < TR; ++r)
-        __builtin_prefetch(reinterpret_cast<const char*>(
-                               reinterpret_cast<std::uintptr_t>(br[r] + p0) + kAheadLines * 64),
-                           0, 3);
+      strip.prefetch_line(p0);
       const std::size_t p1 = std::min(k, p0 + kLine);
       for (std::size_t p = p0; p < p1; ++p) {
         for (std::size_t line = 0; line < TC * sizeof(T); line += 64)
@@ -136,10 +189,11 @@ struct TransposedDriver {
         for (std::size_t v = 0; v < NV; ++v) bv[v] = B::load_aligned(ap + v * W);
 #pragma GCC unroll 16
         for (std::size_t r = 0; r < TR; ++r) {
-          const B av(br[r][p]);
+          const B av(strip.at(r, p));
 #pragma GCC unroll 4
           for (std::size_t v = 0; v < NV; ++v) acc[r][v] = fmadd(av, bv[v], acc[r][v]);
         }
+        strip.prefetch_step(p);
         ap += TC;
       }
     }

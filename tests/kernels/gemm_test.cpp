@@ -177,19 +177,28 @@ TYPED_TEST(GemmTyped, ExactTierDotProductPath) {
   }
 }
 
-// The transposed path (op = NT with 16 < N, M <= 256 and 16 <= K <= 4096: a layer's forward pass
-// at a small batch, gemm_transposed.hpp): B read in place in tiles of 14 rows (6 on AVX2), Aᵀ
-// packed in panels of 32 (16) rows of A, each tile of C written transposed. M and N off every
+// The transposed path (gemm_transposed.hpp; op(A) = A, N > 16, AVX-512 and AVX2): for op = NT
+// with M <= 256 and 16 <= K <= 4096 (a layer's forward pass at a small batch), B read in place
+// in tiles of 14 rows (6 on AVX2); for op = NN with M at most four row tiles (128 floats on
+// AVX-512, 64 on AVX2 and for AVX-512 doubles, 32 AVX2 doubles) and 128 <= K <= 4096 (the input
+// gradient at a small batch), B read in place in strips of 14 (6) columns, the last one partial.
+// Aᵀ packed in panels of 32 (16) rows of A, each tile of C written transposed. M and N off every
 // tile edge (M = 1, 33, 255, 256; N = 17, 29 = 2·14 + 1, 45 = 7·6 + 3, 300), K tails
-// (17, 35, 300 = 18·16 + 12) and the whole of a long K (784), strided misaligned views, beta ≠ 0.
+// (17, 35, 300 = 18·16 + 12, 129) and the whole of a long K (784), strided misaligned views,
+// beta ≠ 0; op = NN also at the limits (M = 32, 64, 128; K = 128) and past them (packed path).
 TYPED_TEST(GemmTyped, ExactTierTransposedPath) {
   std::uint64_t seed = 8000;
-  for (const auto& [m, n, k] :
-       {std::array<std::size_t, 3>{1, 17, 16}, std::array<std::size_t, 3>{33, 29, 35},
-        std::array<std::size_t, 3>{255, 45, 17}, std::array<std::size_t, 3>{256, 300, 300},
-        std::array<std::size_t, 3>{32, 29, 784}}) {
+  using Shape = std::array<std::size_t, 3>;
+  for (const auto& [m, n, k] : {Shape{1, 17, 16}, Shape{33, 29, 35}, Shape{255, 45, 17},
+                                Shape{256, 300, 300}, Shape{32, 29, 784}}) {
     check_case<TypeParam>({m, n, k, Trans::N, Trans::T, 1.0, 0.0}, true, seed++, 3, 1);
     check_case<TypeParam>({m, n, k, Trans::N, Trans::T, -0.5, 2.0}, true, seed++, 0, 0);
+  }
+  for (const auto& [m, n, k] :
+       {Shape{1, 17, 128}, Shape{33, 29, 129}, Shape{32, 45, 300}, Shape{64, 300, 784},
+        Shape{65, 31, 200}, Shape{128, 45, 257}, Shape{129, 29, 300}, Shape{17, 301, 127}}) {
+    check_case<TypeParam>({m, n, k, Trans::N, Trans::N, 1.0, 0.0}, true, seed++, 3, 1);
+    check_case<TypeParam>({m, n, k, Trans::N, Trans::N, -0.5, 2.0}, true, seed++, 0, 0);
   }
 }
 
@@ -230,8 +239,8 @@ TYPED_TEST(GemmTyped, ThreadCountDoesNotChangeResults) {
   // three K blocks and a short last chunk, 301 x 517 x 419 on 2 threads and 37 x 1100 x 300 on 2
   // and 3; the 2D partition takes the rest, and everything on 8 threads. The last two take the
   // dot-product path for op = NT (one side at most 16), in its 4 x 5 and 6 x 4 tile shapes, and
-  // 37 x 1100 x 300 the transposed path for op = NT (its pack in two panels of two blocks of K
-  // steps, its tiles in chunks), the AVX-512 and AVX2 kernel sets only.
+  // 37 x 1100 x 300 the transposed path for op = NT and NN (its pack in two panels of two blocks
+  // of K steps, its tiles in chunks), the AVX-512 and AVX2 kernel sets only.
   for (const auto& [m, n, k] :
        {std::array<std::size_t, 3>{301, 517, 419}, std::array<std::size_t, 3>{1030, 520, 530},
         std::array<std::size_t, 3>{37, 1100, 300}, std::array<std::size_t, 3>{1100, 13, 300},
