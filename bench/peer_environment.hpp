@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <thread>
@@ -25,12 +26,16 @@
 
 namespace catapult::bench {
 
-/// Sets what the caller left unset, then re-executes the binary once (CATAPULT_BENCH_RESTARTED
-/// marks the restart):
+/// Sets the peers' environment, then re-executes the binary once (CATAPULT_BENCH_RESTARTED marks
+/// the restart):
 ///  - OPENBLAS_CORETYPE (when OpenBLAS is linked): Debian's OpenBLAS 0.3.21 does not recognise
 ///    these CPUs and would run its generic kernel. The core matches the ISA catapult's kernels run
 ///    on (active_isa(), so CATAPULT_ISA=avx2 on an AVX-512 CPU is compared with OpenBLAS's AVX2
-///    kernels): SkylakeX for AVX-512, Haswell for AVX2; for SSE, the CPU's best of the two.
+///    kernels): SkylakeX for AVX-512, Haswell for AVX2; for SSE, the CPU's best of the two. A
+///    different OPENBLAS_CORETYPE already in the environment is replaced, with a note on stderr
+///    and in the run context (openblas_coretype_replaced): a machine whose profile exported
+///    OPENBLAS_CORETYPE=Haswell on a Zen 5 with AVX-512 had OpenBLAS at half its speed and every
+///    ratio near 2. CATAPULT_BENCH_OPENBLAS_CORETYPE chooses another core on purpose.
 ///  - OPENBLAS_THREAD_TIMEOUT=20 (when OpenBLAS is linked): OpenBLAS's worker threads spin for
 ///    2^timeout cycles after each call before they sleep, 2^28 by default (~75 ms at 3.5 GHz).
 ///    In a pair, which alternates OpenBLAS with our oneTBB workers on the same cores every
@@ -48,7 +53,7 @@ inline void restart_with_peer_environment(char** argv, bool omp_passive) {
   if (std::getenv("CATAPULT_BENCH_RESTARTED") != nullptr) return;
   bool restart = false;
 #ifdef CATAPULT_HAVE_OPENBLAS
-  if (std::getenv("OPENBLAS_CORETYPE") == nullptr) {
+  {
     __builtin_cpu_init();
     const kernels::Isa isa = kernels::active_isa();  // throws on a bad CATAPULT_ISA
     const char* core = isa == kernels::Isa::Avx512         ? "SkylakeX"
@@ -56,7 +61,18 @@ inline void restart_with_peer_environment(char** argv, bool omp_passive) {
                        : __builtin_cpu_supports("avx512f") ? "SkylakeX"
                        : __builtin_cpu_supports("avx2")    ? "Haswell"
                                                            : nullptr;
-    if (core != nullptr) {
+    const char* chosen = std::getenv("CATAPULT_BENCH_OPENBLAS_CORETYPE");
+    if (chosen != nullptr && *chosen != '\0') core = chosen;
+    const char* inherited = std::getenv("OPENBLAS_CORETYPE");
+    if (core != nullptr && (inherited == nullptr || std::string(inherited) != core)) {
+      if (inherited != nullptr) {
+        std::fprintf(stderr,
+                     "benchmark: OPENBLAS_CORETYPE=%s in the environment replaced by %s (the core "
+                     "for catapult's %s kernels; CATAPULT_BENCH_OPENBLAS_CORETYPE chooses "
+                     "another)\n",
+                     inherited, core, kernels::to_string(isa));
+        setenv("CATAPULT_BENCH_OPENBLAS_CORETYPE_REPLACED", inherited, 1);
+      }
       setenv("OPENBLAS_CORETYPE", core, 1);
       restart = true;
     }
@@ -161,6 +177,8 @@ inline int run_benchmarks(int argc, char** argv) {
   add_catapult_context();
 #ifdef CATAPULT_HAVE_OPENBLAS
   benchmark::AddCustomContext("openblas_corename", openblas_get_corename());
+  if (const char* replaced = std::getenv("CATAPULT_BENCH_OPENBLAS_CORETYPE_REPLACED"))
+    benchmark::AddCustomContext("openblas_coretype_replaced", replaced);
   const char* timeout = std::getenv("OPENBLAS_THREAD_TIMEOUT");
   benchmark::AddCustomContext("openblas_thread_timeout", timeout != nullptr ? timeout : "");
 #endif

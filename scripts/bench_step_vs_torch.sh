@@ -29,7 +29,9 @@
 # PyTorch is Debian's python3-torch (1.13, on /usr/bin/python3; installed with apt-get when missing
 # and this shell is root). Its BLAS is the system's OpenBLAS: OPENBLAS_CORETYPE is set for both
 # sides, SkylakeX only when /proc/cpuinfo lists avx512f (on an AVX2-only CPU that core dies with
-# SIGILL), else Haswell with avx2 (bench/peer_environment.hpp's policy); a caller's value is kept.
+# SIGILL), else Haswell with avx2 (bench/peer_environment.hpp's policy). An OPENBLAS_CORETYPE
+# already in the environment is replaced (with a note), as nn_bench replaces it on our side;
+# CATAPULT_BENCH_OPENBLAS_CORETYPE chooses another core for both sides on purpose.
 # Writes docs/data/step_vs_torch.json (every round of both sides) and prints a markdown table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,25 +51,30 @@ if ! "$py" -c 'import torch' 2>/dev/null; then
   fi
 fi
 section=${SECTION:-}
+core=
 case ${CATAPULT_ISA:-} in
   avx2)
     # Both sides on AVX2 kernels (see above), unless the caller chose otherwise.
-    export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
+    core=Haswell
     export ATEN_CPU_CAPABILITY=${ATEN_CPU_CAPABILITY:-avx2}
     ;;
-  "" | avx512) ;;
+  "" | avx512)
+    if grep -qw avx512f /proc/cpuinfo; then
+      core=SkylakeX
+    elif grep -qw avx2 /proc/cpuinfo; then
+      core=Haswell
+    fi
+    ;;
   *)
     echo "bench_step_vs_torch.sh: CATAPULT_ISA=$CATAPULT_ISA has no PyTorch counterpart here (avx2 or avx512)" >&2
     exit 2
     ;;
 esac
-if [[ -z ${OPENBLAS_CORETYPE:-} ]]; then
-  if grep -qw avx512f /proc/cpuinfo; then
-    export OPENBLAS_CORETYPE=SkylakeX
-  elif grep -qw avx2 /proc/cpuinfo; then
-    export OPENBLAS_CORETYPE=Haswell
-  fi
+core=${CATAPULT_BENCH_OPENBLAS_CORETYPE:-$core}
+if [[ -n $core && ${OPENBLAS_CORETYPE:-$core} != "$core" ]]; then
+  echo "bench_step_vs_torch.sh: OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE in the environment replaced by $core" >&2
 fi
+if [[ -n $core ]]; then export OPENBLAS_CORETYPE=$core; fi
 
 cmake --build "$build" --target nn_bench >&2
 if [[ $epochs == 1 ]]; then

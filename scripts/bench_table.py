@@ -219,7 +219,10 @@ def main():
     out.append(f"- catapult kernels ISA: {isa}"
                + (f" (forced with CATAPULT_ISA; the CPU's best is {detected})"
                   if isa != detected else "")
-               + f"; OpenBLAS core: {context.get('openblas_corename', 'n/a')}; "
+               + f"; OpenBLAS core: {context.get('openblas_corename', 'n/a')}"
+               + (f" (OPENBLAS_CORETYPE={context['openblas_coretype_replaced']} in the environment replaced)"
+                  if context.get("openblas_coretype_replaced") else "")
+               + "; "
                f"xsimd arch of the build's baseline: {context.get('xsimd_arch')}; OMP_WAIT_POLICY: "
                f"{context.get('omp_wait_policy', '')}; \"all threads\" = {threads_all}.")
     if context.get("catapult_caches"):

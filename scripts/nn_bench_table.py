@@ -57,7 +57,10 @@ def context_line(context):
         f"{context.get('num_cpus', '?')} CPUs at {context.get('mhz_per_cpu', '?')} MHz, "
         f"load average {context.get('load_avg', '?')}, catapult kernels ISA "
         f"{context.get('catapult_isa', '?')} (detected {context.get('catapult_isa_detected', '?')}), "
-        f"OpenBLAS core {context.get('openblas_corename', '?')}."
+        f"OpenBLAS core {context.get('openblas_corename', '?')}"
+        + (f" (OPENBLAS_CORETYPE={context['openblas_coretype_replaced']} in the environment replaced)"
+           if context.get("openblas_coretype_replaced") else "")
+        + "."
     )
 
 
