@@ -20,8 +20,9 @@
 //
 // OpenBLAS 0.3.21 (Debian 12) does not recognise recent Xeons and falls back to a slow generic
 // kernel, so main() re-executes the binary with OPENBLAS_CORETYPE set (SkylakeX with AVX-512,
-// Haswell with AVX2) unless the caller set it, and with OMP_WAIT_POLICY=passive for Eigen's
-// OpenMP threads; the values in use are printed in the benchmark context.
+// Haswell with AVX2; a different value inherited from the environment is replaced, see
+// peer_environment.hpp), and with OMP_WAIT_POLICY=passive for Eigen's OpenMP threads; the values
+// in use are printed in the benchmark context.
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 

@@ -41,7 +41,7 @@
 //
 // Debian's OpenBLAS 0.3.21 does not recognise recent Xeons and falls back to its generic kernel,
 // so main() re-executes the binary with OPENBLAS_CORETYPE set (SkylakeX with AVX-512, Haswell
-// with AVX2) unless the caller set it (same policy as kernels_bench).
+// with AVX2; a different inherited value is replaced: the policy of peer_environment.hpp).
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 

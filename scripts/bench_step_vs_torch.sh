@@ -71,6 +71,39 @@ case ${CATAPULT_ISA:-} in
     ;;
 esac
 core=${CATAPULT_BENCH_OPENBLAS_CORETYPE:-$core}
+# ATen (PyTorch's elementwise and optimizer kernels) picks AVX2 on an AVX-512 CPU by default
+# (PyTorch 1.13: "CPU capability usage: AVX2" on a Zen 5 with AVX-512). Where our side runs
+# AVX-512, PyTorch runs with both ATEN_CPU_CAPABILITY=avx2 and =avx512 and each row keeps the
+# faster (recorded per row as "capability"), unless the caller set ATEN_CPU_CAPABILITY.
+capabilities=("${ATEN_CPU_CAPABILITY:-}")
+if [[ -z ${ATEN_CPU_CAPABILITY:-} && ${CATAPULT_ISA:-avx512} == avx512 ]] && grep -qw avx512f /proc/cpuinfo; then
+  capabilities=(avx2 avx512)
+fi
+# torch_step OUT ARGS...: scripts/torch_step.py once per capability, merged into OUT (the faster
+# of the capabilities for every row).
+torch_step() {
+  local out=$1
+  shift
+  local parts=()
+  for cap in "${capabilities[@]}"; do
+    env ${cap:+ATEN_CPU_CAPABILITY=$cap} "$py" scripts/torch_step.py "$@" --out "$out.${cap:-default}"
+    parts+=("$out.${cap:-default}")
+  done
+  python3 - "$out" "${parts[@]}" <<'PY'
+import json, sys
+out, parts = sys.argv[1], [json.load(open(p)) for p in sys.argv[2:]]
+merged = dict(parts[0])
+caps = [p["cpu_capability"] for p in parts]
+merged["cpu_capability"] = caps[0] if len(caps) == 1 else "best of " + " and ".join(caps) + " per row"
+rows = []
+for i, row in enumerate(parts[0]["results"]):
+    key = "epoch_s" if "epoch_s" in row else "step_ms"
+    best = min(((p["results"][i], p["cpu_capability"]) for p in parts), key=lambda rc: rc[0][key])
+    rows.append(dict(best[0], capability=best[1]))
+merged["results"] = rows
+json.dump(merged, open(out, "w"), indent=1)
+PY
+}
 if [[ -n $core && ${OPENBLAS_CORETYPE:-$core} != "$core" ]]; then
   echo "bench_step_vs_torch.sh: OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE in the environment replaced by $core" >&2
 fi
@@ -94,23 +127,21 @@ for r in $(seq 1 "$rounds"); do
   echo "round $r/$rounds: PyTorch" >&2
   # 1 thread with every pool PyTorch could use held to one thread (thread CPU time); then every
   # setting from 1 to nproc on the wall clock, for the all-threads rows.
-  OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "$py" scripts/torch_step.py --hidden "$hidden" \
-    --max-threads 1 --clock thread --out "$tmp/torch1_$r.json"
+  OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 torch_step "$tmp/torch1_$r.json" --hidden "$hidden" \
+    --max-threads 1 --clock thread
   if ((nproc > 1)); then
-    "$py" scripts/torch_step.py --hidden "$hidden" --max-threads "$nproc" --clock wall \
-      --out "$tmp/torchn_$r.json"
+    torch_step "$tmp/torchn_$r.json" --hidden "$hidden" --max-threads "$nproc" --clock wall
   fi
   [[ $epochs == 1 ]] || continue
   echo "round $r/$rounds: ours, one epoch each" >&2
   "$build/bench/nn_bench" --benchmark_filter="BM_Nn_TrainEpoch/.*/hidden:$hidden/" \
     --benchmark_out="$tmp/epoch_ours_$r.json" --benchmark_out_format=json >/dev/null
   echo "round $r/$rounds: PyTorch, one epoch each" >&2
-  OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "$py" scripts/torch_step.py --hidden "$hidden" \
-    --epoch-data "$CATAPULT_MNIST_DIR" --max-threads 1 --clock thread \
-    --out "$tmp/epoch_torch1_$r.json"
+  OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 torch_step "$tmp/epoch_torch1_$r.json" \
+    --hidden "$hidden" --epoch-data "$CATAPULT_MNIST_DIR" --max-threads 1 --clock thread
   if ((nproc > 1)); then
-    "$py" scripts/torch_step.py --hidden "$hidden" --epoch-data "$CATAPULT_MNIST_DIR" \
-      --max-threads "$nproc" --clock wall --out "$tmp/epoch_torchn_$r.json"
+    torch_step "$tmp/epoch_torchn_$r.json" --hidden "$hidden" --epoch-data "$CATAPULT_MNIST_DIR" \
+      --max-threads "$nproc" --clock wall
   fi
 done
 uptime >"$tmp/load_end"

@@ -98,6 +98,7 @@ def read_round(directory, r, kind):
             torch[(e["opt"], e["hidden"], e["batch"], clock)][e["threads"]] = (
                 e[key],
                 e["foreach"],
+                e.get("capability", ""),
             )
     return ours_json, ours, torch_json, torch
 
@@ -131,7 +132,9 @@ def main():
                 cands = torch[(opt, hidden, batch, "thread" if threads == 1 else "wall")]
                 t_best = min(cands, key=lambda t: cands[t][0])
                 torch_ms.append(cands[t_best][0])
-                settings.append(f"{t_best}t{' foreach' if cands[t_best][1] else ''}")
+                cap = cands[t_best][2]
+                settings.append(f"{t_best}t{' foreach' if cands[t_best][1] else ''}"
+                                f"{' ' + cap if cap and tj.get('cpu_capability', '').startswith('best of') else ''}")
             row[f"torch_{unit}"] = torch_ms
             row["torch_setting"] = settings
             for v in variants:
