@@ -221,17 +221,18 @@ void gemm_parallel_shared_a(const Problem<T>& g, std::size_t threads) {
 #if defined(__AVX2__)
 // A·op(B) with few rows of A and many columns of C takes the transposed path of
 // gemm_transposed.hpp, which reads B in place instead of packing it (only the small A is packed).
-// For op(B) = Bᵀ (a layer's forward pass at a small batch): up to kTransposedMaxRows rows of A
-// (beyond, the pack of B is spread over enough rows of C to be cheap: at M = 1024 the two paths
-// measured level). For op(B) = B (the input gradient dH·W at a small batch): up to
-// kTransposedMaxTiles tiles of rows of A (128 floats on AVX-512, 64 on AVX2), each of which reads
-// its strip of B across K rows of B again (the packed path streams a packed copy instead: on AVX2
-// the transposed path measured 5 % slower at square 256 and level at 128 × 784 × H, where the
-// packed path's 4 × 24 tiles fit),
-// and K ≥ kTransposedMinKColumns (square 64: 6-10 % slower there, the tile's transposed write-back
-// against too few k steps). K at most kTransposedMaxK (K is not blocked; the packed Aᵀ, M·K
-// elements, is 0.1-0.8 MB for the forward passes at K = 784 it serves and at most 4 MiB of
-// floats).
+// - op(B) = Bᵀ (a layer's forward pass at a small batch): up to kTransposedMaxRows rows of A;
+//   beyond, the pack of B is spread over enough rows of C to be cheap (at M = 1024 the two paths
+//   measured level).
+// - op(B) = B (the input gradient dH·W at a small batch): one to kTransposedMaxTiles whole tiles
+//   of rows of A (32-128 floats on AVX-512, 16-64 on AVX2). Each tile reads its strip of B across
+//   K rows again, where the packed path streams a packed copy: on AVX2 the transposed path
+//   measured 5 % slower at square 256 and level at 128 × 784 × H (eight tiles), where the packed
+//   path's 4 × 24 tiles fit. Fewer rows than a tile would leave most of its lanes empty (the
+//   packed path's 8- or 4-row tiles waste less; not measured). K ≥ kTransposedMinKColumns: at
+//   square 64 it measured 6-10 % slower, the tile's transposed write-back against too few k steps.
+// K at most kTransposedMaxK (K is not blocked; the packed Aᵀ, M·K elements, is 0.1-0.8 MB for the
+// forward passes at K = 784 it serves and at most 4 MiB of floats).
 constexpr std::size_t kTransposedMaxRows = 256;
 constexpr std::size_t kTransposedMaxTiles = 4;
 constexpr std::size_t kTransposedMinKColumns = 128;
@@ -239,10 +240,12 @@ constexpr std::size_t kTransposedMaxK = 4096;
 template <class T>
 bool use_transposed_driver(const Problem<T>& g) noexcept {
   const bool rows = g.trans_b == Trans::T;
-  const std::size_t max_m = rows ? kTransposedMaxRows : kTransposedMaxTiles * SimdKernel<T>::NR;
+  constexpr std::size_t tile_rows = SimdKernel<T>::NR;
+  const std::size_t min_m = rows ? 1 : tile_rows;
+  const std::size_t max_m = rows ? kTransposedMaxRows : kTransposedMaxTiles * tile_rows;
   const std::size_t min_k = rows ? 16 : kTransposedMinKColumns;
   return kVectorPack<T> && g.update == nullptr && g.trans_a == Trans::N && g.k >= min_k &&
-         g.k <= kTransposedMaxK && g.m <= max_m && g.n > kDotMaxSide;
+         g.k <= kTransposedMaxK && g.m >= min_m && g.m <= max_m && g.n > kDotMaxSide;
 }
 
 // The transposed path: Aᵀ packed once into the calling thread's workspace (on several threads,

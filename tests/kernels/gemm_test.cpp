@@ -179,13 +179,14 @@ TYPED_TEST(GemmTyped, ExactTierDotProductPath) {
 
 // The transposed path (gemm_transposed.hpp; op(A) = A, N > 16, AVX-512 and AVX2): for op = NT
 // with M <= 256 and 16 <= K <= 4096 (a layer's forward pass at a small batch), B read in place
-// in tiles of 14 rows (6 on AVX2); for op = NN with M at most four row tiles (128 floats on
-// AVX-512, 64 on AVX2 and for AVX-512 doubles, 32 AVX2 doubles) and 128 <= K <= 4096 (the input
-// gradient at a small batch), B read in place in strips of 14 (6) columns, the last one partial.
-// Aᵀ packed in panels of 32 (16) rows of A, each tile of C written transposed. M and N off every
-// tile edge (M = 1, 33, 255, 256; N = 17, 29 = 2·14 + 1, 45 = 7·6 + 3, 300), K tails
-// (17, 35, 300 = 18·16 + 12, 129) and the whole of a long K (784), strided misaligned views,
-// beta ≠ 0; op = NN also at the limits (M = 32, 64, 128; K = 128) and past them (packed path).
+// in tiles of 14 rows (6 on AVX2); for op = NN with M of one to four row tiles (32-128 floats on
+// AVX-512, 16-64 on AVX2 and for AVX-512 doubles, 8-32 AVX2 doubles) and 128 <= K <= 4096 (the
+// input gradient at a small batch), B read in place in strips of 14 (6) columns, the last one
+// partial. Aᵀ packed in panels of 32 (16) rows of A, each tile of C written transposed. M and N off
+// every tile edge (M = 1, 33, 255, 256; N = 17, 29 = 2·14 + 1, 45 = 7·6 + 3, 300), K tails (17, 35,
+// 300 = 18·16 + 12, 129) and the whole of a long K (784), strided misaligned views, beta ≠ 0; op =
+// NN also at the limits (M = 16, 32, 64, 128; K = 128) and past them (M = 1, 129, K = 127: the
+// packed path).
 TYPED_TEST(GemmTyped, ExactTierTransposedPath) {
   std::uint64_t seed = 8000;
   using Shape = std::array<std::size_t, 3>;
@@ -194,9 +195,9 @@ TYPED_TEST(GemmTyped, ExactTierTransposedPath) {
     check_case<TypeParam>({m, n, k, Trans::N, Trans::T, 1.0, 0.0}, true, seed++, 3, 1);
     check_case<TypeParam>({m, n, k, Trans::N, Trans::T, -0.5, 2.0}, true, seed++, 0, 0);
   }
-  for (const auto& [m, n, k] :
-       {Shape{1, 17, 128}, Shape{33, 29, 129}, Shape{32, 45, 300}, Shape{64, 300, 784},
-        Shape{65, 31, 200}, Shape{128, 45, 257}, Shape{129, 29, 300}, Shape{17, 301, 127}}) {
+  for (const auto& [m, n, k] : {Shape{1, 17, 128}, Shape{16, 29, 129}, Shape{33, 29, 129},
+                                Shape{32, 45, 300}, Shape{64, 300, 784}, Shape{65, 31, 200},
+                                Shape{128, 45, 257}, Shape{129, 29, 300}, Shape{17, 301, 127}}) {
     check_case<TypeParam>({m, n, k, Trans::N, Trans::N, 1.0, 0.0}, true, seed++, 3, 1);
     check_case<TypeParam>({m, n, k, Trans::N, Trans::N, -0.5, 2.0}, true, seed++, 0, 0);
   }

@@ -23,8 +23,9 @@ enum class GemmVariant : unsigned char {
   /// A·Bᵀ with M or N ≤ 16 an unpacked xsimd dot-product kernel (no transposing copies), and on
   /// AVX2 and AVX-512 the transposed product Cᵀ = op(B)ᵀ·Aᵀ with B read in place (only the
   /// small A is packed) for N > 16 and either A·Bᵀ with M ≤ 256, 16 ≤ K ≤ 4096 (a forward pass
-  /// at a small batch) or A·B with M ≤ 4 tiles (128 floats on AVX-512, 64 on AVX2 and for
-  /// AVX-512 doubles, 32 AVX2 doubles), 128 ≤ K ≤ 4096 (an input gradient at a small batch)
+  /// at a small batch) or A·B with M of 1 to 4 tiles (32-128 floats on AVX-512, 16-64 on AVX2
+  /// and for AVX-512 doubles, 8-32 AVX2 doubles), 128 ≤ K ≤ 4096 (an input gradient at a small
+  /// batch)
   Simd,
   /// Simd with oneTBB over a 2D partition of C (honours ThreadLimit); problems under ~4 MFLOP
   /// run on the calling thread (default)
