@@ -241,7 +241,8 @@ TYPED_TEST(GemmTyped, ThreadCountDoesNotChangeResults) {
   // and 3; the 2D partition takes the rest, and everything on 8 threads. The last two take the
   // dot-product path for op = NT (one side at most 16), in its 4 x 5 and 6 x 4 tile shapes, and
   // 37 x 1100 x 300 the transposed path for op = NT and NN (its pack in two panels of two blocks
-  // of K steps, its tiles in chunks), the AVX-512 and AVX2 kernel sets only.
+  // of K steps, its tiles in chunks), the AVX-512 and AVX2 kernel sets only (for NN not AVX2
+  // doubles, whose limit is 32 rows).
   for (const auto& [m, n, k] :
        {std::array<std::size_t, 3>{301, 517, 419}, std::array<std::size_t, 3>{1030, 520, 530},
         std::array<std::size_t, 3>{37, 1100, 300}, std::array<std::size_t, 3>{1100, 13, 300},
