@@ -45,26 +45,47 @@ struct TileArgs {
   const T* next_c;  // top-left of the C tile of the next call (prefetched), or null
 };
 
-// Σ g² over a finished m × n gradient tile g (row stride ldg), in float vectors with a double
-// fallback when that overflows; the same code for every tile, so a tile's sum depends only on
-// its values.
-template <class T>
+// Σ g² over a finished m × n gradient tile g (row stride ldg) of a kernel with NR columns, in
+// float vectors with a double fallback when that overflows; the same code for every tile of a
+// shape, so a tile's sum depends only on its values. Whole-width tiles take a loop with the
+// column count fixed at compile time and two sums (even and odd rows): on the 14 × 2-vector
+// tiles of dW1 at batch 32, the general loop took 6 % of the fused SGD step's samples, this one
+// 4 % (784-1024-10, 1 thread, AVX-512; perf).
+template <std::size_t NR, class T>
 double tile_squared_norm(const T* g, std::size_t ldg, std::size_t m, std::size_t n) noexcept {
   T s = T(0);
   if constexpr (kHaveSimd) {
     using B = Batch<T>;
     constexpr std::size_t W = B::size;
-    B acc(T(0));
-    for (std::size_t r = 0; r < m; ++r) {
-      const T* row = g + r * ldg;
-      std::size_t c = 0;
-      for (; c + W <= n; c += W) {
-        const B x = B::load_unaligned(row + c);
-        acc = fmadd(x, x, acc);
+    B even(T(0)), odd(T(0));
+    if (NR % W == 0 && n == NR) {
+      std::size_t r = 0;
+      for (; r + 2 <= m; r += 2) {
+        const T* x = g + r * ldg;
+        const T* y = x + ldg;
+        for (std::size_t c = 0; c < NR; c += W) {
+          const B u = B::load_unaligned(x + c), v = B::load_unaligned(y + c);
+          even = fmadd(u, u, even);
+          odd = fmadd(v, v, odd);
+        }
       }
-      for (; c < n; ++c) s += row[c] * row[c];
+      if (r < m)
+        for (std::size_t c = 0; c < NR; c += W) {
+          const B u = B::load_unaligned(g + r * ldg + c);
+          even = fmadd(u, u, even);
+        }
+    } else {
+      for (std::size_t r = 0; r < m; ++r) {
+        const T* row = g + r * ldg;
+        std::size_t c = 0;
+        for (; c + W <= n; c += W) {
+          const B x = B::load_unaligned(row + c);
+          even = fmadd(x, x, even);
+        }
+        for (; c < n; ++c) s += row[c] * row[c];
+      }
     }
-    s += xsimd::hadd(acc);
+    s += xsimd::hadd(even + odd);
   } else {
     for (std::size_t r = 0; r < m; ++r)
       for (std::size_t c = 0; c < n; ++c) s += g[r * ldg + c] * g[r * ldg + c];
@@ -967,7 +988,7 @@ void block_tiles(const GemmProblem<T>& g, std::size_t ic, std::size_t mc, std::s
       if (g.sq_partials != nullptr)
         for (std::size_t jr = 0; jr < nc; jr += NR)
           g.sq_partials[(i / MR) * g.sq_cols + (jc + jr) / NR] =
-              tile_squared_norm(grad + jr, ld, mr, std::min(NR, nc - jr));
+              tile_squared_norm<NR>(grad + jr, ld, mr, std::min(NR, nc - jr));
       update_tile(*g.update, i * g.update_ld + jc, g.update_ld, grad, ld, mr, nc);
     }
   }
