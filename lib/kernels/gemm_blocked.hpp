@@ -269,11 +269,12 @@ struct SimdKernel {
     // after the first tile of its row and column: no prefetches, whose loads would take the load
     // ports the broadcasts need.
     const bool prefetch_panels = kc > kShortK;
-    // One loop, whatever the prefetches: GCC keeps acc in memory between loops, and as three
-    // loops in a row (C prefetch, short K, long K) it stored and reloaded all the accumulators
-    // twice more per tile, 16 % of the 14 × 32 kernel's samples at K = 32 (dW1 at batch 32 on a
-    // Zen 5, 1 thread: 146-156 -> 166-173 GFLOP/s over three alternations; paired with OpenBLAS
-    // 0.87-0.91 -> 0.93-0.98 at H = 256 and 1024).
+    // One loop, whatever the prefetches: while acc had a home on the stack (see below), GCC
+    // kept it there between loops, and as three loops in a row (C prefetch, short K, long K) it
+    // stored and reloaded all the accumulators twice more per tile, 16 % of the 14 × 32
+    // kernel's samples at K = 32 (dW1 at batch 32 on a Zen 5, 1 thread: 146-156 -> 166-173
+    // GFLOP/s over three alternations; paired with OpenBLAS 0.87-0.91 -> 0.93-0.98 at H = 256
+    // and 1024).
     for (std::size_t p = 0; p < kc; ++p) {
       if (p < c_steps) {
         __builtin_prefetch(t.next_c + p * t.ldc, 1, 3);
@@ -290,8 +291,24 @@ struct SimdKernel {
       bp += NR;
     }
 
-    if (t.m == MR && t.n == NR) {
-      write_back(acc, t.c, t.ldc, t.d, t.ldd, t.bias, t);
+    const bool full = t.m == MR && t.n == NR;
+    if (full && !t.read_c && !has_epilogue(t, t.bias, t.d)) {
+      store_plain(acc, t.c, t.ldc, t.alpha);
+      return;
+    }
+    // The other cases index the accumulators with run-time rows: they read a copy, so that acc
+    // is only ever indexed by constants and GCC keeps it in registers instead of giving it a
+    // home on the stack, which every tile zeroed before its k loop and stored after it (28 + 28
+    // stores, ~6 % of the kernel's samples at K = 32). Paired with OpenBLAS (Zen 5, AVX-512, 1
+    // thread, two alternations): dW1 at batch 32 0.93-0.98 -> 1.05-1.11 (H = 256, 1024), at
+    // batch 128 0.94-0.97 -> 0.97-1.00; the other MLP products and the squares level or better.
+    B out[MR][NV];
+#pragma GCC unroll 16
+    for (std::size_t r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+      for (std::size_t v = 0; v < NV; ++v) out[r][v] = acc[r][v];
+    if (full) {
+      write_back(out, t.c, t.ldc, t.d, t.ldd, t.bias, t);
       return;
     }
     // Edge tile: run the same vector write-back on a staged copy, so an element of C is
@@ -307,7 +324,7 @@ struct SimdKernel {
       std::copy(t.bias, t.bias + t.n, bbuf);
       bias = bbuf;
     }
-    write_back(acc, cbuf, NR, t.d != nullptr ? dbuf : nullptr, NR, bias, t);
+    write_back(out, cbuf, NR, t.d != nullptr ? dbuf : nullptr, NR, bias, t);
     for (std::size_t r = 0; r < t.m; ++r) {
       std::copy(cbuf + r * NR, cbuf + r * NR + t.n, t.c + r * t.ldc);
       if (t.last && t.d != nullptr) std::copy(dbuf + r * NR, dbuf + r * NR + t.n, t.d + r * t.ldd);
@@ -334,26 +351,35 @@ struct SimdKernel {
   // tests inside the loop, the accumulators went through the stack and the write-back took about
   // a tenth of the 14 × 32 kernel's time at K = 32 (dW1 at batch 32). alpha = 1 skips the
   // multiplication, which changes no bit.
+  static bool has_epilogue(const TileArgs<T>& t, const T* bias, const T* d) noexcept {
+    return t.last && (bias != nullptr || d != nullptr || t.act != Activation::Identity);
+  }
+
+  // c = alpha·acc, every index a constant once unrolled.
+  [[gnu::always_inline]] static void store_plain(const B (&acc)[MR][NV], T* c, std::size_t ldc,
+                                                 T alpha) noexcept {
+    if (alpha == T(1)) {
+#pragma GCC unroll 16
+      for (std::size_t r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+        for (std::size_t v = 0; v < NV; ++v) acc[r][v].store_unaligned(c + r * ldc + v * W);
+    } else {
+      const B a(alpha);
+#pragma GCC unroll 16
+      for (std::size_t r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+        for (std::size_t v = 0; v < NV; ++v) (a * acc[r][v]).store_unaligned(c + r * ldc + v * W);
+    }
+  }
+
   [[gnu::always_inline]] static void write_back(const B (&acc)[MR][NV], T* c, std::size_t ldc, T* d,
                                                 std::size_t ldd, const T* bias,
                                                 const TileArgs<T>& t) noexcept {
     const B alpha(t.alpha);
     const B beta(t.beta);
-    const bool epilogue =
-        t.last && (bias != nullptr || d != nullptr || t.act != Activation::Identity);
+    const bool epilogue = has_epilogue(t, bias, d);
     if (!t.read_c && !epilogue) {
-      if (t.alpha == T(1)) {
-#pragma GCC unroll 16
-        for (std::size_t r = 0; r < MR; ++r)
-#pragma GCC unroll 4
-          for (std::size_t v = 0; v < NV; ++v) acc[r][v].store_unaligned(c + r * ldc + v * W);
-      } else {
-#pragma GCC unroll 16
-        for (std::size_t r = 0; r < MR; ++r)
-#pragma GCC unroll 4
-          for (std::size_t v = 0; v < NV; ++v)
-            (alpha * acc[r][v]).store_unaligned(c + r * ldc + v * W);
-      }
+      store_plain(acc, c, ldc, t.alpha);
       return;
     }
     for (std::size_t r = 0; r < MR; ++r) {
