@@ -799,11 +799,16 @@ void pack_a(const GemmProblem<T>& g, std::size_t ic, std::size_t mc, std::size_t
                               panel + p0 * MR + r0, MR, std::min(W, MR - r0), kPrefetchLines * 64);
       }
     } else {
-      // op(A) rows are columns of a: row pc + p of a holds mc consecutive entries.
-      for (std::size_t p = 0; p < kc; ++p) {
-        const T* src = g.a.row(pc + p) + ic;
+      // op(A) rows are columns of a: row pc + p of a holds mc consecutive entries. Blocks of
+      // kPackBlock rows, panel by panel, so that each panel is written kPackBlock·MR entries at
+      // a time instead of MR (mc / MR streams of one part-line each): dW1 = dHᵀ·X at batch 1024
+      // 0.92-0.95 -> 0.95-1.01 of OpenBLAS (Zen 5, 1 thread, AVX-512 and forced AVX2, H = 256,
+      // 1024, 4096; three alternations); 8 and 32 rows measured the same as 16.
+      for (std::size_t p0 = 0; p0 < kc; p0 += kPackBlock) {
+        const std::size_t p1 = std::min(kc, p0 + kPackBlock);
         for (std::size_t ir = 0; ir < mc; ir += MR)
-          copy_pad(src + ir, std::min(MR, mc - ir), ap + ir * kc + p * MR, MR);
+          for (std::size_t p = p0; p < p1; ++p)
+            copy_pad(g.a.row(pc + p) + ic + ir, std::min(MR, mc - ir), ap + ir * kc + p * MR, MR);
       }
     }
     return;
