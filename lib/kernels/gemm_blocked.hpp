@@ -345,12 +345,6 @@ struct SimdKernel {
     }
   }
 
-  // c = alpha·acc (+ beta·c); on the last K block also + bias, act, derivative.
-  // Inlined, with the plain case (no C read, no epilogue: every tile of a weight gradient) taken
-  // first and unrolled, so the accumulators are stored from their registers: as a call with the
-  // tests inside the loop, the accumulators went through the stack and the write-back took about
-  // a tenth of the 14 × 32 kernel's time at K = 32 (dW1 at batch 32). alpha = 1 skips the
-  // multiplication, which changes no bit.
   static bool has_epilogue(const TileArgs<T>& t, const T* bias, const T* d) noexcept {
     return t.last && (bias != nullptr || d != nullptr || t.act != Activation::Identity);
   }
@@ -372,6 +366,12 @@ struct SimdKernel {
     }
   }
 
+  // c = alpha·acc (+ beta·c); on the last K block also + bias, act, derivative.
+  // Inlined, with the plain case (no C read, no epilogue: every tile of a weight gradient) taken
+  // first and unrolled, so the accumulators are stored from their registers: as a call with the
+  // tests inside the loop, the accumulators went through the stack and the write-back took about
+  // a tenth of the 14 × 32 kernel's time at K = 32 (dW1 at batch 32). alpha = 1 skips the
+  // multiplication, which changes no bit.
   [[gnu::always_inline]] static void write_back(const B (&acc)[MR][NV], T* c, std::size_t ldc, T* d,
                                                 std::size_t ldd, const T* bias,
                                                 const TileArgs<T>& t) noexcept {
