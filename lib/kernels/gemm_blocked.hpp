@@ -524,7 +524,7 @@ inline __m512d align_lanes(__m512d hi, __m512d lo) noexcept {
 // that see nothing else are skipped (the 4 × 5 dot tile's second group has 4 of 16), which
 // leaves every sum bitwise the same.
 template <std::size_t Live = 16>
-inline __m512 sum_lanes(const __m512 (&v)[16]) noexcept {
+[[gnu::always_inline]] inline __m512 sum_lanes(const __m512 (&v)[16]) noexcept {
   static_assert(Live >= 1 && Live <= 16);
   const __m512 zero = _mm512_setzero_ps();
   __m512 s[8];  // s[i], per 128-bit lane: partial sums of v[2i], v[2i + 1], v[2i], v[2i + 1]
@@ -549,7 +549,7 @@ inline __m512 sum_lanes(const __m512 (&v)[16]) noexcept {
 
 // Horizontal sums of 8 double vectors, the same tree.
 template <std::size_t Live = 8>
-inline __m512d sum_lanes(const __m512d (&v)[8]) noexcept {
+[[gnu::always_inline]] inline __m512d sum_lanes(const __m512d (&v)[8]) noexcept {
   static_assert(Live >= 1 && Live <= 8);
   const __m512d zero = _mm512_setzero_pd();
   __m512d s[4];  // s[i], per 128-bit lane: partial sums of v[2i], v[2i + 1]
@@ -1138,7 +1138,7 @@ struct DotDriver {
                        B (&acc)[MR][NR]) noexcept {
 #pragma GCC unroll 8
     for (std::size_t r = 0; r < MR; ++r)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (std::size_t c = 0; c < NR; ++c) acc[r][c] = B(T(0));
     std::size_t p = 0;
     for (; p + W <= k; p += W) step(ar, br, p, acc);
@@ -1147,10 +1147,15 @@ struct DotDriver {
     if constexpr (kAvx512Pack<T> && W == avx512::kLanes<T>) {
       // The K tail: masked loads of the last k − p entries of every row, zeros beyond.
       const auto mask = avx512::lane_mask(k - p, T());
+      // Unrolled as step is: acc indexed at run time would get a home on the stack (stored after
+      // the main loop, reloaded by finish).
       B bv[NR];
+#pragma GCC unroll 8
       for (std::size_t c = 0; c < NR; ++c) bv[c] = B(avx512::load(mask, br[c] + p));
+#pragma GCC unroll 8
       for (std::size_t r = 0; r < MR; ++r) {
         const B av(avx512::load(mask, ar[r] + p));
+#pragma GCC unroll 8
         for (std::size_t c = 0; c < NR; ++c) acc[r][c] = fmadd(av, bv[c], acc[r][c]);
       }
       return;
@@ -1265,12 +1270,12 @@ struct DotDriver {
   static void step(const T* const (&ar)[MR], const T* const (&br)[NR], std::size_t p,
                    B (&acc)[MR][NR]) noexcept {
     B bv[NR];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (std::size_t c = 0; c < NR; ++c) bv[c] = B::load_unaligned(br[c] + p);
 #pragma GCC unroll 8
     for (std::size_t r = 0; r < MR; ++r) {
       const B av = B::load_unaligned(ar[r] + p);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (std::size_t c = 0; c < NR; ++c) acc[r][c] = fmadd(av, bv[c], acc[r][c]);
     }
   }
