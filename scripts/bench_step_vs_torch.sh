@@ -12,7 +12,12 @@
 #   scripts/bench_step_vs_torch.sh   (env: ROUNDS=3 HIDDEN=1024 BUILD_DIR=build/release
 #                                          UPDATE_DOC=docs/nn_benchmarks.md to rewrite its blocks,
 #                                          SECTION=name for second blocks and JSON, EPOCHS=0 to
-#                                          time the steps only)
+#                                          time the steps only, PYTHON=/usr/bin/python3 the
+#                                          interpreter whose torch is the peer, NO_BUILD=1 to use
+#                                          the binaries in BUILD_DIR as they are, e.g. on a node
+#                                          without a compiler, TORCH_THREADS=sparse to time
+#                                          PyTorch's steps at 1, 2, 4, … and nproc threads only
+#                                          instead of every count: many-core nodes)
 #
 # Each round also times one epoch over MNIST's training set on both sides (nn_bench's
 # BM_Nn_TrainEpoch: train::train itself, batch gathering and the per-step checks included;
@@ -39,7 +44,7 @@ build=${BUILD_DIR:-build/release}
 rounds=${ROUNDS:-3}
 hidden=${HIDDEN:-1024}
 epochs=${EPOCHS:-1}
-py=/usr/bin/python3
+py=${PYTHON:-/usr/bin/python3}
 
 if ! "$py" -c 'import torch' 2>/dev/null; then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
@@ -109,9 +114,9 @@ if [[ -n $core && ${OPENBLAS_CORETYPE:-$core} != "$core" ]]; then
 fi
 if [[ -n $core ]]; then export OPENBLAS_CORETYPE=$core; fi
 
-cmake --build "$build" --target nn_bench >&2
+[[ ${NO_BUILD:-0} == 1 ]] || cmake --build "$build" --target nn_bench >&2
 if [[ $epochs == 1 ]]; then
-  cmake --build "$build" --target catapult_cli >&2
+  [[ ${NO_BUILD:-0} == 1 ]] || cmake --build "$build" --target catapult_cli >&2
   export CATAPULT_MNIST_DIR="${CATAPULT_MNIST_DIR:-${HOME:-$PWD}/.cache/catapult/mnist}"
   "$build/apps/catapult" fetch-data --dir "$CATAPULT_MNIST_DIR" --no-summary >&2
 fi
@@ -130,7 +135,8 @@ for r in $(seq 1 "$rounds"); do
   OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 torch_step "$tmp/torch1_$r.json" --hidden "$hidden" \
     --max-threads 1 --clock thread
   if ((nproc > 1)); then
-    torch_step "$tmp/torchn_$r.json" --hidden "$hidden" --max-threads "$nproc" --clock wall
+    torch_step "$tmp/torchn_$r.json" --hidden "$hidden" --max-threads "$nproc" --clock wall \
+      ${TORCH_THREADS:+--$TORCH_THREADS-threads}
   fi
   [[ $epochs == 1 ]] || continue
   echo "round $r/$rounds: ours, one epoch each" >&2

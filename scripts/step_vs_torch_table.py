@@ -46,6 +46,17 @@ def pattern(kind):
     )
 
 
+def torch_blas(tj):
+    """PyTorch's BLAS as its build configuration names it, with the OpenBLAS core where it is
+    OpenBLAS (Debian's python3-torch says "generic": the system's libblas.so.3, OpenBLAS where
+    scripts/setup.sh installed it; pip's wheels bring MKL)."""
+    m = re.search(r"BLAS_INFO=(\w+)", tj.get("config") or "")
+    blas = m.group(1) if m else "open"
+    if blas in ("open", "generic"):
+        return f"OpenBLAS core {tj.get('openblas_coretype') or 'default'}"
+    return f"BLAS {blas}"
+
+
 def cpu_model():
     try:
         with open("/proc/cpuinfo") as f:
@@ -153,8 +164,8 @@ def main():
         f"({ctx.get('num_cpus', '?')} CPUs, flags {cpu_isa_flags()}), {args.rounds} rounds.",
         f"Ours: catapult kernels ISA {ctx.get('catapult_isa', '?')} (detected "
         f"{ctx.get('catapult_isa_detected', '?')}). PyTorch {tj.get('torch', '?')} (ATen CPU "
-        f"capability {tj.get('cpu_capability', '?')}), OpenBLAS core "
-        f"{tj.get('openblas_coretype') or 'default'} (ours: {ctx.get('openblas_corename', '?')}).",
+        f"capability {tj.get('cpu_capability', '?')}), {torch_blas(tj)} (ours: OpenBLAS "
+        f"{ctx.get('openblas_corename', '?')}).",
         f"Load: at the start `{load_start}`; at the end `{load_end}`.",
         "",
     ]

@@ -5,7 +5,7 @@ BM_Nn_TrainStep, or with --epoch-data one epoch over MNIST, the peer of BM_Nn_Tr
 
 Usage: torch_step.py --out FILE.json [--hidden 1024] [--batches 32,128,1024] [--opts sgd,adam]
                      [--min-threads 1] [--max-threads N] [--clock thread|wall]
-                     [--epoch-data MNIST_DIR]
+                     [--epoch-data MNIST_DIR] [--sparse-threads]
 
 A step is what BM_Nn_TrainStep times: forward, mean-MSE loss against one-hot targets (our
 nn::mse_loss_labels with the mean reduction), backward, optimizer step (zero_grad(set_to_none)
@@ -121,9 +121,10 @@ def make_epoch(opt_name, hidden, batch, foreach, images, targets):
     return epoch
 
 
-def thread_settings(low, high, epochs):
-    """Every count from low to high for steps; for epochs the powers of two in it, and high."""
-    if not epochs:
+def thread_settings(low, high, sparse):
+    """Every count from low to high; sparse (epochs, or --sparse-threads): the powers of two in
+    it, and high."""
+    if not sparse:
         return list(range(low, high + 1))
     powers = {2**i for i in range(high.bit_length())}
     return sorted({t for t in powers if low <= t <= high} | {high})
@@ -155,6 +156,8 @@ def main():
     ap.add_argument("--clock", choices=("thread", "wall"), default="wall")
     ap.add_argument("--max-threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--epoch-data", help="MNIST directory: time one epoch instead of a step")
+    ap.add_argument("--sparse-threads", action="store_true",
+                    help="steps too at 1, 2, 4, … and --max-threads only (many-core nodes)")
     args = ap.parse_args()
     if args.epoch_data:
         images, targets = load_mnist_train(args.epoch_data)
@@ -162,7 +165,8 @@ def main():
     clock = time.thread_time if args.clock == "thread" else time.perf_counter
     for opt_name in args.opts.split(","):
         for batch in (int(b) for b in args.batches.split(",")):
-            for threads in thread_settings(args.min_threads, args.max_threads, bool(args.epoch_data)):
+            for threads in thread_settings(args.min_threads, args.max_threads,
+                                           bool(args.epoch_data) or args.sparse_threads):
                 torch.set_num_threads(threads)
                 best = None
                 for foreach in (False, True):
