@@ -4,6 +4,7 @@
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
+#include <algorithm>
 #include <cstddef>
 
 #include "catapult/core/threading.hpp"
@@ -29,6 +30,25 @@ void for_chunks(std::size_t n, const Body& body) {
   const ForkJoin fork_join;  // TSan: the region's fork and join edges (core/tsan_fork_join.hpp)
   tbb::parallel_for(
       tbb::blocked_range<std::size_t>(0, n, kGrain),
+      fork_join.body([&](const tbb::blocked_range<std::size_t>& r) { body(r.begin(), r.end()); }));
+}
+
+/// Runs body(begin, end) over blocks of [0, n), where each of the n items stands for `width`
+/// elements of work (a row of a matrix when splitting rows, a column when splitting columns),
+/// split across threads when n · width reaches kParallelMin, in blocks of about kGrain elements.
+/// A body that splits columns and walks every row of its block in order computes a column
+/// reduction in the same order whatever the split, hence the same bits at any thread count.
+template <class Body>
+void for_blocks(std::size_t n, std::size_t width, const Body& body) {
+  if (n == 0) return;
+  if (width == 0 || n * width < kParallelMin || max_threads() <= 1) {
+    body(std::size_t{0}, n);
+    return;
+  }
+  const std::size_t grain = std::max<std::size_t>(1, kGrain / width);
+  const ForkJoin fork_join;  // TSan: the region's fork and join edges (core/tsan_fork_join.hpp)
+  tbb::parallel_for(
+      tbb::blocked_range<std::size_t>(0, n, grain),
       fork_join.body([&](const tbb::blocked_range<std::size_t>& r) { body(r.begin(), r.end()); }));
 }
 

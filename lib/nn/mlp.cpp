@@ -8,6 +8,7 @@
 
 #include "catapult/core/error.hpp"
 #include "catapult/kernels/elementwise.hpp"
+#include "core/parallel.hpp"
 
 namespace catapult::nn {
 namespace {
@@ -22,42 +23,52 @@ void ensure_shape(Matrix<T>& m, std::size_t rows, std::size_t cols) {
   if (m.rows() != rows || m.cols() != cols) m.resize(rows, cols);
 }
 
+// The elementwise passes of the step, split across threads for large batches by
+// detail::for_blocks: copies by blocks of rows, the passes with column sums by blocks of columns,
+// each block walking all its rows in order, so every element and every sum is computed as on one
+// thread.
+
 // dst (dense, same shape) = src, row by row (src may have ld > cols).
 template <class T>
 void copy_rows(MatrixView<const T> src, MatrixView<T> dst) noexcept {
-  for (std::size_t i = 0; i < src.rows(); ++i)
-    std::memcpy(dst.row(i), src.row(i), src.cols() * sizeof(T));
+  detail::for_blocks(src.rows(), src.cols(), [&](std::size_t i0, std::size_t i1) {
+    for (std::size_t i = i0; i < i1; ++i)
+      std::memcpy(dst.row(i), src.row(i), src.cols() * sizeof(T));
+  });
 }
 
 // d(i, :) *= m(i, :) for every row.
 template <class T>
 void multiply_rows(MatrixView<T> d, MatrixView<const T> m) noexcept {
-  for (std::size_t i = 0; i < d.rows(); ++i)
-    kernels::multiply(d.cols(), d.row(i), m.row(i), d.row(i));
+  detail::for_blocks(d.rows(), d.cols(), [&](std::size_t i0, std::size_t i1) {
+    for (std::size_t i = i0; i < i1; ++i) kernels::multiply(d.cols(), d.row(i), m.row(i), d.row(i));
+  });
 }
 
-// out[j] = Σ_i x(i, j): the bias gradient (column sums of dZ).
+// out[j] = Σ_i x(i, j): the bias gradient (column sums of dZ), rows added in order.
 template <class T>
 void column_sums(MatrixView<const T> x, T* out) noexcept {
-  const std::size_t n = x.cols();
-  for (std::size_t j = 0; j < n; ++j) out[j] = T(0);
-  for (std::size_t i = 0; i < x.rows(); ++i) {
-    const T* r = x.row(i);
-    for (std::size_t j = 0; j < n; ++j) out[j] += r[j];
-  }
+  detail::for_blocks(x.cols(), x.rows(), [&](std::size_t j0, std::size_t j1) {
+    for (std::size_t j = j0; j < j1; ++j) out[j] = T(0);
+    for (std::size_t i = 0; i < x.rows(); ++i) {
+      const T* r = x.row(i);
+      for (std::size_t j = j0; j < j1; ++j) out[j] += r[j];
+    }
+  });
 }
 
 // d(i, :) *= m(i, :) for every row, and out[j] = Σ_i d(i, j) of the product (the bias gradient)
 // while the row is in L1: the arithmetic of multiply_rows then column_sums, in one pass.
 template <class T>
 void multiply_rows_and_column_sums(MatrixView<T> d, MatrixView<const T> m, T* out) noexcept {
-  const std::size_t n = d.cols();
-  for (std::size_t j = 0; j < n; ++j) out[j] = T(0);
-  for (std::size_t i = 0; i < d.rows(); ++i) {
-    T* r = d.row(i);
-    kernels::multiply(n, r, m.row(i), r);
-    for (std::size_t j = 0; j < n; ++j) out[j] += r[j];
-  }
+  detail::for_blocks(d.cols(), d.rows(), [&](std::size_t j0, std::size_t j1) {
+    for (std::size_t j = j0; j < j1; ++j) out[j] = T(0);
+    for (std::size_t i = 0; i < d.rows(); ++i) {
+      T* r = d.row(i);
+      kernels::multiply(j1 - j0, r + j0, m.row(i) + j0, r + j0);
+      for (std::size_t j = j0; j < j1; ++j) out[j] += r[j];
+    }
+  });
 }
 
 // The update u restricted to the entries from `offset` on.

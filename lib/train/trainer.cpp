@@ -10,6 +10,7 @@
 
 #include "catapult/core/error.hpp"
 #include "catapult/kernels/elementwise.hpp"
+#include "core/parallel.hpp"
 
 namespace catapult::train {
 namespace {
@@ -212,11 +213,14 @@ TrainResult train(nn::Mlp<float>& model, optim::Optimizer<float>& optimizer,
     out.resize(rows, k);
     d_out.resize(rows, k);
     labels.resize(rows);
-    for (std::size_t i = 0; i < rows; ++i) {
-      const std::size_t src = order[pos + lo + i];
-      std::memcpy(x.row(i), train_set.images.row(src), d * sizeof(float));
-      labels[i] = train_set.labels[src];
-    }
+    // The batch's rows, gathered across threads for large batches (detail::for_blocks).
+    detail::for_blocks(rows, d, [&](std::size_t i0, std::size_t i1) {
+      for (std::size_t i = i0; i < i1; ++i) {
+        const std::size_t src = order[pos + lo + i];
+        std::memcpy(x.row(i), train_set.images.row(src), d * sizeof(float));
+        labels[i] = train_set.labels[src];
+      }
+    });
     pos += m;
 
     double loss = 0;

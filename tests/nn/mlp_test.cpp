@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "catapult/core/threading.hpp"
 #include "catapult/kernels/elementwise.hpp"
 #include "catapult/nn/loss.hpp"
 #include "catapult/optim/optimizer.hpp"
@@ -474,6 +475,59 @@ TYPED_TEST(MlpFusedStep, BackwardUpdateIsBackwardThenStep) {
     MlpConfig wide;
     wide.widths = {40, 70, 10};
     check_fused_step<TypeParam>(wide, 600, oc, name + " wide");
+  }
+}
+
+// The elementwise passes of forward, backward and backward_update (the input copy, act' products,
+// bias column sums) split large batches across threads by blocks of rows or columns: every
+// output must have the same bits on one thread as on all of them. 160 × 500 and 160 × 520 are
+// past the size at which they split (detail::kParallelMin elements).
+TEST(Mlp, SameBitsOnOneThreadAndAll) {
+  if (max_threads() < 2) GTEST_SKIP() << "needs at least 2 threads, this machine gives 1";
+  MlpConfig cfg;
+  cfg.widths = {500, 520, 10};
+  cfg.hidden_activation = Activation::Tanh;
+  cfg.output_activation = Activation::Tanh;
+  const std::size_t batch = 160;
+  struct Result {
+    std::vector<float> out, grad, dx, updated;
+  };
+  const auto run = [&] {
+    nn::Mlp<float> net(cfg);
+    Rng rng(11);
+    net.init(rng);
+    Matrix<float> x(batch, 500), out(batch, 10), d_out(batch, 10), dx(batch, 500);
+    test::fill_uniform(x.view(), rng);
+    std::vector<std::uint8_t> labels(batch);
+    for (auto& l : labels) l = static_cast<std::uint8_t>(rng.uniform_index(10));
+    nn::ForwardCache<float> cache;
+    net.forward(x.cview(), out.view(), &cache);
+    (void)nn::mse_loss_labels<float>(out.cview(), labels, d_out.view());
+    Result r;
+    r.out.assign(out.data(), out.data() + out.size());
+    r.grad.resize(net.num_params());
+    net.backward(cache, d_out.cview(), r.grad.data(), dx.view());
+    r.dx.assign(dx.data(), dx.data() + dx.size());
+    auto opt = optim::make_optimizer<float>(optim::OptimizerConfig{});
+    (void)net.backward_update(cache, d_out.cview(),
+                              opt->fused_step(net.params(), net.num_params(), 0.1));
+    opt->commit_fused_step();
+    r.updated.assign(net.params(), net.params() + net.num_params());
+    return r;
+  };
+  Result one;
+  {
+    ThreadLimit limit(1);
+    one = run();
+  }
+  const Result all = run();
+  const std::pair<const char*, const std::vector<float>*> parts[] = {
+      {"output", &one.out}, {"gradient", &one.grad}, {"d_x", &one.dx}, {"updated", &one.updated}};
+  const std::vector<float>* others[] = {&all.out, &all.grad, &all.dx, &all.updated};
+  for (std::size_t k = 0; k < 4; ++k) {
+    ASSERT_EQ(parts[k].second->size(), others[k]->size()) << parts[k].first;
+    for (std::size_t q = 0; q < others[k]->size(); ++q)
+      ASSERT_EQ((*parts[k].second)[q], (*others[k])[q]) << parts[k].first << " entry " << q;
   }
 }
 
