@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "catapult/core/error.hpp"
+#include "catapult/core/threading.hpp"
 #include "catapult/kernels/elementwise.hpp"
 #include "core/parallel.hpp"
 
@@ -181,9 +182,20 @@ TrainResult train(nn::Mlp<float>& model, optim::Optimizer<float>& optimizer,
   // goes through memory between them anyway, and the fused update measured slower than the
   // separate one: 784-1024-10 at B = 1024, 1 thread, Zen 4, Adam 2-9 % (AVX2 and AVX-512
   // kernels; interleaved nn_bench) and 5-17 % in three runs of scripts/bench_step_vs_torch.sh,
-  // SGD level. The two paths give bitwise the same parameters (nn::Mlp::backward_update).
+  // SGD level. On several threads an optimizer with state (momentum, AdaGrad's sums, Adam's
+  // moments) also takes the separate update: fused, each tile's update reads and writes the state
+  // in short row segments, which measured slower than the separate streaming pass once threads
+  // share the work (784-1024-10, nn_bench BM_Nn_TrainStep, Adam: B = 32 1.07-1.19 ms fused
+  // against 0.64-0.75 separate, B = 128 2.13-2.40 against 1.65-1.70, on 2 threads of a Zen 5;
+  // 7-15 % on a 16-core Xeon, docs/node.md; level on one thread). Plain SGD keeps the
+  // fused update on any thread count (ahead or level on the 16 cores, 8-10 % behind on 2).
+  // The two paths give bitwise the same parameters (nn::Mlp::backward_update).
   constexpr std::size_t kFusedMaxBatch = 256;
+  // The state as the first step sizes it, so that state() says whether there is any.
+  if (optimizer.num_params() == 0 && optimizer.steps() == 0) optimizer.reset(p);
+  const bool stateful = !std::as_const(optimizer).state().empty();
   const bool fused = reducer == nullptr && std::min(config.batch_size, n) <= kFusedMaxBatch &&
+                     (!stateful || max_threads() <= 1) &&
                      std::none_of(observers.begin(), observers.end(),
                                   [](const Observer* o) { return o->needs_gradient(); }) &&
                      std::none_of(hooks.controllers.begin(), hooks.controllers.end(),

@@ -294,15 +294,69 @@ TEST(Trainer, BatchesOverTheFusionLimitStoreTheGradient) {
                      std::vector<float>(model.params(), model.params() + model.num_params())};
   };
   const std::size_t p = nn::Mlp<float>(blob_model()).num_params();
-  const auto [fused_sizes, fused_params] = run_at(256, false);
-  const auto [stored_sizes, stored_params] = run_at(256, true);
-  EXPECT_EQ(fused_sizes, std::vector<std::size_t>(4, 0));
-  EXPECT_EQ(stored_sizes, std::vector<std::size_t>(4, p));
-  EXPECT_EQ(fused_params, stored_params);
+  {
+    // Adam has state: it fuses on one thread only (see the next test).
+    ThreadLimit one(1);
+    const auto [fused_sizes, fused_params] = run_at(256, false);
+    const auto [stored_sizes, stored_params] = run_at(256, true);
+    EXPECT_EQ(fused_sizes, std::vector<std::size_t>(4, 0));
+    EXPECT_EQ(stored_sizes, std::vector<std::size_t>(4, p));
+    EXPECT_EQ(fused_params, stored_params);
+  }
   const auto [large_sizes, large_params] = run_at(257, false);
   const auto [asked_sizes, asked_params] = run_at(257, true);
   EXPECT_EQ(large_sizes, std::vector<std::size_t>(4, p));
   EXPECT_EQ(large_params, asked_params);
+}
+
+// On several threads an optimizer with state (here Adam, and SGD with momentum) takes the separate
+// update at any batch, plain SGD the fused one; one thread fuses both. The parameters are the same
+// bits either way.
+TEST(Trainer, OptimizersWithStateFuseOnOneThreadOnly) {
+  if (max_threads() < 2) GTEST_SKIP() << "needs at least 2 threads, this machine gives 1";
+  const auto train_set = test::make_blobs(300, 8, 4, 0.3, 13);
+  const auto run_with = [&](optim::Optimizer<float>& opt, std::size_t threads) {
+    ThreadLimit limit(threads);
+    nn::Mlp<float> model(blob_model());
+    Rng rng(4);
+    model.init(rng);
+    optim::ScheduleConfig sc;
+    sc.lr = 0.01;
+    const optim::Schedule schedule(sc);
+    TrainConfig tc;
+    tc.batch_size = 32;
+    tc.steps = 3;
+    Recorder rec;
+    rec.wants_gradient = false;
+    std::vector<Observer*> obs = {&rec};
+    (void)train(model, opt, schedule, train_set, nullptr, tc, obs);
+    return std::pair{rec.gradient_sizes,
+                     std::vector<float>(model.params(), model.params() + model.num_params())};
+  };
+  const std::size_t p = nn::Mlp<float>(blob_model()).num_params();
+  const std::size_t all = max_threads();
+  const std::vector<std::size_t> stored(3, p), none(3, 0);
+  {
+    optim::Adam<float> one_thread(optim::AdamOptions{}), threads(optim::AdamOptions{});
+    const auto [one_sizes, one_params] = run_with(one_thread, 1);
+    const auto [all_sizes, all_params] = run_with(threads, all);
+    EXPECT_EQ(one_sizes, none);
+    EXPECT_EQ(all_sizes, stored);
+    EXPECT_EQ(one_params, all_params);
+  }
+  {
+    optim::Sgd<float> one_thread(optim::SgdOptions{0.9}), threads(optim::SgdOptions{0.9});
+    const auto [one_sizes, one_params] = run_with(one_thread, 1);
+    const auto [all_sizes, all_params] = run_with(threads, all);
+    EXPECT_EQ(one_sizes, none);
+    EXPECT_EQ(all_sizes, stored);
+    EXPECT_EQ(one_params, all_params);
+  }
+  {
+    optim::Sgd<float> plain(optim::SgdOptions{});
+    const auto [all_sizes, all_params] = run_with(plain, all);
+    EXPECT_EQ(all_sizes, none);
+  }
 }
 
 // Without a hook that reads the gradient the loop fuses the update into the backward pass; with
@@ -310,6 +364,7 @@ TEST(Trainer, BatchesOverTheFusionLimitStoreTheGradient) {
 // compute every parameter (nn/mlp_test.cpp checks each optimizer); the gradient norm is summed in
 // another order.
 TEST(Trainer, FusedUpdateIsTheSameRunAsTheStoredGradient) {
+  ThreadLimit one(1);  // run() steps SGD with momentum, which fuses on one thread only
   TrainConfig tc;
   tc.batch_size = 16;
   tc.epochs = 2;
