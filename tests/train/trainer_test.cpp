@@ -81,6 +81,29 @@ RunRecord run(const TrainConfig& tc, double lr, std::uint64_t init_seed = 1,
   return r;
 }
 
+// blob_model() from seed 4 trained with opt for `steps` steps of `batch` rows at rate 0.01, with a
+// Recorder that does or does not ask for the gradient: the gradient sizes the steps showed it and
+// the final parameters.
+std::pair<std::vector<std::size_t>, std::vector<float>> train_recorded(
+    optim::Optimizer<float>& opt, const data::Dataset& train_set, std::size_t batch,
+    std::size_t steps, bool wants_gradient) {
+  nn::Mlp<float> model(blob_model());
+  Rng rng(4);
+  model.init(rng);
+  optim::ScheduleConfig sc;
+  sc.lr = 0.01;
+  const optim::Schedule schedule(sc);
+  TrainConfig tc;
+  tc.batch_size = batch;
+  tc.steps = steps;
+  Recorder rec;
+  rec.wants_gradient = wants_gradient;
+  std::vector<Observer*> obs = {&rec};
+  (void)train(model, opt, schedule, train_set, nullptr, tc, obs);
+  return {rec.gradient_sizes,
+          std::vector<float>(model.params(), model.params() + model.num_params())};
+}
+
 TEST(Trainer, LearnsBlobsAndCountsStepsEpochsEvals) {
   TrainConfig tc;
   tc.batch_size = 16;  // 200 samples → 13 batches per epoch, the last one of 8
@@ -276,22 +299,8 @@ TEST(Trainer, GradientNormAndLrAreReported) {
 TEST(Trainer, BatchesOverTheFusionLimitStoreTheGradient) {
   const auto train_set = test::make_blobs(600, 8, 4, 0.3, 12);
   const auto run_at = [&](std::size_t batch, bool wants_gradient) {
-    nn::Mlp<float> model(blob_model());
-    Rng rng(4);
-    model.init(rng);
     optim::Adam<float> adam(optim::AdamOptions{});
-    optim::ScheduleConfig sc;
-    sc.lr = 0.01;
-    const optim::Schedule schedule(sc);
-    TrainConfig tc;
-    tc.batch_size = batch;
-    tc.steps = 4;
-    Recorder rec;
-    rec.wants_gradient = wants_gradient;
-    std::vector<Observer*> obs = {&rec};
-    (void)train(model, adam, schedule, train_set, nullptr, tc, obs);
-    return std::pair{rec.gradient_sizes,
-                     std::vector<float>(model.params(), model.params() + model.num_params())};
+    return train_recorded(adam, train_set, batch, 4, wants_gradient);
   };
   const std::size_t p = nn::Mlp<float>(blob_model()).num_params();
   {
@@ -317,21 +326,7 @@ TEST(Trainer, OptimizersWithStateFuseOnOneThreadOnly) {
   const auto train_set = test::make_blobs(300, 8, 4, 0.3, 13);
   const auto run_with = [&](optim::Optimizer<float>& opt, std::size_t threads) {
     ThreadLimit limit(threads);
-    nn::Mlp<float> model(blob_model());
-    Rng rng(4);
-    model.init(rng);
-    optim::ScheduleConfig sc;
-    sc.lr = 0.01;
-    const optim::Schedule schedule(sc);
-    TrainConfig tc;
-    tc.batch_size = 32;
-    tc.steps = 3;
-    Recorder rec;
-    rec.wants_gradient = false;
-    std::vector<Observer*> obs = {&rec};
-    (void)train(model, opt, schedule, train_set, nullptr, tc, obs);
-    return std::pair{rec.gradient_sizes,
-                     std::vector<float>(model.params(), model.params() + model.num_params())};
+    return train_recorded(opt, train_set, 32, 3, false);
   };
   const std::size_t p = nn::Mlp<float>(blob_model()).num_params();
   const std::size_t all = max_threads();
