@@ -187,8 +187,9 @@ TrainResult train(nn::Mlp<float>& model, optim::Optimizer<float>& optimizer,
   // in short row segments, which measured slower than the separate streaming pass once threads
   // share the work (784-1024-10, nn_bench BM_Nn_TrainStep, Adam: B = 32 1.07-1.19 ms fused
   // against 0.64-0.75 separate, B = 128 2.13-2.40 against 1.65-1.70, on 2 threads of a Zen 5;
-  // 7-15 % on a 16-core Xeon, docs/node.md; level on one thread). Plain SGD keeps the
-  // fused update on any thread count (ahead or level on the 16 cores, 8-10 % behind on 2).
+  // 7-15 % on a 16-core Xeon, docs/node.md; within 3 % when the machine is otherwise quiet; level
+  // on one thread). Plain SGD keeps the fused update on any thread count (ahead or level on the
+  // 16 cores, 8-10 % behind on 2).
   // The two paths give bitwise the same parameters (nn::Mlp::backward_update).
   constexpr std::size_t kFusedMaxBatch = 256;
   // The state as the first step sizes it, so that state() says whether there is any.
