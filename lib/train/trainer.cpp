@@ -219,9 +219,12 @@ TrainResult train(nn::Mlp<float>& model, optim::Optimizer<float>& optimizer,
     }
     const std::size_t m = std::min(b, n - pos);
     // Data-parallel: this process computes rows [lo, hi) of the batch (all of them without one).
-    const auto [lo, hi] =
+    // Plain variables rather than a structured binding: the gather's lambda captures `lo`, which
+    // clang 14 (the fuzzing build) rejects for bindings.
+    const std::pair<std::size_t, std::size_t> shard =
         reducer != nullptr ? reducer->shard(m) : std::pair<std::size_t, std::size_t>{0, m};
-    const std::size_t rows = hi - lo;
+    const std::size_t lo = shard.first;
+    const std::size_t rows = shard.second - lo;
     x.resize(rows, d);
     out.resize(rows, k);
     d_out.resize(rows, k);
