@@ -32,6 +32,10 @@ dp_short=${DP_SHORT:-50}
 dp_long=${DP_LONG:-250}
 ntk_samples=${NTK_SAMPLES:-0}
 read -r -a ranks <<<"${RANKS:-2}"
+if ! [[ $dp_short =~ ^[0-9]+$ && $dp_long =~ ^[0-9]+$ ]] || ((dp_long <= dp_short)); then
+  echo "bench_mpi: DP_LONG ($dp_long) must be a step count larger than DP_SHORT ($dp_short)" >&2
+  exit 2
+fi
 mpirun=(mpirun --oversubscribe --allow-run-as-root --bind-to "${MPI_BIND:-core}")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -79,6 +83,14 @@ dp_run() {  # ranks steps
 for np in 1 "${ranks[@]}"; do
   read -r s a < <(dp_run "$np" "$dp_short")
   read -r l b < <(dp_run "$np" "$dp_long")
+  # The difference is only a step time when the extra steps outweigh the start-up's variance
+  # (short runs on a busy node gave negative differences): refuse rather than print nonsense.
+  if [[ $(calc "int($l > $s)") != 1 ]]; then
+    echo "bench_mpi: data-parallel on $np rank(s): $dp_long steps took $l s, $dp_short took $s s;" \
+      "the difference is not a step time (start-up varies more than the extra steps take):" \
+      "raise DP_LONG" >&2
+    exit 1
+  fi
   step[$np]=$(calc "($l - $s) / ($dp_long - $dp_short) * 1000")
   frac[$np]=$(calc "($b - $a) / ($l - $s)")
 done
