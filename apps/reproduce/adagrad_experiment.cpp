@@ -18,10 +18,14 @@ namespace catapult::app::reproduce {
 void run_adagrad(const Context& ctx) {
   const auto& p = ctx.protocol;
   const auto& cfg = p.at("adagrad");
-  const auto [train_set, test_set, model, loss] =
+  const ExperimentData experiment =
       experiment_data(ctx, cfg.at("train_size").get<std::size_t>(), 0);
+  const auto& train_set = experiment.train_set;
+  const auto& test_set = experiment.test_set;
+  const auto& model = experiment.model;
+  const auto& loss = experiment.loss;
   const std::size_t k = model.widths.back();
-  const auto [crit_n, crit_x, crit_tol, crit_iter] = critical_sample(p, train_set);
+  const auto crit = critical_sample(p, train_set);
   const std::size_t stats_every = cfg.at("stats_every").get<std::size_t>();
   const std::size_t lambda_every = cfg.at("lambda_every").get<std::size_t>();
   const std::size_t measure_step = cfg.at("measure_step").get<std::size_t>();
@@ -30,9 +34,11 @@ void run_adagrad(const Context& ctx) {
   const auto seeds = section_seeds(cfg);
   // The peak: the multiple of the base rate that the phase map's AdaGrad row rule chose (as for
   // the table's AdaGrad + catapult row), the protocol's own otherwise.
-  const auto [multiple, multiple_source] =
+  const auto multiple_chosen =
       chosen_peak(ctx, "adagrad", "triangular", cfg.at("batch_size").get<std::size_t>(),
                   cfg.at("peak_multiple_of_base").get<double>());
+  const double multiple = multiple_chosen.first;
+  const std::string& multiple_source = multiple_chosen.second;
   const double peak = multiple * base;
 
   write_experiment(ctx, "adagrad", [&](const std::filesystem::path& dir, nlohmann::json& meta) {
@@ -93,17 +99,18 @@ void run_adagrad(const Context& ctx) {
       spec.schedule =
           cyclic_schedule("triangular", base, peak, cfg.at("step_size").get<std::size_t>(), 1.0);
       auto preconditioned = [&](TrainState& s) {
-        return preconditioned_critical_rate(
-            s.model, crit_x, loss, adagrad_preconditioner(s.optimizer), crit_tol, crit_iter);
+        return preconditioned_critical_rate(s.model, crit.x, loss,
+                                            adagrad_preconditioner(s.optimizer), crit.tolerance,
+                                            crit.max_restarts);
       };
       // Over the parameters whose accumulator has filled (s_i ≥ ratio·g_i² on the critical sample),
       // where the fixed-preconditioner analysis applies.
       const double filled_ratio = adagrad_filled_ratio(p);
-      const std::span<const std::uint8_t> crit_labels(train_set.labels.data(), crit_n);
+      const std::span<const std::uint8_t> crit_labels(train_set.labels.data(), crit.n);
       FilledCriticalRate filled_at_measure;
       auto filled = [&](TrainState& s) {
-        return filled_preconditioned_critical_rate(s.model, crit_x, crit_labels, loss, s.optimizer,
-                                                   filled_ratio, crit_tol, crit_iter);
+        return filled_preconditioned_critical_rate(s.model, crit.x, crit_labels, loss, s.optimizer,
+                                                   filled_ratio, crit.tolerance, crit.max_restarts);
       };
       StepHook on_step = [&](const StepInfo& info, TrainState& s) {
         const std::size_t step = info.step + 1;  // steps completed
@@ -112,11 +119,11 @@ void run_adagrad(const Context& ctx) {
         // The peak stays fixed (the poster's fixed cyclic schedule): as the accumulator grows the
         // effective rates shrink and catapults should die out.
         if (step % lambda_every == 0 || step == measure_step) {
-          const auto lm = ntk_lambda_max(s.model, crit_x, &warm, crit_tol, crit_iter);
-          const double eta_sgd = critical_rate_or_nan(loss, crit_n, k, lm.value);
+          const auto lm = ntk_lambda_max(s.model, crit.x, &warm, crit.tolerance, crit.max_restarts);
+          const double eta_sgd = critical_rate_or_nan(loss, crit.n, k, lm.value);
           const auto st = analysis::adagrad_accumulator_stats<float>(acc, {}, step);
           // The poster's bound 2·s_t/λmax(H) with λmax(H) ≈ λmax(H_GN) = 2c·λmax(K_full).
-          const double lambda_h = 2.0 * nn::mse_scale(loss.reduction, crit_n, k) * lm.value;
+          const double lambda_h = 2.0 * nn::mse_scale(loss.reduction, crit.n, k) * lm.value;
           auto bound = [&](double s_t) {
             return std::isfinite(eta_sgd) ? ntk::adagrad_critical_rate_bound(s_t, lambda_h)
                                           : std::nan("");
@@ -227,7 +234,7 @@ void run_adagrad(const Context& ctx) {
             "any rate at which AdaGrad spikes: that value is the artefact of the unfilled "
             "parameters, not AdaGrad's critical rate. The two differ most at step %.0f, by a "
             "factor %.3g, with only %.2f%% of the active parameters not filled.\n",
-            filled_ratio, crit_n, filled_ratio, first[c_filled], first[0], 100.0 * first[c_frac],
+            filled_ratio, crit.n, filled_ratio, first[c_filled], first[0], 100.0 * first[c_frac],
             last[c_filled], last[0], 100.0 * last[c_frac], first[c_all], first[0], worst_step,
             std::isfinite(worst) ? 1.0 / worst : std::nan(""), 100.0 * (1.0 - worst_frac));
       }

@@ -58,8 +58,12 @@ struct AlignmentTrace {
 void run_beyond(const Context& ctx) {
   const auto& p = ctx.protocol;
   const auto& cfg = p.at("beyond");
-  const auto [train_set, test_set, model, loss] =
+  const ExperimentData experiment =
       experiment_data(ctx, cfg.at("train_size").get<std::size_t>(), 0);
+  const auto& train_set = experiment.train_set;
+  const auto& test_set = experiment.test_set;
+  const auto& model = experiment.model;
+  const auto& loss = experiment.loss;
   const std::size_t k = model.widths.back();
   const double crit_tol = p.at("critical").value("tolerance", 1e-3);
   const std::size_t crit_iter = p.at("critical").value("max_iterations", std::size_t{100});

@@ -16,8 +16,12 @@ namespace catapult::app::reproduce {
 void run_calibrate(const Context& ctx) {
   const auto& p = ctx.protocol;
   const auto& cfg = p.at("calibrate");
-  const auto [train_set, test_set, model, loss] =
+  const ExperimentData experiment =
       experiment_data(ctx, p.at("data").at("train_size").get<std::size_t>(), 0);
+  const auto& train_set = experiment.train_set;
+  const auto& test_set = experiment.test_set;
+  const auto& model = experiment.model;
+  const auto& loss = experiment.loss;
   const auto seeds = cfg.at("seeds").get<std::vector<std::uint64_t>>();
   const auto batches = cfg.at("batch_sizes").get<std::vector<std::size_t>>();
   const auto margins = cfg.at("noise_margins").get<std::vector<double>>();

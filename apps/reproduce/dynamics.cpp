@@ -37,8 +37,11 @@ const char* const kSeedColors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "
 void run_dynamics(const Context& ctx) {
   const auto& p = ctx.protocol;
   const auto& cfg = p.at("dynamics");
-  auto [train_set, test_set, model, loss] =
-      experiment_data(ctx, cfg.at("train_size").get<std::size_t>(), 10);
+  ExperimentData experiment = experiment_data(ctx, cfg.at("train_size").get<std::size_t>(), 10);
+  auto& train_set = experiment.train_set;
+  auto& test_set = experiment.test_set;
+  auto& model = experiment.model;
+  auto& loss = experiment.loss;
   if (cfg.contains("widths")) model.widths = cfg.at("widths").get<std::vector<std::size_t>>();
   const std::size_t batch = std::min(cfg.at("batch_size").get<std::size_t>(), train_set.size());
   const bool full_batch = batch == train_set.size();

@@ -19,8 +19,11 @@ namespace catapult::app::reproduce {
 void run_ntk(const Context& ctx) {
   const auto& p = ctx.protocol;
   const auto& cfg = p.at("ntk");
-  auto [train_set, test_set, model, loss] =
-      experiment_data(ctx, cfg.at("train_size").get<std::size_t>(), 20);
+  ExperimentData experiment = experiment_data(ctx, cfg.at("train_size").get<std::size_t>(), 20);
+  auto& train_set = experiment.train_set;
+  auto& test_set = experiment.test_set;
+  auto& model = experiment.model;
+  auto& loss = experiment.loss;
   model.widths = cfg.at("widths").get<std::vector<std::size_t>>();
   const std::size_t n = train_set.size();
   const std::size_t k = model.widths.back();

@@ -41,7 +41,6 @@ namespace catapult::app::reproduce {
 namespace {
 
 enum Arm : int { kCatapult = 0, kConstant = 1, kSubcritical = 2, kBaseline = 3 };
-const char* const kArmNames[] = {"catapult", "constant", "sub-critical", "baseline"};
 
 // What one run left: the classification and the numbers the map reports.
 struct ArmResult {
@@ -167,7 +166,11 @@ void run_phase_map(const Context& ctx) {
   const auto& cfg = p.at("phase_map");
   const std::size_t train_size =
       cfg.value("train_size", p.at("data").at("train_size").get<std::size_t>());
-  const auto [train_set, test_set, model, loss] = experiment_data(ctx, train_size, 0);
+  const ExperimentData experiment = experiment_data(ctx, train_size, 0);
+  const auto& train_set = experiment.train_set;
+  const auto& test_set = experiment.test_set;
+  const auto& model = experiment.model;
+  const auto& loss = experiment.loss;
   const auto seeds = cfg.at("seeds").get<std::vector<std::uint64_t>>();
   const auto batches = cfg.at("batch_sizes").get<std::vector<std::size_t>>();
   const auto modes = cfg.at("modes").get<std::vector<std::string>>();
@@ -197,7 +200,7 @@ void run_phase_map(const Context& ctx) {
   const analysis::RunClassOptions cls_opt{cls_cfg.at("collapse_fraction").get<double>(),
                                           cls_cfg.at("collapse_ceiling").get<double>(),
                                           cls_cfg.at("tail").get<std::size_t>()};
-  const auto [crit_n, crit_x, crit_tol, crit_iter] = critical_sample(p, train_set);
+  const auto crit = critical_sample(p, train_set);
   const std::size_t k = model.widths.back();
   const auto detector = detector_options(p);
   const double constant_loss = analysis::constant_predictor_mse(train_set.labels, k, loss);
@@ -225,7 +228,7 @@ void run_phase_map(const Context& ctx) {
           throw InvalidArgument("phase_map.adagrad: the multiples must be > 0 and increase");
   }
   const double filled_ratio = adagrad_filled_ratio(p);
-  const std::span<const std::uint8_t> crit_labels(train_set.labels.data(), crit_n);
+  const std::span<const std::uint8_t> crit_labels(train_set.labels.data(), crit.n);
 
   const int rank = process_rank(), nranks = process_count();
   // The run records live with rank 0 (the only process that reads or writes files here).
@@ -236,8 +239,9 @@ void run_phase_map(const Context& ctx) {
   std::map<std::uint64_t, double> eta0;
   if (rank == 0)
     for (const auto seed : seeds)
-      eta0[seed] = initial_critical_rate(model, seed, crit_x, loss, crit_tol, crit_iter,
-                                         str_cat("phase_map, seed ", seed, ", initialisation"));
+      eta0[seed] =
+          initial_critical_rate(model, seed, crit.x, loss, crit.tolerance, crit.max_restarts,
+                                str_cat("phase_map, seed ", seed, ", initialisation"));
 #ifdef CATAPULT_HAVE_MPI
   if (nranks > 1) {
     nlohmann::json shared = nlohmann::json::array();
@@ -349,9 +353,9 @@ void run_phase_map(const Context& ctx) {
     catapult::train::CriticalPeakOptions co;
     co.peak_factor = c;
     co.every = cycle;
-    co.samples = crit_n;
-    co.tolerance = crit_tol;
-    co.max_restarts = crit_iter;
+    co.samples = crit.n;
+    co.tolerance = crit.tolerance;
+    co.max_restarts = crit.max_restarts;
     co.only_lower = only_lower;
     catapult::train::CriticalPeakController cat_ctl(co, e0);
     const ArmResult cat = arm(key + "-catapult", cat_spec, seed, &cat_ctl);
@@ -384,8 +388,9 @@ void run_phase_map(const Context& ctx) {
     FilledCriticalRate measured{std::nan(""), 0, 0};
     const StepHook hook = [&](const StepInfo& info, TrainState& st) {
       if (info.step + 1 == measure_step)
-        measured = filled_preconditioned_critical_rate(
-            st.model, crit_x, crit_labels, loss, st.optimizer, filled_ratio, crit_tol, crit_iter);
+        measured =
+            filled_preconditioned_critical_rate(st.model, crit.x, crit_labels, loss, st.optimizer,
+                                                filled_ratio, crit.tolerance, crit.max_restarts);
     };
     return arm(format("adagrad-b%zu-s%llu-baseline", batch, (unsigned long long)seed), spec, seed,
                nullptr, optim::OptimizerKind::AdaGrad, hook, [&](ArmResult& r) {
@@ -602,7 +607,7 @@ void run_phase_map(const Context& ctx) {
         "(half-cycle %zu steps) from the base rate %.3g·η_crit(0) to the peak c·η_crit(t): "
         "η_crit = 1/(c·λmax(K)) on %zu images, measured at initialisation and re-measured every "
         "cycle (%s). Seeds %zu per point; the test accuracy is on %zu images.\n\n",
-        train_set.size(), model.widths[1], epochs, step_size, base_fraction, crit_n,
+        train_set.size(), model.widths[1], epochs, step_size, base_fraction, crit.n,
         only_lower ? "the peak only lowered" : "the peak follows it both ways", seeds.size(),
         test_set.size());
     md << format(

@@ -42,20 +42,27 @@ void run_table(const Context& ctx) {
   const auto& p = ctx.protocol;
   const auto& cfg = p.at("table");
   const auto seed_list = cfg.at("seeds").get<std::vector<std::uint64_t>>();
-  const auto [train_set, test_set, model, loss] =
+  const ExperimentData experiment =
       experiment_data(ctx, p.at("data").at("train_size").get<std::size_t>(), 0);
-  const auto [crit_n, crit_x, crit_tol, crit_iter] = critical_sample(p, train_set);
+  const auto& train_set = experiment.train_set;
+  const auto& test_set = experiment.test_set;
+  const auto& model = experiment.model;
+  const auto& loss = experiment.loss;
+  const auto crit = critical_sample(p, train_set);
   const std::size_t k = model.widths.back();
   const auto detector = detector_options(p);
   const auto& cat = cfg.at("catapult");
   const auto& ada_cat = cfg.at("adagrad_catapult");
   const std::size_t batch_size = cfg.at("batch_size").get<std::size_t>();
-  const auto [sgd_factor, sgd_factor_source] =
-      chosen_peak(ctx, "sgd", cat.at("mode").get<std::string>(), batch_size,
-                  cat.at("peak_factor").get<double>());
-  const auto [ada_multiple, ada_multiple_source] =
+  const auto sgd_factor_chosen = chosen_peak(ctx, "sgd", cat.at("mode").get<std::string>(),
+                                             batch_size, cat.at("peak_factor").get<double>());
+  const double sgd_factor = sgd_factor_chosen.first;
+  const std::string& sgd_factor_source = sgd_factor_chosen.second;
+  const auto ada_multiple_chosen =
       chosen_peak(ctx, "adagrad", ada_cat.at("mode").get<std::string>(), batch_size,
                   ada_cat.at("peak_multiple_of_base").get<double>());
+  const double ada_multiple = ada_multiple_chosen.first;
+  const std::string& ada_multiple_source = ada_multiple_chosen.second;
 
   write_experiment(ctx, "table", [&](const std::filesystem::path& dir, nlohmann::json& meta) {
     CsvTable runs;
@@ -103,8 +110,9 @@ void run_table(const Context& ctx) {
         auto measure_init = [&](TrainState& s) {
           auto it = eta_crit_at_init.find(seed);
           if (it == eta_crit_at_init.end()) {
-            const auto lm = ntk_lambda_max(s.model, crit_x, &warm, crit_tol, crit_iter);
-            const double rate = require_rate(critical_rate_or_nan(loss, crit_n, k, lm.value),
+            const auto lm =
+                ntk_lambda_max(s.model, crit.x, &warm, crit.tolerance, crit.max_restarts);
+            const double rate = require_rate(critical_rate_or_nan(loss, crit.n, k, lm.value),
                                              str_cat("table, seed ", seed, ", initialisation"));
             it = eta_crit_at_init.emplace(seed, rate).first;
           }
@@ -131,9 +139,9 @@ void run_table(const Context& ctx) {
             catapult::train::CriticalPeakOptions o;
             o.peak_factor = sgd_factor;
             o.every = 2 * cat.at("step_size").get<std::size_t>();
-            o.samples = crit_n;
-            o.tolerance = crit_tol;
-            o.max_restarts = crit_iter;
+            o.samples = crit.n;
+            o.tolerance = crit.tolerance;
+            o.max_restarts = crit.max_restarts;
             auto it = eta_crit_at_init.find(seed);
             peak_controller.emplace(o, it != eta_crit_at_init.end() ? it->second : std::nan(""));
           }
@@ -249,7 +257,7 @@ void run_table(const Context& ctx) {
        << " × η_crit (SGD; η_crit re-measured every cycle, the peak only lowered; the factor "
        << sgd_factor << " comes from " << sgd_factor_source << ") and " << ada_multiple
        << " × the base rate (AdaGrad; the multiple comes from " << ada_multiple_source
-       << "). η_crit = 1/(c·λmax(K)) on a sample of " << crit_n
+       << "). η_crit = 1/(c·λmax(K)) on a sample of " << crit.n
        << " training images. The last two rows are the matched-rate controls of the catapult "
           "rows: a constant rate equal to that run's realised mean rate (same seed, "
           "initialisation and data order), so the spikes and the rate are separated. Catapults "

@@ -243,10 +243,12 @@ TYPED_TEST(GemmTyped, ThreadCountDoesNotChangeResults) {
   // 37 x 1100 x 300 the transposed path for op = NT and NN (its pack in two panels of two blocks
   // of K steps, its tiles in chunks), the AVX-512 and AVX2 kernel sets only (for NN not AVX2
   // doubles, whose limit is 32 rows).
-  for (const auto& [m, n, k] :
+  for (const auto& shape :
        {std::array<std::size_t, 3>{301, 517, 419}, std::array<std::size_t, 3>{1030, 520, 530},
         std::array<std::size_t, 3>{37, 1100, 300}, std::array<std::size_t, 3>{1100, 13, 300},
-        std::array<std::size_t, 3>{10, 1100, 300}})
+        std::array<std::size_t, 3>{10, 1100, 300}}) {
+    // Plain variables, not a structured binding: the lambda below captures them (clang 14).
+    const std::size_t m = shape[0], n = shape[1], k = shape[2];
     for (const Trans ta : kTrans)
       for (const Trans tb : kTrans) {
         Matrix<T> a(ta == Trans::N ? m : k, ta == Trans::N ? k : m);
@@ -276,6 +278,7 @@ TYPED_TEST(GemmTyped, ThreadCountDoesNotChangeResults) {
         EXPECT_EQ(one, run(8, GemmVariant::SimdParallel)) << name(ta) << name(tb) << m;
         EXPECT_EQ(one, run(1, GemmVariant::Simd)) << name(ta) << name(tb) << m;
       }
+  }
 }
 
 // The fused epilogue against gemm followed by the separate bias add and activation ops, on the
