@@ -148,8 +148,16 @@ TEST(LoadMnist, ForgedDirectoryFailsOnChecksumNamingTheFile) {
 
 TEST(LoadMnist, MissingFilesAreIoErrorsNamingThem) {
   const TempDir dir;
+  // All four are missing: the first in mnist_files()' order is named, with any compiler.
   expect_error<IoError>([&] { (void)load_mnist(dir.path()); },
-                        {(dir / "train-labels-idx1-ubyte").string(), "no such file", ".gz"});
+                        {(dir / "train-images-idx3-ubyte").string(), "no such file", ".gz"});
+  // Only a later one missing: that one is named.
+  write_pair(dir, "train", 3, 2, 2, {1, 2, 3});
+  expect_error<IoError>([&] { (void)load_mnist(dir.path()); },
+                        {(dir / "t10k-images-idx3-ubyte").string(), "no such file"});
+  std::filesystem::remove(dir / "train-labels-idx1-ubyte");
+  expect_error<IoError>([&] { (void)load_mnist(dir.path()); },
+                        {(dir / "train-labels-idx1-ubyte").string(), "no such file"});
 }
 
 TEST(LoadMnist, StandardizeUsesTrainingStatisticsForBothParts) {
