@@ -36,10 +36,10 @@ Splits load_four(const std::filesystem::path& dir, std::string_view prefix,
   std::filesystem::path paths[4];
   for (std::size_t i = 0; i < 4; ++i) paths[i] = find_data_file(dir, files[i].name);
   Splits s;
-  s.train = load_idx_dataset(paths[0], paths[1], str_cat(prefix, "/train"), 10, sum(0), sum(1),
-                             options);
-  s.test = load_idx_dataset(paths[2], paths[3], str_cat(prefix, "/test"), 10, sum(2), sum(3),
-                            options);
+  s.train =
+      load_idx_dataset(paths[0], paths[1], str_cat(prefix, "/train"), 10, sum(0), sum(1), options);
+  s.test =
+      load_idx_dataset(paths[2], paths[3], str_cat(prefix, "/test"), 10, sum(2), sum(3), options);
   if (s.train.image_rows != s.test.image_rows || s.train.image_cols != s.test.image_cols)
     throw DataError(str_cat(dir.string(), ": train images are ", s.train.image_rows, "x",
                             s.train.image_cols, " but test images are ", s.test.image_rows, "x",
