@@ -34,11 +34,10 @@ void run_adagrad(const Context& ctx) {
   const auto seeds = section_seeds(cfg);
   // The peak: the multiple of the base rate that the phase map's AdaGrad row rule chose (as for
   // the table's AdaGrad + catapult row), the protocol's own otherwise.
-  const auto multiple_chosen =
+  const ChosenPeak chosen =
       chosen_peak(ctx, "adagrad", "triangular", cfg.at("batch_size").get<std::size_t>(),
                   cfg.at("peak_multiple_of_base").get<double>());
-  const double multiple = multiple_chosen.first;
-  const std::string& multiple_source = multiple_chosen.second;
+  const double multiple = chosen.factor;
   const double peak = multiple * base;
 
   write_experiment(ctx, "adagrad", [&](const std::filesystem::path& dir, nlohmann::json& meta) {
@@ -53,7 +52,7 @@ void run_adagrad(const Context& ctx) {
         ") with a cyclic triangular rate from %.3g to a fixed peak of %.3g (%g × base; the "
         "multiple comes from %s). The bullets and figures are the first seed's; the table after "
         "them has every seed.\n\n",
-        base, peak, multiple, multiple_source.c_str());
+        base, peak, multiple, chosen.source.c_str());
     CsvTable per_seed;
     per_seed.columns = {"seed",
                         "test_accuracy",
@@ -291,7 +290,7 @@ void run_adagrad(const Context& ctx) {
     md << "\n![s_t](adagrad/adagrad_st.png)\n![rates](adagrad/adagrad_rates.png)\n"
        << "![training](adagrad/adagrad_training.png)\n";
     meta["peak_lr"] = peak;
-    meta["peak_multiple"] = {{"value", multiple}, {"source", multiple_source}};
+    meta["peak_multiple"] = {{"value", multiple}, {"source", chosen.source}};
     meta["seeds"] = seeds;
     write_file_atomic(dir / "section.md", md.str());
 

@@ -188,9 +188,8 @@ CriticalSample critical_sample(const nlohmann::json& protocol, const data::Datas
   return c;
 }
 
-std::pair<double, std::string> chosen_peak(const Context& ctx, const std::string& optimizer,
-                                           const std::string& mode, std::size_t batch,
-                                           double fallback) {
+ChosenPeak chosen_peak(const Context& ctx, const std::string& optimizer, const std::string& mode,
+                       std::size_t batch, double fallback) {
   std::ifstream in(ctx.out / "phase-map" / "meta.json");
   if (!in) return {fallback, "the protocol (no phase map in this results directory)"};
   nlohmann::json meta;

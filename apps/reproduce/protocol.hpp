@@ -95,10 +95,12 @@ struct CriticalSample {
 /// multiple of the base rate) at this schedule mode and batch size: the phase map's choice by its
 /// row rule, when the phase map of this protocol ran in ctx.out and chose one there; `fallback`
 /// (the protocol's own value) otherwise. Returns the factor and, in words, where it came from.
-[[nodiscard]] std::pair<double, std::string> chosen_peak(const Context& ctx,
-                                                         const std::string& optimizer,
-                                                         const std::string& mode, std::size_t batch,
-                                                         double fallback);
+struct ChosenPeak {
+  double factor = 0;
+  std::string source;
+};
+[[nodiscard]] ChosenPeak chosen_peak(const Context& ctx, const std::string& optimizer,
+                                     const std::string& mode, std::size_t batch, double fallback);
 
 /// The protocol's critical.adagrad_filled_ratio: AdaGrad's critical rate is measured over the
 /// parameters whose accumulator holds at least this many steps' worth of their current squared

@@ -54,15 +54,11 @@ void run_table(const Context& ctx) {
   const auto& cat = cfg.at("catapult");
   const auto& ada_cat = cfg.at("adagrad_catapult");
   const std::size_t batch_size = cfg.at("batch_size").get<std::size_t>();
-  const auto sgd_factor_chosen = chosen_peak(ctx, "sgd", cat.at("mode").get<std::string>(),
-                                             batch_size, cat.at("peak_factor").get<double>());
-  const double sgd_factor = sgd_factor_chosen.first;
-  const std::string& sgd_factor_source = sgd_factor_chosen.second;
-  const auto ada_multiple_chosen =
+  const ChosenPeak sgd_peak = chosen_peak(ctx, "sgd", cat.at("mode").get<std::string>(), batch_size,
+                                          cat.at("peak_factor").get<double>());
+  const ChosenPeak ada_peak =
       chosen_peak(ctx, "adagrad", ada_cat.at("mode").get<std::string>(), batch_size,
                   ada_cat.at("peak_multiple_of_base").get<double>());
-  const double ada_multiple = ada_multiple_chosen.first;
-  const std::string& ada_multiple_source = ada_multiple_chosen.second;
 
   write_experiment(ctx, "table", [&](const std::filesystem::path& dir, nlohmann::json& meta) {
     CsvTable runs;
@@ -126,9 +122,9 @@ void run_table(const Context& ctx) {
             if (key == "sgd") {
               s.schedule = optim::Schedule(constant_schedule(base));
             } else {
-              s.schedule = optim::Schedule(
-                  cyclic_schedule(cat.at("mode").get<std::string>(), base, sgd_factor * eta_crit,
-                                  cat.at("step_size").get<std::size_t>(), cat.value("gamma", 1.0)));
+              s.schedule = optim::Schedule(cyclic_schedule(
+                  cat.at("mode").get<std::string>(), base, sgd_peak.factor * eta_crit,
+                  cat.at("step_size").get<std::size_t>(), cat.value("gamma", 1.0)));
             }
             peak = s.schedule.peak();
           };
@@ -137,7 +133,7 @@ void run_table(const Context& ctx) {
             // (raising it with the flattening that catapults cause feeds back until the network
             // dies, docs/reproduction.md); η_crit(0) is the seed's, measured by the SGD row.
             catapult::train::CriticalPeakOptions o;
-            o.peak_factor = sgd_factor;
+            o.peak_factor = sgd_peak.factor;
             o.every = 2 * cat.at("step_size").get<std::size_t>();
             o.samples = crit.n;
             o.tolerance = crit.tolerance;
@@ -154,7 +150,7 @@ void run_table(const Context& ctx) {
             // when it ran in this directory; AdaGrad's critical rate over its filled parameters
             // is measured there and in section 4.
             spec.schedule = cyclic_schedule(
-                ada_cat.at("mode").get<std::string>(), base, ada_multiple * base,
+                ada_cat.at("mode").get<std::string>(), base, ada_peak.factor * base,
                 ada_cat.at("step_size").get<std::size_t>(), ada_cat.value("gamma", 1.0));
         } else if (key == "sgd_matched" || key == "adagrad_matched") {
           // The same mean rate as the catapult row in this seed, without its spikes.
@@ -253,10 +249,10 @@ void run_table(const Context& ctx) {
     for (const auto s : seed_list) md << " " << s;
     md << ". SGD rate = " << cfg.at("sgd_lr_fraction").get<double>()
        << " × η_crit measured at initialisation; \"+ catapult\" = cyclic ("
-       << cat.at("mode").get<std::string>() << ") schedule whose peak is " << sgd_factor
+       << cat.at("mode").get<std::string>() << ") schedule whose peak is " << sgd_peak.factor
        << " × η_crit (SGD; η_crit re-measured every cycle, the peak only lowered; the factor "
-       << sgd_factor << " comes from " << sgd_factor_source << ") and " << ada_multiple
-       << " × the base rate (AdaGrad; the multiple comes from " << ada_multiple_source
+       << sgd_peak.factor << " comes from " << sgd_peak.source << ") and " << ada_peak.factor
+       << " × the base rate (AdaGrad; the multiple comes from " << ada_peak.source
        << "). η_crit = 1/(c·λmax(K)) on a sample of " << crit.n
        << " training images. The last two rows are the matched-rate controls of the catapult "
           "rows: a constant rate equal to that run's realised mean rate (same seed, "
@@ -382,8 +378,8 @@ void run_table(const Context& ctx) {
                      {"adagrad_catapult_lt_adagrad", test_json(t_ada)},
                      {"sgd_catapult_gt_same_mean_rate", test_json(t_spikes)},
                      {"adagrad_catapult_gt_same_mean_rate", test_json(t_ada_spikes)}};
-    meta["sgd_peak_factor"] = {{"value", sgd_factor}, {"source", sgd_factor_source}};
-    meta["adagrad_peak_multiple"] = {{"value", ada_multiple}, {"source", ada_multiple_source}};
+    meta["sgd_peak_factor"] = {{"value", sgd_peak.factor}, {"source", sgd_peak.source}};
+    meta["adagrad_peak_multiple"] = {{"value", ada_peak.factor}, {"source", ada_peak.source}};
     meta["eta_crit_init"] = eta_crit_at_init;
     meta["remeasured"] = remeasured;
     meta["seeds"] = seed_list;
