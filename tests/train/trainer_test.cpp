@@ -331,21 +331,22 @@ TEST(Trainer, OptimizersWithStateFuseOnOneThreadOnly) {
   const std::size_t p = nn::Mlp<float>(blob_model()).num_params();
   const std::size_t all = max_threads();
   const std::vector<std::size_t> stored(3, p), none(3, 0);
-  {
-    optim::Adam<float> one_thread(optim::AdamOptions{}), threads(optim::AdamOptions{});
+  // Two fresh optimizers of one kind with state: fused on one thread, stored on all, same bits.
+  const auto expect_fused_on_one_thread_only = [&](optim::Optimizer<float>& one_thread,
+                                                   optim::Optimizer<float>& threads) {
     const auto [one_sizes, one_params] = run_with(one_thread, 1);
     const auto [all_sizes, all_params] = run_with(threads, all);
     EXPECT_EQ(one_sizes, none);
     EXPECT_EQ(all_sizes, stored);
     EXPECT_EQ(one_params, all_params);
+  };
+  {
+    optim::Adam<float> one_thread(optim::AdamOptions{}), threads(optim::AdamOptions{});
+    expect_fused_on_one_thread_only(one_thread, threads);
   }
   {
     optim::Sgd<float> one_thread(optim::SgdOptions{0.9}), threads(optim::SgdOptions{0.9});
-    const auto [one_sizes, one_params] = run_with(one_thread, 1);
-    const auto [all_sizes, all_params] = run_with(threads, all);
-    EXPECT_EQ(one_sizes, none);
-    EXPECT_EQ(all_sizes, stored);
-    EXPECT_EQ(one_params, all_params);
+    expect_fused_on_one_thread_only(one_thread, threads);
   }
   {
     optim::Sgd<float> plain(optim::SgdOptions{});
